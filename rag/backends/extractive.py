@@ -1,0 +1,117 @@
+"""The offline default: answer with the retrieved sentences most relevant to
+the question, each cited. Nothing is generated, so nothing is made up."""
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ingest.text import sentence_spans
+from rag.answer import Answer
+from rag.backends.base import Backend
+from rag.citations import cite
+from vectorstore.store import Hit
+
+# Sentence score = cosine(question, sentence) + LEXICAL × share of the question's
+# content words in the sentence + PASSAGE × cosine(question, passage)
+# (+ NUMERIC when a quantity is asked for and the sentence has one).
+LEXICAL = 0.3
+PASSAGE = 0.3
+# Questions asking for a quantity or a date prefer sentences with a number.
+NUMERIC = 0.15
+_ASKS_NUMBER = re.compile(r"\b(how (much|many|long|far|old|tall|big|large|often)|what (year|percentage|date)|when)\b", re.I)
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion|half|dozens?)\b", re.I)
+# Further sentences join the answer only when they score close to the best one.
+MARGIN = 0.08
+
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves s t""".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def lexical_overlap(question_words: set[str], sentences: list[str]) -> list[float]:
+    """Share of the question's content words each sentence contains, each word
+    weighted by its rarity among these sentences (a word found in all of them,
+    like the article's topic, tells them apart least)."""
+    if not question_words:
+        return [0.0] * len(sentences)
+    words = [content_words(s) & question_words for s in sentences]
+    idf = {w: math.log(1 + len(sentences) / (1 + sum(w in ws for ws in words))) for w in question_words}
+    total = sum(idf.values())
+    return [sum(idf[w] for w in ws) / total for ws in words]
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence worth quoting: not a heading, caption label or menu line."""
+    words = len(sentence.split())
+    if sentence.startswith("#") or words < 4:
+        return False
+    return words >= 10 or sentence.rstrip("\"”’')]*_").endswith((".", "!", "?", "…"))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: Hit
+    text: str
+    score: float
+
+
+def select_sentences(candidates: list[_Candidate], max_sentences: int) -> list[_Candidate]:
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    best = ranked[0].score
+    return [c for c in ranked[:max_sentences] if c.score >= best - MARGIN]
+
+
+def abstention(hits: list[Hit]) -> Answer:
+    closest = f" The closest passage is from “{hits[0].title or hits[0].source}”, but it does not answer this." if hits else ""
+    return Answer(text="The articles in the library don't cover this question." + closest, citations=(), abstained=True)
+
+
+class ExtractiveBackend(Backend):
+    def __init__(self, embedder, settings):
+        self._embedder = embedder
+        self._settings = settings
+
+    def stream(self, question: str, hits: list[Hit], history: list[dict]) -> Iterator[str | Answer]:
+        pieces, answer = self._compose(question, hits)
+        yield from pieces
+        yield answer
+
+    def _compose(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
+        if not hits or hits[0].score < self._settings.min_relevance:
+            answer = abstention(hits)
+            return [answer.text], answer
+        chosen = select_sentences(self._candidates(question, hits), self._settings.max_sentences)
+        return cite([(c.text, c.hit) for c in chosen])
+
+    def _candidates(self, question: str, hits: list[Hit]) -> list[_Candidate]:
+        seen, found = set(), []
+        for hit in hits:
+            for start, end, _ in sentence_spans(hit.text):
+                key = (hit.article_id, hit.start + start)  # overlapping chunks repeat sentences
+                if key not in seen:
+                    seen.add(key)
+                    found.append((hit, hit.text[start:end]))
+        statements = [f for f in found if is_statement(f[1])] or found
+        vectors = self._embedder.embed_batch([question] + [text for _, text in statements])
+        similarity = vectors[1:] @ vectors[0]
+        overlap = lexical_overlap(content_words(question), [text for _, text in statements])
+        numeric = NUMERIC if _ASKS_NUMBER.search(question) else 0.0
+        return [
+            _Candidate(hit, text, float(sim) + LEXICAL * lex + PASSAGE * hit.score + numeric * bool(_HAS_NUMBER.search(text)))
+            for (hit, text), sim, lex in zip(statements, similarity, overlap)
+        ]

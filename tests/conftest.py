@@ -1,0 +1,48 @@
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vectorstore.embedder import Embedder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LIBRARY = FIXTURES / "library"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic bag-of-words hashing: texts sharing words have similar vectors."""
+
+    name = "fake-bow"
+    dim = 256
+    max_tokens = 254
+
+    def embed_batch(self, texts):
+        from rag.backends.extractive import content_words
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in content_words(text):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from vectorstore.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A writable copy of the fixture articles."""
+    return Path(shutil.copytree(LIBRARY, tmp_path / "library"))

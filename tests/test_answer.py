@@ -1,0 +1,132 @@
+import re
+
+import pytest
+
+import rag
+from rag import Assistant, DossierError, Settings
+from rag.backends.extractive import content_words, lexical_overlap
+from rag.citations import cite
+from rag.conversation import retrieval_query
+from vectorstore.store import Hit
+
+
+def hit(chunk_id, text="Some passage.", score=0.8):
+    return Hit(chunk_id, "art-" + chunk_id, text, 10, 10 + len(text), score, "Title " + chunk_id, "/src/" + chunk_id, {})
+
+
+def test_public_api_is_pinned():
+    assert sorted(rag.__all__) == ["Answer", "Assistant", "Citation", "DossierError", "IngestResult", "Settings"]
+    assert all(hasattr(rag, name) for name in rag.__all__)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"chunk_size": 50, "chunk_overlap": 50}, "chunk_overlap=50 must be .* below chunk_size=50"),
+        ({"top_k": 0}, "top_k=0"),
+        ({"backend": "gpt"}, "unknown answer backend 'gpt'; choose from: extractive"),
+    ],
+)
+def test_settings_are_validated_when_built(kwargs, message):
+    with pytest.raises(DossierError, match=message):
+        Settings(**kwargs)
+
+
+def test_cite_numbers_passages_by_first_use_and_returns_only_cited_ones():
+    a, b = hit("a"), hit("b")
+    pieces, answer = cite([("First.", b), ("Second.", a), ("Third.", b)])
+    assert answer.text == "First. [1] Second. [2] Third. [1]"
+    assert "".join(pieces) == answer.text
+    assert [(c.n, c.article_id) for c in answer.citations] == [(1, "art-b"), (2, "art-a")]
+    assert not answer.abstained
+
+
+def test_lexical_overlap_counts_question_content_words():
+    q = content_words("How many bridges did the council approve?")
+    assert q == {"many", "bridge", "council", "approve"}
+    plain = lexical_overlap(q, ["The council approved two bridges.", "Nothing relevant."])
+    assert plain[1] == 0.0 and 0.3 < plain[0] < 0.5
+    # A word every sentence shares counts for less than a word only one has.
+    rare_first = lexical_overlap(q, ["The council met about the bridge.", "The bridge is long.", "A bridge fell."])
+    assert rare_first[0] > 2 * rare_first[1] and rare_first[1] == rare_first[2] > 0
+    assert lexical_overlap(set(), ["anything"]) == [0.0]
+
+
+def test_follow_up_questions_borrow_the_previous_user_question():
+    history = [{"role": "user", "content": "Who approved the Harbor Bridge?"}, {"role": "assistant", "content": "The council [1]"}]
+    assert retrieval_query("How much will it cost?", history) == "Who approved the Harbor Bridge? How much will it cost?"
+    assert retrieval_query("How tall is Mont Blanc?", history) == "How tall is Mont Blanc?"
+    assert retrieval_query("How much will it cost?", None) == "How much will it cost?"
+
+
+def markers(text):
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+def test_extractive_answers_cite_each_sentence_and_abstain_off_topic(tmp_path, library, fake_embedder):
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10, min_relevance=0.2), embedder=fake_embedder)
+    assert {r.status for r in a.ingest([library])} == {"added"}
+    answer = a.ask("How many glaciers did the team measure with drones and radar?")
+    assert not answer.abstained
+    assert "176 glaciers" in answer.text
+    assert markers(answer.text) == {c.n for c in answer.citations} == set(range(1, len(answer.citations) + 1))
+    claims = re.findall(r"(.+?) \[(\d+)\](?: |$)", answer.text)
+    assert 1 <= len(claims) <= 3
+    passages = {c.n: c.text for c in answer.citations}
+    assert all(sentence in passages[int(n)] for sentence, n in claims)
+
+    off_topic = a.ask("What is the best recipe for sourdough pancakes?")
+    assert off_topic.abstained and off_topic.citations == () and "don't cover" in off_topic.text
+
+    *pieces, final = a.stream("How many glaciers did the team measure with drones and radar?")
+    assert all(isinstance(p, str) for p in pieces) and "".join(pieces) == final.text == answer.text
+
+
+def test_asking_an_empty_store_or_an_empty_question_says_what_to_do(tmp_path, fake_embedder):
+    a = Assistant(tmp_path / "store", embedder=fake_embedder)
+    with pytest.raises(DossierError, match="has no articles yet; add some with: python -m ingest"):
+        a.ask("Anything?")
+    with pytest.raises(DossierError, match="question is empty"):
+        a.ask("   ")
+
+
+def test_ingest_statuses_unchanged_replaced_and_failed(tmp_path, library, fake_embedder):
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    first = a.ingest([library])
+    counts = a.counts()
+    assert [r.status for r in first] == ["added"] * 3 and counts[0] == 3
+    assert [r.status for r in a.ingest([library])] == ["unchanged"] * 3
+    assert a.counts() == counts
+
+    (library / "glacier-study.txt").write_text("Alpine glaciers grew last year, a new study says.")
+    (library / "broken.html").write_bytes(b"\x00\x01\x02binary")
+    results = {r.source.rsplit("/", 1)[-1]: r for r in a.ingest([library, tmp_path / "missing.md"])}
+    assert results["glacier-study.txt"].status == "replaced" and results["glacier-study.txt"].chunks == 1
+    assert results["harbor-bridge.md"].status == "unchanged"
+    assert results["broken.html"].status == "failed" and "binary" in results["broken.html"].error
+    assert results["missing.md"].status == "failed"
+    articles, chunks = a.counts()
+    assert articles == 3 and chunks < counts[1]
+
+
+def test_uploads_are_named_by_their_file_name_only(tmp_path, fake_embedder):
+    a = Assistant(tmp_path / "store", embedder=fake_embedder)
+    r = a.ingest_upload("../../etc/evil.md", b"# Evil\n\nJust text about owls.")
+    assert (r.status, r.source, r.title) == ("added", "upload:evil.md", "Evil")
+    assert a.ingest_upload("evil.md", b"# Evil\n\nJust text about owls.").status == "unchanged"
+    assert a.ingest_upload("x.exe", b"MZ").status == "failed"
+
+
+def test_langchain_retriever_returns_documents_with_chunk_metadata(tmp_path, library, fake_embedder):
+    from langchain_core.retrievers import BaseRetriever
+
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    a.ingest([library])
+    retriever = a.as_retriever(k=2)
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("arabica coffee futures price record")
+    assert len(docs) == 2
+    top = docs[0]
+    assert "Arabica" in top.page_content
+    assert top.metadata["title"] == "Coffee Prices Hit a Record as Harvests Fail"
+    assert {"article_id", "source", "start", "end", "chunk_id", "score"} <= top.metadata.keys()

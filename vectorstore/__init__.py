@@ -1,0 +1,1 @@
+"""Embedders and the Chroma store of chunks."""

