@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 
 from ingest.errors import DossierError
+from rag.backends import BACKENDS
 
 STORE_ENV = "DOSSIER_STORE"
 DEFAULT_STORE = "data/store"
@@ -26,8 +27,6 @@ class Settings:
     max_sentences: int = 3
 
     def __post_init__(self):
-        from rag.backends import BACKENDS
-
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise DossierError(f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_size={self.chunk_size}")
         if self.top_k < 1 or self.max_sentences < 1:

@@ -4,7 +4,7 @@ import pytest
 
 import rag
 from rag import Assistant, DossierError, Settings
-from rag.backends.extractive import content_words, lexical_overlap
+from rag.backends.extractive import content_words, is_statement, lexical_overlap
 from rag.citations import cite
 from rag.conversation import retrieval_query
 from vectorstore.store import Hit
@@ -57,6 +57,14 @@ def test_follow_up_questions_borrow_the_previous_user_question():
     assert retrieval_query("How much will it cost?", history) == "Who approved the Harbor Bridge? How much will it cost?"
     assert retrieval_query("How tall is Mont Blanc?", history) == "How tall is Mont Blanc?"
     assert retrieval_query("How much will it cost?", None) == "How much will it cost?"
+
+
+def test_headings_captions_and_menu_lines_are_not_quoted():
+    assert is_statement("The council voted 7 to 2 on Tuesday.")
+    assert is_statement("the minutes record a long debate about the bridge and its cost overruns")
+    assert not is_statement("## Cost and funding")
+    assert not is_statement("Alpine Glaciers Lost a Tenth of Their Ice in Two Years")
+    assert not is_statement("Connect with us")
 
 
 def markers(text):

@@ -39,7 +39,7 @@ def cited(answer):
     [
         ("How many glaciers did the researchers measure?", "176 glaciers"),
         ("What price did arabica coffee futures reach?", "3.20 dollars a pound"),
-        ("Which councillor voted against the Harbor Bridge?", "Miriam Osei"),
+        ("What did the mayor say about the contract?", "caps the builder's charges"),
         ("When will construction of the bridge begin?", "May 2025"),
     ],
 )

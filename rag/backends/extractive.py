@@ -57,10 +57,13 @@ def lexical_overlap(question_words: set[str], sentences: list[str]) -> list[floa
 
 def is_statement(sentence: str) -> bool:
     """A sentence worth quoting: not a heading, caption label or menu line."""
-    words = len(sentence.split())
-    if sentence.startswith("#") or words < 4:
+    words = sentence.split()
+    if sentence.startswith("#") or len(words) < 4:
         return False
-    return words >= 10 or sentence.rstrip("\"”’')]*_").endswith((".", "!", "?", "…"))
+    if sentence.rstrip("\"”’')]*_").endswith((".", "!", "?", "…")):
+        return True
+    capitalised = sum(w[0].isupper() for w in words)
+    return len(words) >= 10 and capitalised < 0.6 * len(words)  # long, and not a Title Case headline
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,409 @@
+"""Calibrate the extractive answerer's abstention threshold and sentence selection.
+
+Measures `Settings.min_relevance` against in-scope and out-of-scope questions, and answer
+recall over a grid of the sentence-scoring constants of `rag.backends.extractive`.
+
+    python bench/calibrate.py --report bench/calibration.md
+
+The squad2 and seed stores are built once under data/bench/ (git-ignored) and reused.
+"""
+
+import argparse
+import hashlib
+import itertools
+import json
+import os
+import platform
+import re
+import string
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+import rag.backends.extractive as extractive
+from ingest.chunk import chunk_article
+from ingest.models import Article
+from ingest.text import normalize_whitespace
+from rag import Assistant, Settings
+from rag.assistant import PIPELINE_VERSION
+
+THRESHOLDS = [round(0.20 + 0.05 * i, 2) for i in range(9)]  # 0.20 .. 0.60
+MAX_IN_SCOPE_ABSTAIN = 0.05
+WEIGHTS = ("LEXICAL", "PASSAGE", "MARGIN")
+GRID = {"LEXICAL": [0.0, 0.3, 0.6], "PASSAGE": [0.0, 0.3], "MARGIN": [0.04, 0.08, 0.15], "max_sentences": [1, 2, 3]}
+
+# Questions that neither the squad2 paragraphs nor the seed article answer.
+OUT_OF_SCOPE = [
+    "How long should I boil an egg to get a runny yolk?",
+    "What can I use instead of buttermilk in pancakes?",
+    "How do I make a sourdough starter from scratch?",
+    "What temperature should I roast a chicken at?",
+    "Is it safe to eat raw cookie dough?",
+    "How much salt goes into pasta water?",
+    "What wine goes well with salmon?",
+    "How do I keep guacamole from turning brown?",
+    "How do I reverse a list in Python?",
+    "What is the difference between git merge and git rebase?",
+    "How do I center a div with CSS?",
+    "Why does my JavaScript promise never resolve?",
+    "How do I read a CSV file with pandas?",
+    "What does the Rust borrow checker do?",
+    "How can I speed up a slow SQL query?",
+    "What is a segmentation fault in C?",
+    "Who won the 2018 FIFA World Cup?",
+    "How many players are on a volleyball team?",
+    "What is the offside rule in ice hockey?",
+    "Who holds the record for most Wimbledon titles?",
+    "How long is a marathon in kilometres?",
+    "How do you score a spare in bowling?",
+    "What is the best way to train for a 10k run?",
+    "How tall is Mount Kilimanjaro?",
+    "What is the capital of Canada?",
+    "How many bones are in the human body?",
+    "Why is the sky blue?",
+    "Who painted the Mona Lisa?",
+    "How far is the Moon from the Earth?",
+    "What is the boiling point of water at high altitude?",
+    "How do I get a red wine stain out of a carpet?",
+    "How often should I water a cactus?",
+    "What is a good name for a golden retriever puppy?",
+    "How do I change a flat tyre on a bicycle?",
+    "How much should I tip a taxi driver in Japan?",
+    "What is the best time of year to visit Iceland?",
+    "How do I negotiate a higher salary?",
+    "What is the difference between a Roth IRA and a traditional IRA?",
+    "How many hours of sleep does a teenager need?",
+    "What are the lyrics of Bohemian Rhapsody?",
+]
+
+# In-scope questions about the seed article, worded as a reader might (SQuAD's questions were
+# written while reading their paragraph), with a phrase the answer should contain.
+SEED_QUESTIONS = [
+    ("How many artillery shells has North Korea shipped to Russia?", "four million"),
+    ("What did Putin call the new agreement?", "defensive"),
+    ("Does the pact oblige Russia to intervene automatically in a Korean war?", "automatic intervention"),
+    ("How did Seoul react to the summit?", "lethal military aid"),
+    ("What has Pyongyang been sending south in balloons?", "trash and excrement"),
+    ("What happened to the inter-Korean military agreement?", "collapsed"),
+    ("What could Moscow give Pyongyang in exchange for munitions?", "military technology"),
+    ("Will North Korean soldiers fight in Ukraine?", "will not be sending troops"),
+    ("Where did Putin and Kim meet in 2019?", "Vladivostok"),
+    ("Which country is Russia increasingly reliant on?", "China"),
+    ("What does the author criticise the Biden administration for?", "timid incrementalism"),
+    ("Who is the author of the piece?", "Bruce Klingner"),
+]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def open_store(cache: Path, name: str, embedder=None) -> Assistant:
+    # The folder name carries the build settings, so changed settings get a fresh store.
+    s = Settings()
+    return Assistant(cache / f"{name}-c{s.chunk_size}o{s.chunk_overlap}-p{PIPELINE_VERSION}", embedder=embedder)
+
+
+def fill_squad_store(a: Assistant, corpus: list[dict]) -> None:
+    """The paragraphs as articles, put through the library (the ingester reads files only)."""
+    todo = []
+    for r in corpus:
+        text = normalize_whitespace(r["body"])
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        existing = a.store.article(r["id"])
+        if not existing or existing.content_hash != digest:
+            todo.append(Article(id=r["id"], source=r["source"], text=text, content_hash=digest, title=r["title"]))
+    if not todo:
+        return
+    print(f"embedding {len(todo)} squad2 paragraphs …", flush=True)
+    s = a.settings
+    chunked = [chunk_article(art, a.embedder.count_tokens, s.chunk_size, s.chunk_overlap) for art in todo]
+    vectors = a.embedder.embed_batch([c.text for chunks in chunked for c in chunks])
+    offset = 0
+    for art, chunks in zip(todo, chunked):
+        a.store.put(art, chunks, vectors[offset : offset + len(chunks)])
+        offset += len(chunks)
+
+
+class CachedEmbedder:
+    """The grid re-embeds the same sentences for every configuration; embed each once."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        self._vectors.update(zip(new, self._embedder.embed_batch(new)))
+        return np.stack([self._vectors[t] for t in texts])
+
+
+PUNCTUATION = set(string.punctuation)
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lowercase, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    text = f" {squad_normalize(text)} "
+    return any(f" {squad_normalize(g)} " in text for g in answers if squad_normalize(g))
+
+
+def answer_text(answer) -> str:
+    return re.sub(r"\s*\[\d+\]", "", answer.text)
+
+
+def answer_with(embedder, settings: Settings, question: str, hits, config: dict):
+    """The extractive answer with the module constants set as in `config`, restored afterwards."""
+    saved = {k: getattr(extractive, k) for k in WEIGHTS}
+    try:
+        for k in WEIGHTS:
+            setattr(extractive, k, config[k])
+        backend = extractive.ExtractiveBackend(embedder, replace(settings, max_sentences=config["max_sentences"]))
+        *_, answer = backend.stream(question, hits, [])
+        return answer
+    finally:
+        for k, v in saved.items():
+            setattr(extractive, k, v)
+
+
+def clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n].rstrip() + "…"
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def quantiles(scores: list[float]) -> str:
+    q = np.quantile(scores, [0, 0.05, 0.25, 0.5, 0.75, 1])
+    return " | ".join(f"{v:.2f}" for v in q)
+
+
+def current_config(settings: Settings) -> dict:
+    return {k: getattr(extractive, k) for k in WEIGHTS} | {"max_sentences": settings.max_sentences}
+
+
+def threshold_section(groups: dict[str, list], in_scope: str, out_of_scope: list[str]) -> tuple[list[str], float]:
+    """`groups`: name → [(question, hits)]. Chooses the threshold and reports how each group fares."""
+    scores = {name: np.array([hits[0].score for _, hits in pairs]) for name, pairs in groups.items()}
+    abstain = {name: [float(np.mean(s < t)) for t in THRESHOLDS] for name, s in scores.items()}
+    allowed = [t for t, rate in zip(THRESHOLDS, abstain[in_scope]) if rate <= MAX_IN_SCOPE_ABSTAIN]
+    chosen = max(allowed) if allowed else min(THRESHOLDS)
+    caught = np.mean(np.concatenate([scores[name] for name in out_of_scope]) < chosen)
+    leaks = [(hits[0], q) for name in out_of_scope for q, hits in groups[name] if hits[0].score >= chosen]
+    leaks.sort(key=lambda leak: -leak[0].score)
+    lines = [
+        "## Top-hit score distribution",
+        "",
+        "| group | min | 5% | 25% | median | 75% | max |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {name} | {quantiles(s)} |" for name, s in scores.items()],
+        "",
+        "## Abstain rate by threshold",
+        "",
+        "| group | " + " | ".join(f"{t:.2f}" for t in THRESHOLDS) + " |",
+        "|---|" + "---|" * len(THRESHOLDS),
+        *[f"| {name} | " + " | ".join(pct(r) for r in rates) + " |" for name, rates in abstain.items()],
+        "",
+        f"**Chosen `min_relevance` = {chosen:.2f}**: it abstains on {pct(abstain[in_scope][THRESHOLDS.index(chosen)])} "
+        f"of the answerable in-scope questions and on {pct(caught)} of the questions of the three out-of-scope groups "
+        f"(the current default is {Settings().min_relevance:.2f}). Out-of-scope questions it lets through:",
+        "",
+        *[f"- {hit.score:.2f} *{q}* → {hit.title or hit.source}: “{clip(hit.text, 100)}”" for hit, q in leaks],
+        "",
+    ]
+    return lines, chosen
+
+
+def selection_section(embedder, settings: Settings, answerable: list[dict], hits: dict, chosen: float) -> list[str]:
+    """Retrieval for reference, then answer recall and length over the grid of sentence-selection constants."""
+    hits1 = np.mean([hits[q["id"]][0].article_id == q["gold_doc"] for q in answerable])
+    hits5 = np.mean([q["gold_doc"] in {h.article_id for h in hits[q["id"]]} for q in answerable])
+    in_top1 = np.mean([contains_answer(hits[q["id"]][0].text, q["answers"]) for q in answerable])
+    in_top5 = np.mean([contains_answer(" ".join(h.text for h in hits[q["id"]]), q["answers"]) for q in answerable])
+
+    current = current_config(settings)
+    configs = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    configs = [c for c in configs if c["max_sentences"] > 1 or c["MARGIN"] == current["MARGIN"]]  # MARGIN needs ≥ 2
+    no_abstain = replace(settings, min_relevance=-1.0)  # measure sentence selection alone
+    results = {}
+    for c in configs + ([] if current in configs else [current]):
+        texts = [answer_text(answer_with(embedder, no_abstain, q["question"], hits[q["id"]], c)) for q in answerable]
+        recall = np.mean([contains_answer(t, q["answers"]) for t, q in zip(texts, answerable)])
+        results[tuple(c.values())] = (recall, np.mean([len(t.split()) for t in texts]), texts)
+    texts = results[tuple(current.values())][2]
+    end_to_end = np.mean(
+        [hits[q["id"]][0].score >= chosen and contains_answer(t, q["answers"]) for t, q in zip(texts, answerable)]
+    )
+    misses = [
+        (q, t)
+        for q, t in zip(answerable, texts)
+        if not contains_answer(t, q["answers"]) and contains_answer(" ".join(h.text for h in hits[q["id"]]), q["answers"])
+    ]
+    fixed = ", ".join(
+        f"{k} {v}" for k, v in vars(extractive).items() if k.isupper() and isinstance(v, (int, float)) and k not in WEIGHTS
+    )
+    columns = [(m, g) for m in GRID["max_sentences"] for g in GRID["MARGIN"] if m > 1 or g == current["MARGIN"]]
+    lines = [
+        "## Retrieval and answer recall (answerable squad2 questions)",
+        "",
+        f"Retrieval: Hits@1 {hits1:.3f}, Hits@5 {hits5:.3f} (gold paragraph among the articles of the top 1 / "
+        f"{settings.top_k} chunks). A gold answer is in the top chunk for {pct(in_top1)} of questions and in one of "
+        f"the top {settings.top_k} for {pct(in_top5)}: the ceiling for any sentence selection.",
+        "",
+        "Answer recall: share of answers ([n] markers removed) that contain a gold answer after SQuAD normalisation, "
+        "measured without abstention so it isolates sentence selection; the other constants of "
+        f"`rag/backends/extractive.py` as they are ({fixed or 'none'}). Cells: recall / mean words; current settings "
+        "in bold (" + ", ".join(f"{k} {v}" for k, v in current.items()) + f"). With abstention at {chosen:.2f} "
+        f"the current settings' end-to-end recall is {pct(end_to_end)}.",
+        "",
+        "| LEXICAL | PASSAGE | " + " | ".join(f"{m} sent" + (f", margin {g}" if m > 1 else "") for m, g in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for lex, psg in itertools.product(GRID["LEXICAL"], GRID["PASSAGE"]):
+        cells = []
+        for m, g in columns:
+            recall, words, _ = results[(lex, psg, g, m)]
+            bold = "**" if (lex, psg, g, m) == tuple(current.values()) else ""
+            cells.append(f"{bold}{pct(recall)} / {words:.0f}{bold}")
+        lines.append(f"| {lex} | {psg} | " + " | ".join(cells) + " |")
+    return lines + [
+        "",
+        f"{len(misses)} answers with the current settings miss a gold answer that was in the retrieved passages; "
+        "the first five:",
+        "",
+        *[f"- *{q['question']}* (gold: {q['answers'][0]}) → {clip(t, 240)}" for q, t in misses[:5]],
+        "",
+    ]
+
+
+def seed_section(embedder, settings: Settings, hits: dict, chosen: float) -> list[str]:
+    at_threshold = replace(settings, min_relevance=chosen)
+    answers = [
+        (q, phrase, answer_text(answer_with(embedder, at_threshold, q, hits[q], current_config(settings))))
+        for q, phrase in SEED_QUESTIONS
+    ]
+    right = [phrase.lower() in t.lower() for _, phrase, t in answers]
+    return [
+        "## Reader-style questions about the seed article",
+        "",
+        f"Current settings, `min_relevance` {chosen:.2f}: {sum(right)} of {len(answers)} answers contain the "
+        "expected phrase.",
+        "",
+        *[
+            f"- {hits[q][0].score:.2f} {'✓' if ok else '✗'} *{q}* ({phrase}) → {clip(t, 200)}"
+            for (q, phrase, t), ok in zip(answers, right)
+        ],
+        "",
+    ]
+
+
+def run(args) -> str:
+    started = time.time()
+    corpus, questions = read_jsonl(args.corpus), read_jsonl(args.questions)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    squad = open_store(args.cache, "squad2")
+    fill_squad_store(squad, corpus)
+    seed = open_store(args.cache, "seed", embedder=squad.embedder)
+    failed = [r for r in seed.ingest([args.seed]) if r.status == "failed"]
+    if failed or not seed.counts()[1]:
+        raise SystemExit(f"seed store is empty: {failed[0].error if failed else f'no articles in {args.seed}'}")
+    print(f"stores ready ({time.time() - started:.0f} s); retrieving …", flush=True)
+
+    texts = list(dict.fromkeys([q["question"] for q in questions] + OUT_OF_SCOPE + [q for q, _ in SEED_QUESTIONS]))
+    vectors = dict(zip(texts, squad.embedder.embed_batch(texts)))  # one batch: what Assistant.retrieve does one by one
+
+    def retrieve(a: Assistant, qs: list[str]) -> list[tuple[str, list]]:
+        return [(q, a.store.search(vectors[q], a.settings.top_k)) for q in qs]
+
+    answerable = [q for q in questions if not q["is_impossible"]]
+    impossible = [q["question"] for q in questions if q["is_impossible"]]
+    squad_hits = {q["id"]: hits for q, (_, hits) in zip(questions, retrieve(squad, [q["question"] for q in questions]))}
+    seed_pairs = retrieve(seed, [q for q, _ in SEED_QUESTIONS])
+    in_scope = f"answerable squad2 questions → squad2 store (n={len(answerable)})"
+    out_of_scope = [
+        f"all squad2 questions → seed store (n={len(questions)})",
+        f"own out-of-scope questions → squad2 store (n={len(OUT_OF_SCOPE)})",
+        f"own out-of-scope questions → seed store (n={len(OUT_OF_SCOPE)})",
+    ]
+    groups = {
+        in_scope: [(q["question"], squad_hits[q["id"]]) for q in answerable],
+        out_of_scope[0]: retrieve(seed, [q["question"] for q in questions]),
+        out_of_scope[1]: retrieve(squad, OUT_OF_SCOPE),
+        out_of_scope[2]: retrieve(seed, OUT_OF_SCOPE),
+        f"is_impossible squad2 questions → squad2 store (n={len(impossible)})": retrieve(squad, impossible),
+        f"own in-scope questions → seed store (n={len(seed_pairs)})": seed_pairs,
+    }
+    threshold_lines, chosen = threshold_section(groups, in_scope, out_of_scope)
+
+    print("answering over the sentence-selection grid …", flush=True)
+    embedder = CachedEmbedder(squad.embedder)
+    selection_lines = selection_section(embedder, squad.settings, answerable, squad_hits, chosen)
+    seed_lines = seed_section(embedder, seed.settings, dict(seed_pairs), chosen)
+
+    s = squad.settings
+    return "\n".join(
+        [
+            "# Calibration of the extractive answerer",
+            "",
+            f"Reproduce with `python bench/calibrate.py --report bench/calibration.md` ({date.today().isoformat()}, "
+            f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}, "
+            f"run time {time.time() - started:.0f} s).",
+            "",
+            "## Method",
+            "",
+            f"- Stores built with the default settings (chunks of {s.chunk_size} tokens, overlap {s.chunk_overlap}, "
+            f"top_k {s.top_k}, {squad.embedder.name}): the {len(corpus)} SQuAD 2.0 paragraphs of `{args.corpus.name}` "
+            f"as articles, and the seed article ingested from `{args.seed.name}/`.",
+            "- The answerer abstains when the top hit's cosine similarity is below `min_relevance`, so a threshold's "
+            "abstain rate is the share of questions whose top score is below it.",
+            f"- In scope: the {len(answerable)} answerable squad2 questions against the squad2 store. Out of scope: "
+            f"all {len(questions)} squad2 questions against the seed store, and {len(OUT_OF_SCOPE)} general questions "
+            "written for this benchmark (cooking, programming, sports, trivia, household) against both stores. "
+            f"Reported but not used to choose: the {len(impossible)} `is_impossible` squad2 questions (on-topic, "
+            f"adversarial), and {len(seed_pairs)} questions about the seed article worded as a reader would ask "
+            "them (SQuAD's were written while reading the paragraph).",
+            f"- Chosen threshold: the highest in the table that abstains on at most {pct(MAX_IN_SCOPE_ABSTAIN)} of the "
+            "answerable in-scope questions.",
+            f"- Sample sizes are small: one answerable question is {100 / len(answerable):.1f} points, so differences of "
+            "a point or two below are noise.",
+            "",
+            *threshold_lines,
+            *selection_lines,
+            *seed_lines,
+        ]
+    )
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parents[1]
+    shared = root.parent / "shared"
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", type=Path, default=shared / "bench/squad2/corpus.jsonl")
+    p.add_argument("--questions", type=Path, default=shared / "bench/squad2/questions-dev.jsonl")
+    p.add_argument("--seed", type=Path, default=shared / "corpora/seed")
+    p.add_argument("--cache", type=Path, default=root / "data/bench", help="where the benchmark stores are kept")
+    p.add_argument("--report", type=Path, help="write the Markdown report here (default: print it)")
+    args = p.parse_args()
+    for path in (args.corpus, args.questions, args.seed):
+        if not path.exists():
+            p.error(f"{path} not found; point --corpus, --questions and --seed at the benchmark data")
+    report = run(args)
+    if args.report:
+        args.report.write_text(report, encoding="utf-8")
+        print(f"wrote {args.report}")
+    else:
+        print(report)
+
+
+if __name__ == "__main__":
+    main()
