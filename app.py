@@ -4,10 +4,11 @@ import re
 
 import streamlit as st
 
+from ingest.extract import FORMATS
 from rag import Answer, Assistant, DossierError
 from rag.settings import store_from_env
 
-UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm"]
+UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 
 
 def escape(text: str) -> str:
@@ -33,11 +34,11 @@ def upload_box(assistant: Assistant, key: str) -> None:
         if st.form_submit_button("Add to library") and files:
             with st.status(f"Adding {len(files)} file(s)…") as status:
                 for f in files:
-                    r = assistant.ingest_upload(f.name, f.getvalue())
-                    if r.status == "failed":
-                        st.error(r.error)
-                    else:
-                        st.write(f"{r.status}: {escape(f.name)} ({r.chunks} passages)")
+                    for r in assistant.ingest_upload(f.name, f.getvalue()):
+                        if r.status == "failed":
+                            st.error(r.error)
+                        else:
+                            st.write(f"{r.status}: {escape(r.title or f.name)} ({r.chunks} passages)")
                 status.update(label="Done", state="complete")
 
 
@@ -69,7 +70,7 @@ def main() -> None:
 
     if not articles:
         st.info(
-            "The library is empty. Add .txt, .md or .html articles with the box in the sidebar, "
+            "The library is empty. Add articles (text, Markdown, HTML, PDF or JSON) with the box in the sidebar, "
             "or from a terminal: `python -m ingest PATH`."
         )
 

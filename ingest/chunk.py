@@ -1,4 +1,4 @@
-"""Token-aware chunking that respects sentences and paragraphs and keeps offsets.
+"""Token-aware chunking that respects headings, paragraphs and sentences and keeps offsets.
 
 Token counts come from the embedder's own tokenizer (passed in), because a
 chunk longer than the model's window is silently truncated when embedded.
@@ -14,9 +14,12 @@ from functools import cache
 import tiktoken
 
 from ingest.models import Article, Chunk
+from ingest.regions import AUTHOR_BIO, BODY, CAPTION
 from ingest.text import sentence_spans
 
 CountTokens = Callable[[list[str]], list[int]]
+INDEXED = (BODY, CAPTION, AUTHOR_BIO)  # regions indexed by default; the bio answers "who wrote it"
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+\S")
 
 
 @dataclass(frozen=True)
@@ -32,24 +35,72 @@ def chunk_article(
     count_tokens: CountTokens,
     chunk_size: int,
     chunk_overlap: int,
+    labels: tuple[str, ...] = INDEXED,
 ) -> list[Chunk]:
+    """Chunks of the article's regions with these labels; each section (the
+    text under a heading) is chunked on its own, headings go into the context."""
     text = article.text
-    units = _fit_units(text, sentence_spans(text), count_tokens, chunk_size)
-    groups = _pack(units, chunk_size, chunk_overlap)
-    texts = [text[g[0].start : g[-1].end] for g in groups]
+    pieces = []  # (group of units, region, context)
+    for region in article.regions:
+        if region.label not in labels:
+            continue
+        for heading, start, end in sections(text, region.start, region.end):
+            context, budget = _context(article.title, heading, count_tokens, chunk_size)
+            units = _fit_units(text, sentence_spans(text, start, end), count_tokens, budget)
+            context_tokens = chunk_size - budget
+            for group in _pack(units, budget, min(chunk_overlap, budget // 2)):
+                pieces.append((group, region, context, context_tokens))
+    texts = [text[g[0].start : g[-1].end] for g, *_ in pieces]
     llm_counts = count_llm_tokens(texts)
     return [
         Chunk(
             article_id=article.id,
             index=i,
             text=texts[i],
-            start=g[0].start,
-            end=g[-1].end,
-            tokens=sum(u.tokens for u in g),
+            start=group[0].start,
+            end=group[-1].end,
+            tokens=context_tokens + sum(u.tokens for u in group),
             llm_tokens=llm_counts[i],
+            region=region.label,
+            context=context,
+            page=region.page,
         )
-        for i, g in enumerate(groups)
+        for i, (group, region, context, context_tokens) in enumerate(pieces)
     ]
+
+
+def sections(text: str, start: int, end: int) -> list[tuple[str | None, int, int]]:
+    """(heading, start, end) of each section of text[start:end]; heading lines are not in the spans."""
+    found, heading, section_start = [], None, start
+    for line in re.finditer(r"[^\n]+", text[start:end]):
+        if _is_heading(text, start + line.start(), start + line.end()):
+            if text[section_start : start + line.start()].strip():
+                found.append((heading, section_start, start + line.start()))
+            heading, section_start = line.group().strip().strip("#*_ ").strip(), start + line.end()
+    if text[section_start:end].strip():
+        found.append((heading, section_start, end))
+    return found
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    """A Markdown heading, or a short unpunctuated line standing alone as a paragraph."""
+    line = text[start:end].strip()
+    if _MARKDOWN_HEADING.match(line):
+        return True
+    alone = text[max(start - 2, 0) : start] in ("\n\n", "") and text[end : end + 2] in ("\n\n", "")
+    return alone and 0 < len(line.split()) <= 10 and line[0].isupper() and not line.endswith((".", "!", "?", ":", ";", ",", "”", '"'))
+
+
+def _context(title: str | None, heading: str | None, count_tokens: CountTokens, chunk_size: int) -> tuple[str, int]:
+    """The header embedded with each chunk, and the tokens left for the passage.
+    A header may take at most a quarter of the window."""
+    words = " — ".join(p for p in (title, heading) if p).split()
+    while words:
+        tokens = count_tokens([" ".join(words)])[0]
+        if tokens <= chunk_size // 4:
+            return " ".join(words), chunk_size - tokens
+        words = words[:-1]
+    return "", chunk_size
 
 
 @cache

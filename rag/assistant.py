@@ -1,30 +1,33 @@
 """The façade: ingest sources, retrieve passages, answer with citations."""
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.chunk import chunk_article
+from ingest.chunk import INDEXED, chunk_article
 from ingest.errors import DossierError
-from ingest.load import article_id, content_hash, find_files, parse_article, read_source
+from ingest.load import MAX_BYTES, Document, article_id, find_inputs, parse_articles, read_input, upload
+from ingest.models import Article
 from rag.answer import Answer
 from rag.backends import BACKENDS
 from rag.conversation import retrieval_query
 from rag.settings import DEFAULT_STORE, Settings
 from vectorstore.embedder import Embedder, MiniLMEmbedder
-from vectorstore.store import ChromaStore, Hit
+from vectorstore.store import ArticleRecord, ChromaStore, Hit
 
-# Bump when cleaning or chunking changes what a stored chunk is.
-PIPELINE_VERSION = "1"
+# Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
+PIPELINE_VERSION = "2"
+log = logging.getLogger("dossier")
 
 
 @dataclass(frozen=True)
 class IngestResult:
     source: str
-    status: str  # added | unchanged | replaced | failed
+    status: str  # added | unchanged | replaced | duplicate | failed
     chunks: int = 0
     title: str | None = None
-    error: str | None = None
+    error: str | None = None  # why it failed, or what it duplicates
 
 
 class Assistant:
@@ -36,50 +39,100 @@ class Assistant:
                 f"chunk_size={self.settings.chunk_size} is over what {self.embedder.name} reads "
                 f"({self.embedder.max_tokens} tokens); lower chunk_size"
             )
-        self.store = ChromaStore(
-            str(store),
-            {
-                "embedder": self.embedder.name,
-                "dimensions": self.embedder.dim,
-                "chunk_size": self.settings.chunk_size,
-                "chunk_overlap": self.settings.chunk_overlap,
-                "pipeline": PIPELINE_VERSION,
-            },
-        )
+        self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim})
+        self.store.recover_if_idle()
         self._backend = BACKENDS[self.settings.backend](self.embedder, self.settings)
+        chunking = {"chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap, "pipeline": PIPELINE_VERSION}
+        if self.store.chunking() != chunking:
+            self._rechunk(chunking)
 
-    def ingest(self, paths: Iterable[str | Path]) -> list[IngestResult]:
-        return list(self.iter_ingest(paths))
+    # -- library
 
-    def iter_ingest(self, paths: Iterable[str | Path]) -> Iterator[IngestResult]:
-        """One result per file, as each is stored; a failed file does not stop the rest."""
-        for path in find_files(list(paths)):
-            try:
-                source, data = read_source(path)
-                yield self._ingest(source, str(path), data)
-            except DossierError as e:
-                yield IngestResult(str(path), "failed", error=str(e))
+    def ingest(self, inputs: Iterable[str | Path], **options) -> list[IngestResult]:
+        return list(self.iter_ingest(inputs, **options))
 
-    def ingest_upload(self, name: str, data: bytes) -> IngestResult:
-        """A document that arrived as bytes (the chat page's uploader); `name` is only a label."""
-        name = Path(name).name
+    def iter_ingest(
+        self,
+        inputs: Iterable[str | Path],
+        include: list[str] = (),
+        exclude: list[str] = (),
+        keep: tuple[str, ...] = (),
+        max_bytes: int = MAX_BYTES,
+        on_wait=None,
+    ) -> Iterator[IngestResult]:
+        """One result per article as each is stored. Inputs are files, folders
+        (recursive), http(s) URLs or '-' for stdin; `keep` adds regions to index
+        (e.g. "comments"). A failed input does not stop the rest."""
+        labels = INDEXED + tuple(keep)
+        with self.store.writing(on_wait):
+            for item in find_inputs([str(i) if isinstance(i, Path) else i for i in inputs], include, exclude):
+                try:
+                    yield from self._ingest(read_input(item, max_bytes), labels)
+                except DossierError as e:
+                    yield IngestResult(str(item), "failed", error=str(e))
+
+    def ingest_upload(self, name: str, data: bytes) -> list[IngestResult]:
+        """A document that arrived as bytes (the chat page's uploader)."""
         try:
-            return self._ingest(f"upload:{name}", name, data)
+            doc = upload(name, data)
+            with self.store.writing():
+                return list(self._ingest(doc, INDEXED))
         except DossierError as e:
-            return IngestResult(f"upload:{name}", "failed", error=str(e))
+            return [IngestResult(f"upload:{name}", "failed", error=str(e))]
 
-    def _ingest(self, source: str, name: str, data: bytes) -> IngestResult:
-        existing = self.store.article(article_id(source))
-        if existing and existing.content_hash == content_hash(data):
-            return IngestResult(source, "unchanged", existing.chunks, existing.title)
-        article = parse_article(source, name, data)
-        chunks = chunk_article(article, self.embedder.count_tokens, self.settings.chunk_size, self.settings.chunk_overlap)
-        self.store.put(article, chunks, self.embedder.embed_batch([c.text for c in chunks]))
-        return IngestResult(source, "replaced" if existing else "added", len(chunks), article.title)
+    def _ingest(self, doc: Document, labels: tuple[str, ...]) -> Iterator[IngestResult]:
+        known = self.store.find(source=doc.source)
+        if known and known.content_hash == doc.content_hash:
+            yield IngestResult(doc.source, "unchanged", known.chunks, known.title)
+            return
+        articles, problems = parse_articles(doc)
+        for article in articles:
+            yield self._store(article, labels)
+        for problem in problems:
+            yield IngestResult(doc.source, "failed", error=problem)
+
+    def _store(self, article: Article, labels: tuple[str, ...]) -> IngestResult:
+        existing = self.store.article(article.id)
+        if existing and existing.content_hash == article.content_hash:
+            return IngestResult(article.source, "unchanged", existing.chunks, existing.title)
+        twin = self.store.find(content_hash=article.content_hash)
+        if twin and twin.id != article.id:
+            return IngestResult(article.source, "duplicate", 0, twin.title, f"same content as {twin.source}")
+        chunks = chunk_article(article, self.embedder.count_tokens, self.settings.chunk_size, self.settings.chunk_overlap, labels)
+        self.store.put(article, chunks, self.embedder.embed_batch([c.embedding_text for c in chunks]), labels)
+        return IngestResult(article.source, "replaced" if existing else "added", len(chunks), article.title)
+
+    def _rechunk(self, chunking: dict) -> None:
+        with self.store.writing():
+            records = self.store.articles()
+            if records:
+                log.warning("store %s was chunked with %s; re-chunking its %d articles with %s", self.store.path, self.store.chunking(), len(records), chunking)
+            for record in records:
+                article, labels = self.store.load_article(record.id)
+                chunks = chunk_article(article, self.embedder.count_tokens, chunking["chunk_size"], chunking["chunk_overlap"], labels)
+                self.store.put(article, chunks, self.embedder.embed_batch([c.embedding_text for c in chunks]), labels)
+            self.store.set_chunking(chunking)
+
+    def articles(self) -> list[ArticleRecord]:
+        return self.store.articles()
+
+    def remove(self, ref: str) -> ArticleRecord:
+        """Remove an article named by its id, its path or its URL."""
+        candidates = [self.store.article(ref), self.store.article(article_id(ref)), self.store.find(source=ref)]
+        if not ref.startswith(("http://", "https://", "upload:", "stdin:")):
+            candidates.append(self.store.find(source=str(Path(ref).resolve())))
+        record = next((c for c in candidates if c), None)
+        if record is None:
+            raise DossierError(f"{ref}: no article with this id, path or URL; see `python -m ingest list`")
+        with self.store.writing():
+            self.store.remove(record.id)
+        return record
 
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the store."""
         return self.store.counts()
+
+    # -- questions
 
     def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
         return self.store.search(self.embedder.embed_batch([query])[0], k or self.settings.top_k)

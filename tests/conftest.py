@@ -46,3 +46,18 @@ def minilm():
 def library(tmp_path):
     """A writable copy of the fixture articles."""
     return Path(shutil.copytree(LIBRARY, tmp_path / "library"))
+
+
+def parse(name, data: bytes | None = None, source: str | None = None):
+    """The one article in a file (or in `data`, named `name`), as ingest reads it."""
+    from ingest.load import Document, parse_articles, read_file
+
+    if data is None:
+        doc = read_file(Path(name))
+    else:
+        from ingest.extract import FORMATS
+
+        doc = Document(source or f"/docs/{Path(name).name}", name, data, FORMATS[Path(name).suffix.lower()])
+    articles, problems = parse_articles(doc)
+    assert len(articles) == 1 and not problems
+    return articles[0]

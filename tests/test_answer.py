@@ -106,7 +106,7 @@ def test_ingest_statuses_unchanged_replaced_and_failed(tmp_path, library, fake_e
     assert [r.status for r in a.ingest([library])] == ["unchanged"] * 3
     assert a.counts() == counts
 
-    (library / "glacier-study.txt").write_text("Alpine glaciers grew last year, a new study says.")
+    (library / "glacier-study.txt").write_text("Alpine glaciers grew last year, a new study by the monitoring network says.")
     (library / "broken.html").write_bytes(b"\x00\x01\x02binary")
     results = {r.source.rsplit("/", 1)[-1]: r for r in a.ingest([library, tmp_path / "missing.md"])}
     assert results["glacier-study.txt"].status == "replaced" and results["glacier-study.txt"].chunks == 1
@@ -119,10 +119,42 @@ def test_ingest_statuses_unchanged_replaced_and_failed(tmp_path, library, fake_e
 
 def test_uploads_are_named_by_their_file_name_only(tmp_path, fake_embedder):
     a = Assistant(tmp_path / "store", embedder=fake_embedder)
-    r = a.ingest_upload("../../etc/evil.md", b"# Evil\n\nJust text about owls.")
+    owls = b"# Evil\n\nJust a long enough paragraph of text about owls and the mice they hunt at night."
+    [r] = a.ingest_upload("../../etc/evil.md", owls)
     assert (r.status, r.source, r.title) == ("added", "upload:evil.md", "Evil")
-    assert a.ingest_upload("evil.md", b"# Evil\n\nJust text about owls.").status == "unchanged"
-    assert a.ingest_upload("x.exe", b"MZ").status == "failed"
+    assert [r.status for r in a.ingest_upload("evil.md", owls)] == ["unchanged"]
+    [dup] = a.ingest_upload("copy.md", owls)
+    assert dup.status == "duplicate" and dup.error == "same content as upload:evil.md"
+    [bad] = a.ingest_upload("x.exe", b"MZ")
+    assert bad.status == "failed" and "unsupported file type" in bad.error
+    assert a.counts()[0] == 1
+
+
+def test_list_and_remove_by_id_path_or_url(tmp_path, library, fake_embedder):
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    a.ingest([library])
+    records = a.articles()
+    assert [r.title for r in records] == ["Alpine Glaciers Lost a Tenth of Their Ice in Two Years", "Coffee Prices Hit a Record as Harvests Fail",
+                                          "Council Approves the Harbor Bridge"]
+    assert a.remove(records[0].id).title == records[0].title
+    assert a.remove(str(library / "harbor-bridge.md")).title == "Council Approves the Harbor Bridge"
+    assert a.remove("https://marketdaily.example/coffee-record").title.startswith("Coffee")
+    assert a.counts() == (0, 0)
+    with pytest.raises(DossierError, match="nothing.txt: no article with this id, path or URL; see `python -m ingest list`"):
+        a.remove("nothing.txt")
+
+
+def test_changing_chunk_settings_rechunks_stored_articles_without_refetching(tmp_path, library, fake_embedder):
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    a.ingest([library])
+    articles, chunks = a.counts()
+    for path in library.iterdir():
+        path.unlink()  # re-chunking must not need the sources
+    b = Assistant(tmp_path / "store", Settings(chunk_size=30, chunk_overlap=5), embedder=fake_embedder)
+    assert b.counts()[0] == articles and b.counts()[1] > chunks
+    assert b.store.check() == []
+    assert b.store.chunking()["chunk_size"] == 30
+    assert all(h.metadata["tokens"] <= 30 for h in b.retrieve("coffee glaciers bridge", k=20))
 
 
 def test_langchain_retriever_returns_documents_with_chunk_metadata(tmp_path, library, fake_embedder):

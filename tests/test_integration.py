@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.load import parse_article
 from rag import Assistant
-from tests.conftest import SHARED
+from tests.conftest import SHARED, parse
 
 pytestmark = pytest.mark.model
 
@@ -49,8 +48,7 @@ def test_answers_cite_the_passage_that_holds_the_answer(assistant, question, exp
     pairs = cited(answer)
     assert any(expected in sentence and expected in passage for sentence, passage in pairs)
     for c in answer.citations:
-        path = Path(c.source)
-        assert parse_article(c.source, path.name, path.read_bytes()).text[c.start : c.end] == c.text
+        assert parse(Path(c.source)).text[c.start : c.end] == c.text
 
 
 @pytest.mark.parametrize(
@@ -69,7 +67,7 @@ def test_reingest_is_a_noop_and_a_changed_file_replaces_its_chunks(assistant):
 
     (assistant.library / "glacier-study.txt").write_text(
         "Alpine Glaciers Grew Again\n\nA new survey found that Alpine glaciers gained ice for the first time in decades, "
-        "after two winters with record snowfall. The survey covered 58 glaciers."
+        "after two winters with record snowfall. The survey covered 58 glaciers across four countries."
     )
     results = {r.source.rsplit("/", 1)[-1]: r.status for r in assistant.ingest([assistant.library])}
     assert results == {"coffee-prices.html": "unchanged", "glacier-study.txt": "replaced", "harbor-bridge.md": "unchanged"}
@@ -101,3 +99,13 @@ def test_seed_article(tmp_path, minilm):
     assert [r.status for r in a.ingest([SHARED / "corpora" / "seed"])] == ["added"]
     answer = a.ask("How many artillery shells has North Korea sent?")
     assert any("four million artillery shells" in s for s, _ in cited(answer))
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
+def test_seed_article_answers_who_wrote_it_from_the_author_bio_and_never_quotes_comments(tmp_path, minilm):
+    a = Assistant(tmp_path / "store", embedder=minilm)
+    a.ingest([SHARED / "corpora" / "seed"])
+    author = a.ask("Who is Bruce Klingner?")
+    assert any("Senior Research Fellow" in s for s, _ in cited(author))
+    comment = a.ask("Is China getting more land from Russia along the Tumen river?")
+    assert "Tumen" not in comment.text and all("Tumen" not in c.text for c in comment.citations)

@@ -1,49 +1,71 @@
+import json
+
 import numpy as np
 import pytest
 
 from ingest.chunk import chunk_article
 from ingest.errors import DossierError
-from ingest.load import parse_article
+from tests.conftest import parse
 from vectorstore.store import ChromaStore
 
-BUILD = {"embedder": "fake-bow", "dimensions": 256, "chunk_size": 40, "chunk_overlap": 8, "pipeline": "1"}
+EMBEDDER = {"embedder": "fake-bow", "dimensions": 256}
+INDEXED = ("body", "caption")
 
 
 def stored(store, embedder, source, text):
-    art = parse_article(source, "a.txt", text.encode())
+    art = parse("a.txt", text.encode(), source=source)
     chunks = chunk_article(art, embedder.count_tokens, 40, 8)
-    store.put(art, chunks, embedder.embed_batch([c.text for c in chunks]))
+    store.put(art, chunks, embedder.embed_batch([c.embedding_text for c in chunks]), INDEXED)
     return art, chunks
 
 
-def test_put_search_replace_and_counts(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", BUILD)
+LONG = " ".join(f"Sentence {i} talks about item{i} and a few more words here." for i in range(20))
+PENGUINS = "Penguins live in Antarctica and eat krill, which they catch in cold water."
+
+
+def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER)
     assert store.counts() == (0, 0)
     assert store.search(fake_embedder.embed_batch(["anything"])[0], 5) == []
-    text = " ".join(f"Sentence {i} talks about item{i} and more words." for i in range(20))
-    art, chunks = stored(store, fake_embedder, "/docs/one.txt", text)
-    stored(store, fake_embedder, "/docs/two.txt", "Penguins live in Antarctica and eat krill.")
+    art, chunks = stored(store, fake_embedder, "/docs/one.txt", LONG)
+    penguins, _ = stored(store, fake_embedder, "/docs/two.txt", PENGUINS)
     assert store.counts() == (2, len(chunks) + 1)
     record = store.article(art.id)
     assert (record.source, record.content_hash, record.chunks) == ("/docs/one.txt", art.content_hash, len(chunks))
-    assert store.article("missing") is None
+    assert store.find(source="/docs/two.txt").id == penguins.id
+    assert store.find(content_hash=art.content_hash).id == art.id
+    assert store.article("missing") is None and store.find(source="/nope") is None
+    assert [r.source for r in store.articles()] == ["/docs/one.txt", "/docs/two.txt"]
 
     hits = store.search(fake_embedder.embed_batch(["penguins krill"])[0], 3)
-    assert hits[0].source == "/docs/two.txt" and hits[0].text == "Penguins live in Antarctica and eat krill."
+    assert hits[0].source == "/docs/two.txt" and hits[0].text == PENGUINS
     assert hits[0].score > hits[1].score
-    assert (hits[0].start, hits[0].end) == (0, len(hits[0].text))
+    assert hits[0].metadata["region"] == "body" and hits[0].metadata["title"] == "A"
 
-    stored(store, fake_embedder, "/docs/one.txt", "Now a short replacement about glaciers.")
+    replacement = "Now a short replacement about glaciers that is long enough to be prose."
+    stored(store, fake_embedder, "/docs/one.txt", replacement)
     assert store.counts() == (2, 2)
     hit = store.search(fake_embedder.embed_batch(["glaciers replacement"])[0], 1)[0]
-    assert hit.text == "Now a short replacement about glaciers." and hit.article_id == art.id
+    assert hit.text == replacement and hit.article_id == art.id
+    store.remove(art.id)
+    assert store.counts() == (1, 1) and store.check() == []
 
 
-def test_reopening_with_other_build_settings_is_a_clear_error(tmp_path):
-    ChromaStore(tmp_path / "s", BUILD)
-    ChromaStore(tmp_path / "s", BUILD)
+def test_the_whole_article_is_kept_for_rechunking(tmp_path, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER)
+    art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
+    loaded, labels = store.load_article(art.id)
+    assert loaded == art and labels == INDEXED
+    assert store.chunking() == {}
+    store.set_chunking({"chunk_size": 40})
+    assert ChromaStore(tmp_path / "s", EMBEDDER).chunking() == {"chunk_size": 40}
+
+
+def test_reopening_with_another_embedder_is_a_clear_error(tmp_path):
+    ChromaStore(tmp_path / "s", EMBEDDER)
+    ChromaStore(tmp_path / "s", EMBEDDER)
     with pytest.raises(DossierError) as e:
-        ChromaStore(tmp_path / "s", {**BUILD, "embedder": "other-model", "dimensions": 768})
+        ChromaStore(tmp_path / "s", {"embedder": "other-model", "dimensions": 768})
     message = str(e.value)
     assert "fake-bow" in message and "other-model" in message and "new --store" in message
 
@@ -52,11 +74,31 @@ def test_unusable_store_path_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(DossierError, match="cannot open it"):
-        ChromaStore(blocker, BUILD)
+        ChromaStore(blocker, EMBEDDER)
+
+
+def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER)
+    art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
+    # Simulate a crash after a new version's chunks went in but before its record did.
+    store._chunks.upsert(ids=["x-new-0"], embeddings=[np.ones(256)], documents=["half"],
+                         metadatas=[{"article_id": art.id, "content_hash": "newer", "source": "/docs/one.txt", "start": 0, "end": 4}])
+    (tmp_path / "s" / "dossier-journal.json").write_text(json.dumps({"article_id": art.id}))
+    assert any("chunks without a matching article record" in p for p in store.check())
+    with store.writing():
+        pass
+    assert store.check() == []
+    # A crash while a brand-new article was half written leaves nothing of it.
+    store._chunks.upsert(ids=["y-0"], embeddings=[np.ones(256)], documents=["orphan"],
+                         metadatas=[{"article_id": "y", "content_hash": "h", "source": "/y", "start": 0, "end": 6}])
+    (tmp_path / "s" / "dossier-journal.json").write_text(json.dumps({"article_id": "y"}))
+    with store.writing():
+        pass
+    assert store.check() == [] and store.counts() == (1, len(store._chunks.get()["ids"]))
 
 
 def test_article_vector_is_the_normalised_mean_of_its_chunks(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", BUILD)
-    stored(store, fake_embedder, "/x.txt", "Alpha beta gamma delta. " * 30)
+    store = ChromaStore(tmp_path / "s", EMBEDDER)
+    stored(store, fake_embedder, "/x.txt", "Alpha beta gamma delta epsilon zeta eta theta iota kappa. " * 30)
     got = store._articles.get(include=["embeddings"])
     assert np.isclose(np.linalg.norm(got["embeddings"][0]), 1.0, atol=1e-5)

@@ -1,0 +1,163 @@
+"""HTML pages → labelled regions and metadata.
+
+Page structure says what is not the article: navigation, footers, forms,
+comment threads, author boxes, teaser lists and share widgets are taken out
+(and kept, labelled) before trafilatura finds the body in what is left.
+"""
+
+import html
+import re
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from ingest.metadata import find_date, iso_date, json_ld
+from ingest.regions import AUTHOR_BIO, BODY, BYLINE, CAPTION, CHROME, COMMENTS, RELATED, byline_name
+
+# Tested in order against an element's id and class names.
+_BY_NAME = [
+    (COMMENTS, re.compile(r"(^|[\s_-])(comments?|commentlist|comment-list|comments-area|disqus|discussion)([\s_-]|$)", re.I)),
+    (AUTHOR_BIO, re.compile(r"author[-_]?(bio|box|info|card|profile|description|about)|about[-_]?(the[-_]?)?author|(^|[\s_-])bio([\s_-]|$)", re.I)),
+    (RELATED, re.compile(r"related|recommend|more[-_]?(stories|articles|from|news)|also[-_]?like|read[-_]?(more|next)|teaser|trending|popular|most[-_]?read|outbrain|taboola", re.I)),
+    (BYLINE, re.compile(r"byline|author[-_]?name|(^|[\s_-])(author|authors)([\s_-]|$)", re.I)),
+    (CHROME, re.compile(
+        r"share|social|newsletter|subscribe|cookie|consent|breadcrumb|(^|[\s_-])(menu|navbar|nav|sidebar|widget|ad|ads|advert|advertisement|sponsor|sponsored|paywall|signup|popup|modal|masthead|site-header|site-footer|respond|reply)([\s_-]|$)",
+        re.I)),
+]
+_CHROME_TAGS = {"nav", "footer", "form", "aside", "button", "select", "noscript", "iframe"}
+_BLOCKS = "p|div|li|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|figure|figcaption|section|article|main|header|footer|nav|aside|table|tr|dd|dt|br"
+
+
+def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
+    """[(label, text)] in reading order, and the metadata found."""
+    try:
+        # huge_tree: libxml2 otherwise stops reading a page nested deeper than 256 tags.
+        tree = lxml.html.fromstring(raw, parser=lxml.html.HTMLParser(huge_tree=True))
+    except (etree.ParserError, ValueError):
+        return [], {}
+    for junk in tree.xpath("//script[not(@type='application/ld+json')]|//style|//template|//svg"):
+        junk.drop_tree()
+    metadata = _markup_metadata(tree)
+    pulled = _pull_regions(tree)
+    body = _body(tree, metadata)
+    stripped = _stripped(raw)
+    if not body and sum(map(len, stripped)) > 2 * sum(len(text) for _, text in pulled):
+        body = stripped  # markup too broken or too deep for the parser still has its words
+    title = metadata.get("title")
+    if body and title and _norm(body[0]) == _norm(title):
+        body = body[1:]
+    pieces = [(label, text) for label, text in pulled if label in (BYLINE, CAPTION)]
+    pieces += [(BODY, paragraph) for paragraph in body]
+    pieces += [(label, text) for label, text in pulled if label not in (BYLINE, CAPTION)]
+    for label, text in pulled:
+        if label == BYLINE and not metadata.get("author"):
+            metadata["author"] = byline_name(text) or byline_name("By " + text)
+        if label == AUTHOR_BIO:
+            metadata.setdefault("author_bio", text)
+    if not metadata.get("published_at"):
+        metadata["published_at"] = find_date(" ".join(t for label, t in pieces if label in (BYLINE, BODY)))
+    return pieces, {k: v for k, v in metadata.items() if v}
+
+
+def _markup_metadata(tree) -> dict:
+    def meta(*names):
+        for name in names:
+            for value in tree.xpath(f"//meta[@property='{name}' or @name='{name}']/@content"):
+                if value.strip():
+                    return value.strip()
+        return None
+
+    found = json_ld(tree.xpath("//script[@type='application/ld+json']/text()"))
+    markup = {
+        "title": meta("og:title", "twitter:title"),
+        "author": meta("author", "article:author", "parsely-author", "sailthru.author"),
+        "published_at": iso_date(meta("article:published_time", "datePublished", "pubdate", "date", "dc.date")),
+        "updated_at": iso_date(meta("article:modified_time", "dateModified", "og:updated_time")),
+        "site": meta("og:site_name", "application-name"),
+        "url": (tree.xpath("//link[@rel='canonical']/@href") or [None])[0] or meta("og:url"),
+        "language": tree.get("lang") or meta("og:locale", "language"),
+    }
+    if markup["author"] and markup["author"].startswith("http"):
+        markup["author"] = None
+    return {k: found.get(k) or markup.get(k) for k in markup}
+
+
+def _pull_regions(tree) -> list[tuple[str, str]]:
+    """Take out every element that is not the article, keeping its text and label."""
+    total = max(len(_text(tree)), 1)
+    pulled = []
+    for el in list(tree.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None or _inside_pulled(el):
+            continue
+        label, by_name = _label(el)
+        if label is None:
+            continue
+        text = _text(el)
+        # A class name can mislead ("post has-related"); never take out by name
+        # what holds most of the page: that is the article itself.
+        if by_name and (len(text) > total / 2 or el.xpath(".//article|.//main")):
+            continue
+        if text:
+            pulled.append((label, text))
+        el.set("data-dossier-pulled", "1")
+    for el in tree.xpath("//*[@data-dossier-pulled]"):
+        el.drop_tree()
+    return pulled
+
+
+def _inside_pulled(el) -> bool:
+    return any(a.get("data-dossier-pulled") for a in el.iterancestors())
+
+
+def _label(el) -> tuple[str | None, bool]:
+    """The region an element holds, and whether only its id/class names say so."""
+    if el.tag == "figcaption":
+        return CAPTION, False
+    structural = el.get("role") in ("navigation", "banner", "contentinfo", "search", "complementary") or el.tag in _CHROME_TAGS or (
+        el.tag == "header" and not any(a.tag in ("article", "main") for a in el.iterancestors())
+    )
+    names = f"{el.get('id', '')} {el.get('class', '')}".strip()
+    named = next((label for label, pattern in _BY_NAME if names and pattern.search(names)), None)
+    return named or (CHROME if structural else None), not structural
+
+
+def _body(tree, metadata: dict) -> list[str]:
+    doc = trafilatura.bare_extraction(
+        lxml.html.tostring(tree, encoding="unicode"), with_metadata=True, include_comments=False, favor_recall=True
+    )
+    if doc is not None:
+        for key, value in (("title", doc.title), ("author", doc.author), ("published_at", iso_date(doc.date)), ("site", doc.sitename), ("url", doc.url)):
+            metadata[key] = metadata.get(key) or value
+    text = doc.text if doc is not None and (doc.text or "").strip() else _text(tree.find("body") if tree.find("body") is not None else tree)
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def _text(el) -> str:
+    """Visible text with block elements on their own lines."""
+    parts = []
+    # iterwalk, not recursion: pages can nest tags thousands deep.
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        block = isinstance(node.tag, str) and re.fullmatch(_BLOCKS, node.tag)
+        if event == "start":
+            if block:
+                parts.append("\n")
+            if node.text and isinstance(node.tag, str):
+                parts.append(node.text)
+        else:
+            if block:
+                parts.append("\n")
+            if node is not el and node.tail:
+                parts.append(node.tail)
+    lines = (re.sub(r"\s+", " ", line).strip() for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _stripped(raw: str) -> list[str]:
+    raw = re.sub(r"(?is)<(script|style|template)\b.*?</\1\s*>", " ", raw)
+    text = html.unescape(re.sub(r"(?s)<[^>]*>", "\n", raw))
+    return [line for line in (re.sub(r"\s+", " ", t).strip() for t in text.split("\n")) if line]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()

@@ -1,0 +1,82 @@
+"""Article metadata from page markup (JSON-LD, OpenGraph, <meta>) and from text."""
+
+import json
+import re
+from datetime import date, datetime
+
+_MONTHS = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+_DATE_PATTERNS = [
+    (re.compile(rf"\b({_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I), ("month", "day", "year")),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTHS})\.?,?\s+((?:19|20)\d\d)\b", re.I), ("day", "month", "year")),
+    (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), ("year", "month", "day")),
+]
+
+
+def find_date(text: str) -> str | None:
+    """The first calendar date written in the text, as ISO 8601 (YYYY-MM-DD)."""
+    found = []
+    for pattern, order in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            parts = dict(zip(order, m.groups()))
+            month = parts["month"]
+            month = int(month) if month.isdigit() else datetime.strptime(month[:3].title(), "%b").month
+            try:
+                found.append((m.start(), date(int(parts["year"]), month, int(parts["day"])).isoformat()))
+            except ValueError:
+                continue
+    return min(found)[1] if found else None
+
+
+def iso_date(value: str | None) -> str | None:
+    """A markup date ("2024-11-12T08:00:00+01:00", "Nov 12, 2024") as ISO 8601, keeping the time when given."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return find_date(value)
+
+
+def json_ld(scripts: list[str]) -> dict:
+    """Metadata from the page's schema.org Article object, if it has one."""
+    for raw in scripts:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        for obj in _objects(data):
+            kind = obj.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(k, str) and (k.endswith("Article") or k in ("BlogPosting", "Report")) for k in kinds):
+                return {
+                    "title": _text(obj.get("headline") or obj.get("name")),
+                    "author": _names(obj.get("author")),
+                    "published_at": iso_date(_text(obj.get("datePublished"))),
+                    "updated_at": iso_date(_text(obj.get("dateModified"))),
+                    "site": _names(obj.get("publisher")),
+                    "url": _text(obj.get("url")) or _text((obj.get("mainEntityOfPage") or {}).get("@id") if isinstance(obj.get("mainEntityOfPage"), dict) else obj.get("mainEntityOfPage")),
+                    "language": _text(obj.get("inLanguage")),
+                }
+    return {}
+
+
+def _objects(data):
+    if isinstance(data, list):
+        for item in data:
+            yield from _objects(item)
+    elif isinstance(data, dict):
+        yield data
+        yield from _objects(data.get("@graph", []))
+
+
+def _text(value) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _names(value) -> str | None:
+    items = value if isinstance(value, list) else [value]
+    names = [_text(v.get("name")) if isinstance(v, dict) else _text(v) for v in items]
+    return ", ".join(n for n in names if n) or None

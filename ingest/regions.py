@@ -1,0 +1,169 @@
+"""Region labelling for scraped pages saved as text.
+
+A scraped page is mostly lines: site chrome, a title, a caption, the body,
+an author box, comments, a reply form, teasers for other articles. Section
+headings ("About the Author", "3 Comments", "Leave a Reply", "You May Also
+Like") switch what the following lines are; before the body, only the title
+and captions are worth keeping.
+"""
+
+import re
+from dataclasses import dataclass
+
+BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME = (
+    "body", "title", "byline", "author_bio", "caption", "comments", "related", "chrome",
+)
+LABELS = (BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME)
+
+
+def _any(*patterns: str) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+
+
+# Headings that open a section of the page; what follows belongs to it.
+_SECTION_HEADINGS = {
+    AUTHOR_BIO: _any(r"about the (author|writer)s?\b.*", r"(author|writer) bio(graphy)?", r"about (me|us)"),
+    COMMENTS: _any(r"\d+\s+(comments?|responses?|replies|thoughts on .*)", r"comments?( \(\d+\))?", r"(show|view|read) (all )?comments?",
+                   r"join the (discussion|conversation)", r"discussion", r"reader comments"),
+    CHROME: _any(r"leave a (reply|comment)", r"post a comment", r"add a comment", r"cancel reply", r"share this( article| story)?:?",
+                 r"newsletter", r"sign up.*", r"subscribe.*", r"follow us.*", r"connect with us"),
+    RELATED: _any(r"you (may|might) (also )?like", r"related( articles| stories| posts| content| coverage)?", r"read (more|next|also)",
+                  r"more (from|stories|on|in) .*", r"more stories", r"recommended( for you| reading)?", r"(trending|popular)( now| stories)?",
+                  r"most (read|popular|viewed)", r"further reading", r"see also", r"latest (news|stories|posts)", r"editor'?s picks"),
+}
+_WRITTEN_BY = _any(r"written by:?", r"posted by:?", r"(author|by):?")
+# Single lines that are chrome wherever they stand.
+_CHROME_LINE = _any(
+    r"hi,? what are you looking for\??", r"search( for)?:?( …| \.\.\.)?", r"skip to (main )?content", r"menu", r"home", r"close",
+    r"(share|tweet|email|print|copy link|pin it|whatsapp|facebook|twitter|linkedin|x|reddit)( this)?( article| story| link)?:?",
+    r"advertisement", r"sponsored( content)?", r"click here.*", r".*\b(accept|manage|use) (all )?cookies\b.*",
+    r".*\bcookie (policy|settings|preferences)\b.*", r"your email address will not be published\..*", r"required fields are marked.*",
+    r"(post|submit) comment", r"save my name, email.*", r"all rights reserved\.?.*", r"©.*", r"copyright ©?.*", r"\d+ shares?",
+    r"(log ?in|sign ?in|register|subscribe|sign up)( now| today)?", r"listen to (this|the) (article|story).*", r"\d+ min(ute)? read",
+    r"(previous|next) (article|post|story)", r"tags?:.*", r"filed under:?.*", r"uncategorized",
+)
+_RELATED_LINE = _any(r"(read|see) (more|also|next):.*", r"related:.*", r"recommended:.*")
+_CAPTION_CUE = re.compile(
+    r"\((?:R|L|C|left|right|center|centre|top|bottom)\)|\b(?:photo|image|picture|file photo|credit|courtesy|getty|reuters|AP Photo|AFP|shutterstock)\b",
+    re.I,
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_ENDS_WITH_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d[.)]?$", re.I)
+_HAS_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b\d{{1,2}}\s+{_MONTH},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d-\d\d-\d\d\b", re.I)
+_CREDITS = re.compile(r"^(?:reporting|writing|editing|additional reporting|compiled|edited) by\b", re.I)
+_BYLINE = re.compile(r"^\**(?i:(?:posted|written|words|story|text)\s+)?(?i:by)\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|da|al|bin))*(?:\s+(?:and|&)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*)?)")
+
+
+@dataclass(frozen=True)
+class Line:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def has_date(text: str) -> bool:
+    return bool(_HAS_DATE.search(text))
+
+
+def lines_of(text: str) -> list[Line]:
+    return [Line(m.start(), m.end(), m.group().strip()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+
+
+def _plain(line: str) -> str:
+    """The line without Markdown decoration, for matching."""
+    return re.sub(r"^[#>*_\s-]+|[*_\s:]+$", "", line).strip()
+
+
+def is_prose(line: Line) -> bool:
+    ends = line.text.rstrip("\"”’')]*_").endswith((".", "!", "?", "…", ":"))
+    return (line.words >= 12 and ends) or line.words >= 25
+
+
+def is_caption(line: Line) -> bool:
+    return line.words >= 5 and bool(_CAPTION_CUE.search(line.text) or _ENDS_WITH_DATE.search(line.text.rstrip(".")))
+
+
+def section_of(line: Line) -> str | None:
+    """The section a heading line opens, if it is one."""
+    if line.words > 8:
+        return None
+    plain = _plain(line.text)
+    for label, pattern in _SECTION_HEADINGS.items():
+        if pattern.fullmatch(plain):
+            return label
+    return None
+
+
+def byline_name(text: str) -> str | None:
+    m = _BYLINE.match(_plain(text))
+    return m.group("name").strip() if m and len(text.split()) <= 12 else None
+
+
+def label_lines(text: str) -> list[tuple[Line, str]]:
+    """Each non-empty line of a scraped page with its region label."""
+    lines = lines_of(text)
+    body_start = next((i for i, line in enumerate(lines) if is_prose(line) and not is_caption(line)), None)
+    if body_start is None:  # no prose at all: nothing to tell apart, keep everything
+        return [(line, BODY) for line in lines]
+    labels = _label_preamble(lines[:body_start]) + _label_rest(lines[body_start:])
+    return list(zip(lines, labels))
+
+
+def _label_preamble(lines: list[Line]) -> list[str]:
+    labels = [CHROME] * len(lines)
+    titles = [
+        i for i, line in enumerate(lines)
+        if 3 <= line.words <= 25 and not section_of(line) and not _CHROME_LINE.fullmatch(_plain(line.text))
+        and not line.text.rstrip().endswith(".") and not is_caption(line)
+    ]
+    title = max(titles, key=lambda i: (lines[i].words >= 4, lines[i].text.startswith("#"), lines[i].words), default=None)
+    for i, line in enumerate(lines):
+        if i == title:
+            labels[i] = TITLE
+        elif byline_name(line.text) or (line.words <= 10 and has_date(line.text)):
+            labels[i] = BYLINE
+        elif is_caption(line):
+            labels[i] = CAPTION
+            # A short line right before a caption, after the title, is the image's own label.
+            if i > 0 and labels[i - 1] == CHROME and title is not None and i - 1 > title and lines[i - 1].words <= 8:
+                labels[i - 1] = CAPTION
+        elif is_prose(line):
+            labels[i] = BODY
+    return labels
+
+
+def _label_rest(lines: list[Line]) -> list[str]:
+    labels = []
+    state = BODY
+    seen = set()
+    for i, line in enumerate(lines):
+        plain = _plain(line.text)
+        section = section_of(line)
+        if section:
+            state = section
+            labels.append(CHROME if section == CHROME else section)
+            continue
+        if _WRITTEN_BY.fullmatch(plain):
+            # "Bruce Klingner / Written By": the name line above is the byline too.
+            if labels and lines[i - 1].words <= 5:
+                labels[-1] = BYLINE
+            labels.append(BYLINE)
+            state = AUTHOR_BIO
+            continue
+        if state == BODY:
+            if _CHROME_LINE.fullmatch(plain) or (line.words <= 6 and plain.lower() in seen):
+                labels.append(CHROME)
+            elif _RELATED_LINE.fullmatch(plain):
+                labels.append(RELATED)
+            elif (byline_name(line.text) and not is_prose(line)) or _CREDITS.match(plain):
+                labels.append(BYLINE)
+            else:
+                labels.append(BODY)
+        else:
+            labels.append(state)
+        seen.add(plain.lower())
+    return labels
