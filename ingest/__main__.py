@@ -14,9 +14,10 @@ from collections import Counter
 
 from ingest.chunk import INDEXED
 from ingest.errors import DossierError
+from ingest.extract import FORMATS
 from ingest.load import MAX_BYTES, find_inputs, parse_articles, read_input
 from ingest.regions import LABELS
-from rag.settings import STORE_ENV, store_from_env
+from rag.settings import STORE_ENV, quiet_broken_pipe, store_from_env
 
 COMMANDS = ("list", "remove", "check")
 STATUSES = ("added", "replaced", "unchanged", "duplicate", "failed")
@@ -72,6 +73,8 @@ def ingest(assistant, args) -> int:
     from tqdm import tqdm
 
     inputs = list(find_inputs(args.inputs, args.include, args.exclude))
+    if not inputs:
+        raise DossierError(f"no supported files under {', '.join(args.inputs)}; supported: {', '.join(sorted(FORMATS))}")
     tally, chunks, failures, started = Counter(), 0, [], time.monotonic()
     bar = tqdm(total=len(inputs), unit="input", file=sys.stderr, disable=None, leave=False)
     last_input = None
@@ -137,4 +140,5 @@ def dry_run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with quiet_broken_pipe():
+        sys.exit(main())

@@ -64,7 +64,9 @@ def extract_page(raw: str, name: str) -> Extracted:
 def extract_markup(raw: str, name: str) -> Extracted:
     pieces, metadata = extract_html(raw)
     text, regions = assemble([(label, t, None) for label, t in pieces])
-    return _checked(Extracted(text, regions, metadata), name)
+    if not any(r.label == BODY for r in regions):
+        raise DossierError(f"{name}: no article text found in the page (only navigation or scripts?); save the article's own page")
+    return Extracted(text, regions, metadata)
 
 
 def extract_pdf(data: bytes, name: str) -> Extracted:

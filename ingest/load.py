@@ -1,5 +1,6 @@
 """Inputs (files, folders, URLs, stdin, uploads) → `Document`s → `Article`s."""
 
+import codecs
 import fnmatch
 import hashlib
 import json
@@ -85,8 +86,14 @@ def read_input(item, max_bytes: int = MAX_BYTES) -> Document:
 
 
 def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Document:
+    try:
+        str(path).encode()
+    except UnicodeEncodeError:
+        raise DossierError(f"{path!s:.200}: the file name is not valid UTF-8; rename it") from None
     if not path.exists():
         raise DossierError(f"{path}: no such file or folder; check the path")
+    if not path.is_file():
+        raise DossierError(f"{path}: not a regular file; give a file or a folder")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise DossierError(f"{path}: unsupported file type '{path.suffix or '(none)'}'; use one of {', '.join(sorted(FORMATS))}")
@@ -216,6 +223,10 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
 
 
 def decode(data: bytes, name: str) -> str:
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return data.decode("utf-32")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's "Unicode"
+        return data.decode("utf-16")
     if b"\x00" in data[:8192]:
         raise DossierError(f"{name}: looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")
     try:

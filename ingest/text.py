@@ -7,8 +7,9 @@ _INLINE_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _MANY_BLANKS = re.compile(r"\n{3,}")
 
 # A sentence ends at . ! ? or … (plus closing quotes/brackets) when whitespace
-# and something that can start a sentence follow.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
+# and something that can start a sentence follow (checked in code: not a
+# lowercase letter), or at a CJK full stop.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[¿¡]?([^\W_]))|[。！？]+")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n no gen gov sen rep "
     "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec fig vol pp "
@@ -25,8 +26,8 @@ def normalize_whitespace(text: str) -> str:
 
 def _is_abbreviation(text: str, end: int) -> bool:
     """True when the full stop ending at `end` belongs to an abbreviation or an initial."""
-    word = re.search(r"(\S+)$", text[:end])
-    token = word.group(1).rstrip(".").lstrip("\"“‘'([").lower() if word else ""
+    words = text[max(end - 40, 0) : end].split()  # only the last word matters; never rescan the whole text
+    token = words[-1].rstrip(".").lstrip("\"“‘'([").lower() if words else ""
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
 
 
@@ -47,7 +48,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         line_start = start + line.start()
         cut = line_start
         for stop in _SENTENCE_END.finditer(text, line_start, start + line.end()):
-            if text[stop.end() - 1] == "." and _is_abbreviation(text, stop.end()):
+            if (stop.group(1) or "").islower() or (text[stop.end() - 1] == "." and _is_abbreviation(text, stop.end())):
                 continue
             spans.append((cut, stop.end(), paragraph))
             cut = stop.end()

@@ -5,7 +5,7 @@ import json
 import sys
 
 from rag import Answer, Assistant, DossierError
-from rag.settings import STORE_ENV, store_from_env
+from rag.settings import STORE_ENV, quiet_broken_pipe, store_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,4 +40,5 @@ def print_sources(answer: Answer) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with quiet_broken_pipe():
+        sys.exit(main())

@@ -64,21 +64,26 @@ class Assistant:
         (recursive), http(s) URLs or '-' for stdin; `keep` adds regions to index
         (e.g. "comments"). A failed input does not stop the rest."""
         labels = INDEXED + tuple(keep)
+        if isinstance(inputs, (str, Path)):
+            inputs = [inputs]
         with self.store.writing(on_wait):
             for item in find_inputs([str(i) if isinstance(i, Path) else i for i in inputs], include, exclude):
-                try:
-                    yield from self._ingest(read_input(item, max_bytes), labels)
-                except DossierError as e:
-                    yield IngestResult(str(item), "failed", error=str(e))
+                yield from self._guarded(str(item), lambda: self._ingest(read_input(item, max_bytes), labels))
 
     def ingest_upload(self, name: str, data: bytes) -> list[IngestResult]:
         """A document that arrived as bytes (the chat page's uploader)."""
+        with self.store.writing():
+            return list(self._guarded(f"upload:{name}", lambda: self._ingest(upload(name, data), INDEXED)))
+
+    @staticmethod
+    def _guarded(name: str, results) -> Iterator[IngestResult]:
+        """Results of one input; whatever goes wrong with it becomes its failed result, so a batch goes on."""
         try:
-            doc = upload(name, data)
-            with self.store.writing():
-                return list(self._ingest(doc, INDEXED))
+            yield from results()
         except DossierError as e:
-            return [IngestResult(f"upload:{name}", "failed", error=str(e))]
+            yield IngestResult(name, "failed", error=str(e))
+        except Exception as e:  # noqa: BLE001 — an unforeseen problem with one input must not stop the rest
+            yield IngestResult(name, "failed", error=f"{name}: unexpected error ({type(e).__name__}: {e}); please report it")
 
     def _ingest(self, doc: Document, labels: tuple[str, ...]) -> Iterator[IngestResult]:
         known = self.store.find(source=doc.source)

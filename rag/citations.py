@@ -1,7 +1,12 @@
 """Citation numbering, shared by every backend."""
 
+import re
+
 from rag.answer import Answer, Citation
 from vectorstore.store import Hit
+
+
+_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def cite(claims: list[tuple[str, Hit]]) -> tuple[list[str], Answer]:
@@ -28,5 +33,7 @@ def cite(claims: list[tuple[str, Hit]]) -> tuple[list[str], Answer]:
                     score=round(hit.score, 4),
                 )
             )
+        # A quoted "[3]" would read as a citation marker.
+        sentence = _MARKER.sub("", sentence).strip()
         pieces.append(("" if not pieces else " ") + f"{sentence} [{numbers[hit.chunk_id]}]")
     return pieces, Answer(text="".join(pieces), citations=tuple(citations), abstained=False)

@@ -1,6 +1,8 @@
 """One frozen settings object, validated when built."""
 
 import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ingest.errors import DossierError
@@ -8,6 +10,16 @@ from rag.backends import BACKENDS
 
 STORE_ENV = "DOSSIER_STORE"
 DEFAULT_STORE = "data/store"
+
+
+@contextmanager
+def quiet_broken_pipe():
+    """For the CLIs: output piped into `head` ends quietly, not with a traceback."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def store_from_env() -> str:
@@ -29,7 +41,9 @@ class Settings:
     def __post_init__(self):
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise DossierError(f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_size={self.chunk_size}")
-        if self.top_k < 1 or self.max_sentences < 1:
-            raise DossierError(f"top_k={self.top_k} and max_sentences={self.max_sentences} must be at least 1")
+        if self.top_k < 1:
+            raise DossierError(f"top_k={self.top_k} must be at least 1")
+        if not 1 <= self.max_sentences <= 4:
+            raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
         if self.backend not in BACKENDS:
             raise DossierError(f"unknown answer backend '{self.backend}'; choose from: {', '.join(BACKENDS)}")

@@ -29,6 +29,9 @@ class FakeEmbedder(Embedder):
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
+    def count_tokens(self, texts):
+        return [len(t.split()) for t in texts]
+
 
 @pytest.fixture
 def fake_embedder():

@@ -170,3 +170,30 @@ def test_langchain_retriever_returns_documents_with_chunk_metadata(tmp_path, lib
     assert "Arabica" in top.page_content
     assert top.metadata["title"] == "Coffee Prices Hit a Record as Harvests Fail"
     assert {"article_id", "source", "start", "end", "chunk_id", "score"} <= top.metadata.keys()
+
+
+def test_bracketed_numbers_in_quoted_sentences_do_not_become_markers():
+    _, answer = cite([("The council [3] agreed, as reported [12].", hit("a"))])
+    assert answer.text == "The council agreed, as reported. [1]"
+    assert markers(answer.text) == {1}
+
+
+def test_a_string_input_is_one_input_and_a_bad_name_does_not_stop_the_batch(tmp_path, library, fake_embedder):
+    import os
+
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    assert [r.status for r in a.ingest(str(library))] == ["added"] * 3
+    weird = os.path.join(os.fsencode(tmp_path), b"bad-\xff.txt")
+    with open(weird, "wb") as f:
+        f.write(b"Some text that is long enough to be prose and would otherwise be ingested fine.")
+    (tmp_path / "zz-good.txt").write_text("Penguins waddle across the ice shelf in long lines every winter evening.")
+    results = a.ingest([os.fsdecode(weird), tmp_path / "zz-good.txt"])
+    assert [r.status for r in results] == ["failed", "added"]
+    assert "file name is not valid UTF-8; rename it" in results[0].error
+
+
+def test_utf16_files_with_a_byte_order_mark_are_read():
+    from tests.conftest import parse
+
+    text = "Notepad saved this article about river otters returning to the city canals in spring."
+    assert parse("notes.txt", text.encode("utf-16")).text == text

@@ -27,6 +27,22 @@ def test_empty_library_says_how_to_add_articles_and_errors_are_shown(monkeypatch
     assert "has no articles yet" in at.error[0].value
 
 
+def test_articles_ingested_by_another_process_are_found_without_a_restart(monkeypatch, tmp_path, library):
+    import os
+    import subprocess
+    import sys
+
+    at = start(monkeypatch, tmp_path / "store")
+    assert "**0** articles" in at.sidebar.markdown[0].value
+    root = Path(APP).parent
+    subprocess.run([sys.executable, "-m", "ingest", str(library), "--store", str(tmp_path / "store")], cwd=root, check=True,
+                   env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, timeout=300)
+    at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
+    assert not at.exception and not at.error
+    assert "176 glaciers" in at.chat_message[1].markdown[0].value
+    assert "**3** articles" in at.sidebar.markdown[0].value
+
+
 def test_ask_shows_a_cited_answer_with_its_passage_and_keeps_the_conversation(monkeypatch, tmp_path, minilm, library):
     Assistant(tmp_path / "store", embedder=minilm).ingest([library])
     at = start(monkeypatch, tmp_path / "store")

@@ -133,6 +133,9 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     blocked.write_text("x")
     bad_store = run("ingest", LIBRARY, "--store", blocked)
     assert bad_store.returncode == 2 and "cannot open it" in bad_store.stderr and "Traceback" not in bad_store.stderr
+    (tmp_path / "empty").mkdir()
+    nothing = run("ingest", tmp_path / "empty", "--store", tmp_path / "s2")
+    assert nothing.returncode == 2 and "no supported files under" in nothing.stderr
 
 
 def many_articles(folder: Path, n: int) -> Path:

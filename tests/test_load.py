@@ -43,7 +43,7 @@ def test_read_errors_name_the_input_and_the_fix(tmp_path):
     with pytest.raises(DossierError, match=r"x\.docx: unsupported file type '\.docx'; use one of"):
         read_file(tmp_path / "x.docx")
     (tmp_path / "folder.txt").mkdir()
-    with pytest.raises(DossierError, match=r"folder\.txt: cannot read \(Is a directory\)"):
+    with pytest.raises(DossierError, match=r"folder\.txt: not a regular file"):
         read_file(tmp_path / "folder.txt")
     (tmp_path / "big.txt").write_bytes(b"x" * 2048)
     with pytest.raises(DossierError, match=r"big\.txt: larger than the 0 MiB limit"):

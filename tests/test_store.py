@@ -99,6 +99,27 @@ def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, fake_em
 
 def test_article_vector_is_the_normalised_mean_of_its_chunks(tmp_path, fake_embedder):
     store = ChromaStore(tmp_path / "s", EMBEDDER)
-    stored(store, fake_embedder, "/x.txt", "Alpha beta gamma delta epsilon zeta eta theta iota kappa. " * 30)
-    got = store._articles.get(include=["embeddings"])
-    assert np.isclose(np.linalg.norm(got["embeddings"][0]), 1.0, atol=1e-5)
+    art, chunks = stored(store, fake_embedder, "/x.txt", LONG)
+    assert len(chunks) > 1
+    mean = fake_embedder.embed_batch([c.embedding_text for c in chunks]).mean(axis=0)
+    got = np.array(store._articles.get(ids=[art.id], include=["embeddings"])["embeddings"][0])
+    assert np.allclose(got, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_a_store_sees_what_another_process_wrote(tmp_path, fake_embedder):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = ChromaStore(tmp_path / "s", EMBEDDER)
+    assert store.counts() == (0, 0)
+    root = Path(__file__).resolve().parents[1]
+    script = f"""
+from tests.conftest import FakeEmbedder
+from tests.test_store import ChromaStore, EMBEDDER, stored, PENGUINS
+stored(ChromaStore({str(tmp_path / "s")!r}, EMBEDDER), FakeEmbedder(), "/docs/two.txt", PENGUINS)
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
+    assert store.counts() == (1, 1)
+    hit = store.search(fake_embedder.embed_batch(["penguins krill"])[0], 1)[0]
+    assert hit.text == PENGUINS

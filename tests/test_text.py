@@ -35,3 +35,20 @@ def test_sentence_spans_of_a_slice_use_absolute_offsets():
 def test_sentence_spans_of_empty_or_blank_text():
     assert sentence_spans("") == []
     assert sentence_spans(" \n\n \n") == []
+
+
+def test_sentences_start_with_any_capital_and_cjk_full_stops_end_them():
+    text = "Il est parti. Élise est venue. He paid $5. ¿Qué pasa? said the iPhone. maker."
+    assert [text[s:e] for s, e, _ in sentence_spans(text)] == [
+        "Il est parti.", "Élise est venue.", "He paid $5.", "¿Qué pasa? said the iPhone. maker."]
+    cjk = "今天下雨。明天晴天！"
+    assert [cjk[s:e] for s, e, _ in sentence_spans(cjk)] == ["今天下雨。", "明天晴天！"]
+
+
+def test_sentence_splitting_is_linear_on_long_lines():
+    import time
+
+    line = "A short sentence with a full stop. " * 20000  # 700 KB on one line
+    started = time.monotonic()
+    assert len(sentence_spans(line)) == 20000
+    assert time.monotonic() - started < 5

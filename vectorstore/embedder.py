@@ -1,4 +1,4 @@
-"""Embedders: text → unit vectors. `embed_batch` is the one essential method."""
+"""Embedders: text → unit vectors, and the token counts that keep chunks inside the model's window."""
 
 import os
 from abc import ABC, abstractmethod
@@ -15,8 +15,9 @@ class Embedder(ABC):
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
 
+    @abstractmethod
     def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
+        """Tokens of each text in the model's own tokenizer (chunks must fit its window)."""
 
 
 class MiniLMEmbedder(Embedder):

@@ -11,6 +11,7 @@ store is written to.
 """
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,12 +20,15 @@ from pathlib import Path
 
 import chromadb
 import numpy as np
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 
 from ingest.errors import DossierError
 from ingest.models import Article, Chunk, Region
 
+# One (generation, client) per store folder in this process.
+_clients: dict[str, tuple[str, object]] = {}
 CHUNKS = "dossier_chunks"
 ARTICLES = "dossier_articles"
 # Chunk metadata that citations and filters use, copied from the article.
@@ -57,25 +61,59 @@ class ArticleRecord:
 class ChromaStore:
     def __init__(self, path: str | Path, embedder: dict):
         """`embedder` names the model and its dimensions; a store built with another is refused."""
-        self.path = Path(path)
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False))
-            self._chunks = client.get_or_create_collection(
-                CHUNKS, embedding_function=None, metadata=embedder, configuration={"hnsw": {"space": "cosine"}}
-            )
-            self._articles = client.get_or_create_collection(
-                ARTICLES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
-        except Exception as e:  # Chroma raises many types for an unusable directory
-            raise DossierError(f"store {self.path}: cannot open it ({e}); give --store a writable folder") from None
+        self.path = Path(path).resolve()
+        self._embedder = embedder
+        self._journal = self.path / "dossier-journal.json"
+        self._generation = self.path / "dossier-generation"
+        self._opened: tuple | None = None  # (client, chunks, articles)
         stored = {k: v for k, v in (self._chunks.metadata or {}).items() if k in embedder}
         if stored != embedder:
             raise DossierError(
                 f"store {self.path} was built with {stored}, but the current embedder is {embedder}; "
                 "use the same embedder or ingest into a new --store folder"
             )
-        self._journal = self.path / "dossier-journal.json"
+
+    def _collections(self):
+        """(chunks, articles), reopened when another process has written to the store:
+        a Chroma client does not see vectors written by another process."""
+        generation = self._read_generation()
+        client = _clients.get(str(self.path))
+        try:
+            if client is None or client[0] != generation:
+                # Chroma keeps one client per folder per process; forget ours to get a fresh one.
+                SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+                self.path.mkdir(parents=True, exist_ok=True)
+                client = (generation, chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)))
+                _clients[str(self.path)] = client
+            if self._opened is None or self._opened[0] is not client[1]:
+                chunks = client[1].get_or_create_collection(
+                    CHUNKS, embedding_function=None, metadata=self._embedder, configuration={"hnsw": {"space": "cosine"}}
+                )
+                articles = client[1].get_or_create_collection(ARTICLES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+                self._opened = (client[1], chunks, articles)
+        except Exception as e:  # Chroma raises many types for an unusable directory
+            raise DossierError(f"store {self.path}: cannot open it ({e}); give --store a writable folder") from None
+        return self._opened[1], self._opened[2]
+
+    @property
+    def _chunks(self):
+        return self._collections()[0]
+
+    @property
+    def _articles(self):
+        return self._collections()[1]
+
+    def _read_generation(self) -> str:
+        try:
+            return self._generation.read_text()
+        except OSError:
+            return ""
+
+    def _wrote(self) -> None:
+        """Tell other processes' stores to reopen; ours has seen its own write."""
+        generation = uuid.uuid4().hex
+        self._generation.write_text(generation)
+        _clients[str(self.path)] = (generation, _clients[str(self.path)][1])
 
     # -- reading
 
@@ -170,15 +208,18 @@ class ChromaStore:
         )
         self._chunks.delete(where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]})
         self._journal.unlink()
+        self._wrote()
 
     def remove(self, article_id: str) -> None:
         self._journal.write_text(json.dumps({"article_id": article_id}))
         self._articles.delete(ids=[article_id])
         self._chunks.delete(where={"article_id": article_id})
         self._journal.unlink()
+        self._wrote()
 
     def set_chunking(self, chunking: dict) -> None:
         self._articles.modify(metadata={**(self._articles.metadata or {}), "chunking": json.dumps(chunking, sort_keys=True)})
+        self._wrote()
 
     def _recover(self) -> None:
         """Undo a write that was cut short: keep only chunks matching the article's record."""
@@ -194,6 +235,7 @@ class ChromaStore:
                 self._articles.delete(ids=[article_id])  # its chunks are incomplete: the next ingest adds it again
                 self._chunks.delete(where={"article_id": article_id})
         self._journal.unlink()
+        self._wrote()
 
     def check(self) -> list[str]:
         """Problems: chunks without their article record, or records whose chunks are missing."""
