@@ -14,7 +14,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true --browser.gatherUsageStats false
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false
 
 test: install
 	$(PY) -m pytest -q

@@ -70,13 +70,18 @@ def chunk_article(
 
 
 def sections(text: str, start: int, end: int) -> list[tuple[str | None, int, int]]:
-    """(heading, start, end) of each section of text[start:end]; heading lines are not in the spans."""
+    """(heading, start, end) of each section of text[start:end]; heading lines are
+    not in the spans. A heading-like line with no text under it is text itself
+    (a list of short lines must not vanish)."""
+    lines = [(start + m.start(), start + m.end()) for m in re.finditer(r"[^\n]+", text[start:end]) if m.group().strip()]
+    looks = [_is_heading(text, s, e) for s, e in lines]
+    headings = [i for i in range(len(lines)) if looks[i] and i + 1 < len(lines) and not looks[i + 1]]
     found, heading, section_start = [], None, start
-    for line in re.finditer(r"[^\n]+", text[start:end]):
-        if _is_heading(text, start + line.start(), start + line.end()):
-            if text[section_start : start + line.start()].strip():
-                found.append((heading, section_start, start + line.start()))
-            heading, section_start = line.group().strip().strip("#*_ ").strip(), start + line.end()
+    for i in headings:
+        line_start, line_end = lines[i]
+        if text[section_start:line_start].strip():
+            found.append((heading, section_start, line_start))
+        heading, section_start = text[line_start:line_end].strip().strip("#*_ ").strip(), line_end
     if text[section_start:end].strip():
         found.append((heading, section_start, end))
     return found

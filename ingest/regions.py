@@ -10,6 +10,8 @@ and captions are worth keeping.
 import re
 from dataclasses import dataclass
 
+from ingest.metadata import find_date
+
 BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME = (
     "body", "title", "byline", "author_bio", "caption", "comments", "related", "chrome",
 )
@@ -49,7 +51,6 @@ _CAPTION_CUE = re.compile(
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _ENDS_WITH_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d[.)]?$", re.I)
-_HAS_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b\d{{1,2}}\s+{_MONTH},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d-\d\d-\d\d\b", re.I)
 _CREDITS = re.compile(r"^(?:reporting|writing|editing|additional reporting|compiled|edited) by\b", re.I)
 _BYLINE = re.compile(r"^\**(?i:(?:posted|written|words|story|text)\s+)?(?i:by)\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|da|al|bin))*(?:\s+(?:and|&)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*)?)")
 
@@ -66,7 +67,7 @@ class Line:
 
 
 def has_date(text: str) -> bool:
-    return bool(_HAS_DATE.search(text))
+    return find_date(text) is not None
 
 
 def lines_of(text: str) -> list[Line]:

@@ -103,9 +103,13 @@ class Assistant:
         twin = self.store.find(content_hash=article.content_hash)
         if twin and twin.id != article.id:
             return IngestResult(article.source, "duplicate", 0, twin.title, f"same content as {twin.source}")
-        chunks = chunk_article(article, self.embedder.count_tokens, self.settings.chunk_size, self.settings.chunk_overlap, labels)
+        chunks = self._put(article, labels, self.settings.chunk_size, self.settings.chunk_overlap)
+        return IngestResult(article.source, "replaced" if existing else "added", chunks, article.title)
+
+    def _put(self, article: Article, labels: tuple[str, ...], chunk_size: int, chunk_overlap: int) -> int:
+        chunks = chunk_article(article, self.embedder.count_tokens, chunk_size, chunk_overlap, labels)
         self.store.put(article, chunks, self.embedder.embed_batch([c.embedding_text for c in chunks]), labels)
-        return IngestResult(article.source, "replaced" if existing else "added", len(chunks), article.title)
+        return len(chunks)
 
     def _rechunk(self, chunking: dict) -> None:
         with self.store.writing():
@@ -113,9 +117,7 @@ class Assistant:
             if records:
                 log.warning("store %s was chunked with %s; re-chunking its %d articles with %s", self.store.path, self.store.chunking(), len(records), chunking)
             for record in records:
-                article, labels = self.store.load_article(record.id)
-                chunks = chunk_article(article, self.embedder.count_tokens, chunking["chunk_size"], chunking["chunk_overlap"], labels)
-                self.store.put(article, chunks, self.embedder.embed_batch([c.embedding_text for c in chunks]), labels)
+                self._put(*self.store.load_article(record.id), chunking["chunk_size"], chunking["chunk_overlap"])
             self.store.set_chunking(chunking)
 
     def articles(self) -> list[ArticleRecord]:

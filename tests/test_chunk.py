@@ -102,3 +102,10 @@ def test_only_indexed_regions_are_chunked_and_chunks_keep_region_and_page():
     with_comments = chunk_article(art, words, chunk_size=50, chunk_overlap=0, labels=("body", "comments"))
     assert [c.region for c in with_comments] == ["body", "comments", "body"]
     assert [c.index for c in with_comments] == [0, 1, 2]
+
+
+def test_short_lines_without_text_under_them_are_text_not_headings():
+    text = "Shopping List\n\nEggs\n\nFlour\n\nSugar"
+    chunks = chunk_article(article(text, title="Baking"), words, chunk_size=50, chunk_overlap=0)
+    assert [(c.context, c.text) for c in chunks] == [("Baking", text)]
+    assert chunk_article(article("Only A Heading"), words, chunk_size=50, chunk_overlap=0)[0].text == "Only A Heading"

@@ -65,6 +65,7 @@ class ChromaStore:
         self._embedder = embedder
         self._journal = self.path / "dossier-journal.json"
         self._generation = self.path / "dossier-generation"
+        self._lock = self.path / "dossier-write.lock"
         self._opened: tuple | None = None  # (client, chunks, articles)
         stored = {k: v for k, v in (self._chunks.metadata or {}).items() if k in embedder}
         if stored != embedder:
@@ -155,22 +156,17 @@ class ChromaStore:
 
     def recover_if_idle(self) -> None:
         """Repair an interrupted write now, unless a writer is at work (it will)."""
-        if not self._journal.exists():
-            return
-        lock = FileLock(self.path / "dossier-write.lock")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return
-        try:
-            self._recover()
-        finally:
-            lock.release()
+        if self._journal.exists():
+            try:
+                with FileLock(self._lock, timeout=0):
+                    self._recover()
+            except Timeout:
+                pass
 
     @contextmanager
     def writing(self, on_wait=None) -> Iterator[None]:
         """Hold the store's write lock; another writer waits. Repairs an interrupted write first."""
-        lock = FileLock(self.path / "dossier-write.lock")
+        lock = FileLock(self._lock)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -192,14 +188,13 @@ class ChromaStore:
         if article.title:
             base["title"] = article.title
         base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
-        if chunks:
-            self._chunks.upsert(
-                ids=[f"{article.id}-{version}-{c.index}" for c in chunks],
-                embeddings=vectors,
-                documents=[c.text for c in chunks],
-                metadatas=[_chunk_metadata(base, c) for c in chunks],
-            )
-        mean = vectors.mean(axis=0) if len(vectors) else np.ones(self._dimensions(), dtype=np.float32)
+        self._chunks.upsert(
+            ids=[f"{article.id}-{version}-{c.index}" for c in chunks],
+            embeddings=vectors,
+            documents=[c.text for c in chunks],
+            metadatas=[_chunk_metadata(base, c) for c in chunks],
+        )
+        mean = vectors.mean(axis=0)
         self._articles.upsert(
             ids=[article.id],
             embeddings=[mean / (np.linalg.norm(mean) or 1.0)],
@@ -256,9 +251,6 @@ class ChromaStore:
         if self._journal.exists():
             problems.append("an interrupted write is pending; the next ingest repairs it")
         return problems
-
-    def _dimensions(self) -> int:
-        return int((self._chunks.metadata or {}).get("dimensions", 1))
 
     @staticmethod
     def _records(got) -> list[ArticleRecord]:
