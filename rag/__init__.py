@@ -3,6 +3,7 @@
 from ingest.errors import DossierError
 from rag.answer import Answer, Citation
 from rag.assistant import Assistant, IngestResult
+from rag.filters import Filters
 from rag.settings import Settings
 
-__all__ = ["Answer", "Assistant", "Citation", "DossierError", "IngestResult", "Settings"]
+__all__ = ["Answer", "Assistant", "Citation", "DossierError", "Filters", "IngestResult", "Settings"]

@@ -11,13 +11,14 @@ from ingest.load import MAX_BYTES, Document, article_id, find_inputs, parse_arti
 from ingest.models import Article
 from rag.answer import Answer
 from rag.backends import BACKENDS
-from rag.conversation import retrieval_query
+from rag.conversation import previous_question, retrieval_query
+from rag.filters import Filters
 from rag.settings import DEFAULT_STORE, Settings
 from vectorstore.embedder import Embedder, MiniLMEmbedder
 from vectorstore.store import ArticleRecord, ChromaStore, Hit
 
 # Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 log = logging.getLogger("dossier")
 
 
@@ -141,13 +142,15 @@ class Assistant:
 
     # -- questions
 
-    def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
-        return self.store.search(self.embedder.embed_batch([query])[0], k or self.settings.top_k)
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        articles = self.store.article_ids(filters.matches) if filters else None
+        return self.store.search(self.embedder.embed_batch([query])[0], query, k or self.settings.top_k, self.settings.retrieval, articles)
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Pieces of answer text as they are ready, then the final `Answer`.
 
-        `history` is the conversation so far: [{"role": "user"|"assistant", "content": str}, …].
+        `history` is the conversation so far: [{"role": "user"|"assistant", "content": str}, …];
+        `filters` limit the articles the answer may draw on.
         """
         question = question.strip()
         if not question:
@@ -156,15 +159,22 @@ class Assistant:
             raise DossierError(
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
-        hits = self.retrieve(retrieval_query(question, history))
+        if filters and not self.store.article_ids(filters.matches):
+            raise DossierError(f"no article matches the filters {filters}; see `python -m ingest list`")
+        query = retrieval_query(question, history)
+        hits = self.retrieve(query, filters=filters)
+        previous = previous_question(history)
+        if previous and query == question and max(h.score for h in hits) < self.settings.min_relevance:
+            # Alone, the question finds nothing relevant; it may lean on the conversation.
+            hits = max(hits, self.retrieve(f"{previous} {question}", filters=filters), key=lambda found: max(h.score for h in found))
         yield from self._backend.stream(question, hits, history or [])
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        *_, answer = self.stream(question, history)
+    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+        *_, answer = self.stream(question, history, filters)
         return answer
 
-    def as_retriever(self, k: int | None = None):
+    def as_retriever(self, k: int | None = None, filters: Filters | None = None):
         """A LangChain retriever over the store, returning `Document`s with chunk metadata."""
         from rag.retriever import DossierRetriever
 
-        return DossierRetriever(assistant=self, k=k or self.settings.top_k)
+        return DossierRetriever(assistant=self, k=k or self.settings.top_k, filters=filters)

@@ -2,13 +2,21 @@
 
 import re
 
-# A question leaning on an earlier turn refers back with one of these.
+from ingest.text import content_words
+
+# A question leaning on an earlier turn refers back with one of these, or opens with a connective.
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|the same)\b", re.I)
+_CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|then)\b", re.I)
+
+
+def previous_question(history: list[dict] | None) -> str | None:
+    return next((turn["content"] for turn in reversed(history or []) if turn.get("role") == "user"), None)
 
 
 def retrieval_query(question: str, history: list[dict] | None) -> str:
-    """The question, preceded by the previous user question when it refers back to it."""
-    previous = [turn["content"] for turn in history or [] if turn.get("role") == "user"]
-    if previous and _REFERS_BACK.search(question):
-        return f"{previous[-1]} {question}"
+    """The question, preceded by the previous user question when it leans on it:
+    it refers back, opens with a connective, or has too few words of its own."""
+    previous = previous_question(history)
+    if previous and (_REFERS_BACK.search(question) or _CONTINUES.match(question) or len(content_words(question)) <= 2):
+        return f"{previous} {question}"
     return question

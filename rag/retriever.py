@@ -10,9 +10,12 @@ class DossierRetriever(BaseRetriever):
 
     assistant: Any
     k: int
+    filters: Any = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
         return [
             Document(page_content=h.text, metadata={**h.metadata, "chunk_id": h.chunk_id, "score": h.score})
-            for h in self.assistant.retrieve(query, self.k)
+            for h in self.assistant.retrieve(query, k or self.k, self.filters)
         ]

@@ -9,6 +9,7 @@ from ingest.errors import DossierError
 from rag.backends import BACKENDS
 
 STORE_ENV = "DOSSIER_STORE"
+RETRIEVAL = ("hybrid", "dense", "lexical")
 DEFAULT_STORE = "data/store"
 
 
@@ -33,6 +34,7 @@ class Settings:
     chunk_overlap: int = 40
     top_k: int = 5  # passages retrieved for an answer
     backend: str = "extractive"
+    retrieval: str = "hybrid"  # dense | lexical | hybrid (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to
     # cover the question (calibrated in bench/calibrate.py; see bench/calibration.md).
     min_relevance: float = 0.35
@@ -45,5 +47,7 @@ class Settings:
             raise DossierError(f"top_k={self.top_k} must be at least 1")
         if not 1 <= self.max_sentences <= 4:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
+        if self.retrieval not in RETRIEVAL:
+            raise DossierError(f"unknown retrieval '{self.retrieval}'; choose from: {', '.join(RETRIEVAL)}")
         if self.backend not in BACKENDS:
             raise DossierError(f"unknown answer backend '{self.backend}'; choose from: {', '.join(BACKENDS)}")

@@ -20,7 +20,7 @@ class FakeEmbedder(Embedder):
     max_tokens = 254
 
     def embed_batch(self, texts):
-        from rag.backends.extractive import content_words
+        from ingest.text import content_words
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):

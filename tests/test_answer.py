@@ -4,7 +4,8 @@ import pytest
 
 import rag
 from rag import Assistant, DossierError, Settings
-from rag.backends.extractive import content_words, is_statement, lexical_overlap
+from ingest.text import content_words
+from rag.backends.extractive import is_statement, lexical_overlap
 from rag.citations import cite
 from rag.conversation import retrieval_query
 from vectorstore.store import Hit
@@ -15,7 +16,7 @@ def hit(chunk_id, text="Some passage.", score=0.8):
 
 
 def test_public_api_is_pinned():
-    assert sorted(rag.__all__) == ["Answer", "Assistant", "Citation", "DossierError", "IngestResult", "Settings"]
+    assert sorted(rag.__all__) == ["Answer", "Assistant", "Citation", "DossierError", "Filters", "IngestResult", "Settings"]
     assert all(hasattr(rag, name) for name in rag.__all__)
 
 
@@ -57,6 +58,8 @@ def test_follow_up_questions_borrow_the_previous_user_question():
     assert retrieval_query("How much will it cost?", history) == "Who approved the Harbor Bridge? How much will it cost?"
     assert retrieval_query("How tall is Mont Blanc?", history) == "How tall is Mont Blanc?"
     assert retrieval_query("How much will it cost?", None) == "How much will it cost?"
+    assert retrieval_query("And how many missiles?", history) == "Who approved the Harbor Bridge? And how many missiles?"
+    assert retrieval_query("Why?", history) == "Who approved the Harbor Bridge? Why?"
 
 
 def test_headings_captions_and_menu_lines_are_not_quoted():
@@ -197,3 +200,37 @@ def test_utf16_files_with_a_byte_order_mark_are_read():
 
     text = "Notepad saved this article about river otters returning to the city canals in spring."
     assert parse("notes.txt", text.encode("utf-16")).text == text
+
+
+def test_filters_match_publisher_source_author_dates_and_ids():
+    from rag import Filters
+
+    article = {"article_id": "a1", "source": "https://marketdaily.example/coffee", "site": "Market Daily", "author": "Luis Ortega",
+               "published_at": "2024-11-12T08:00:00+00:00"}
+    assert Filters().matches(article) and not Filters()
+    assert Filters(source="market daily").matches(article) and Filters(source="marketdaily.example").matches(article)
+    assert not Filters(source="Valley Gazette").matches(article)
+    assert Filters(author="ortega").matches(article) and not Filters(author="Salo").matches(article)
+    assert Filters(since="2024-11-12", until="2024-11-12").matches(article)
+    assert not Filters(since="2024-11-13").matches(article) and not Filters(until="2024-01-01").matches(article)
+    assert not Filters(since="2000-01-01").matches({**article, "published_at": None})
+    assert Filters(articles=("a1",)).matches(article) and not Filters(articles=("b",)).matches(article)
+    with pytest.raises(DossierError, match="since='last week' is not a date; write it as YYYY-MM-DD"):
+        Filters(since="last week")
+
+
+def test_filtered_questions_draw_only_on_matching_articles(tmp_path, library, fake_embedder):
+    from rag import Filters
+
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10, min_relevance=0.05), embedder=fake_embedder)
+    a.ingest([library])
+    question = "What happened to prices, glaciers and the bridge?"
+    coffee = a.ask(question, filters=Filters(author="Ortega"))
+    assert coffee.citations and {c.title for c in coffee.citations} == {"Coffee Prices Hit a Record as Harvests Fail"}
+    dated = a.retrieve(question, 10, Filters(since="2024-01-01", until="2024-12-31"))
+    assert {h.title for h in dated} == {"Coffee Prices Hit a Record as Harvests Fail"}  # the bridge is 2025, glaciers undated
+    bridge_id = next(r.id for r in a.articles() if r.title.startswith("Council"))
+    assert {h.article_id for h in a.retrieve(question, 10, Filters(articles=(bridge_id,)))} == {bridge_id}
+    assert {d.metadata["article_id"] for d in a.as_retriever(k=5, filters=Filters(articles=(bridge_id,))).invoke(question)} == {bridge_id}
+    with pytest.raises(DossierError, match="no article matches the filters"):
+        a.ask(question, filters=Filters(source="Valley Gazette"))

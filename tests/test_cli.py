@@ -96,6 +96,15 @@ def test_ask_prints_the_answer_and_its_sources_and_abstains_off_topic(ingested):
     assert json.loads(off.stdout)["abstained"] is True
 
 
+def test_ask_filters_limit_the_articles_drawn_on(ingested):
+    store, _ = ingested
+    result = run("rag", "ask", "What rose and what was measured?", "--store", store, "--json", "--author", "Ortega", "--until", "2024-12-31")
+    assert result.returncode == 0, result.stderr
+    assert {c["title"] for c in json.loads(result.stdout)["citations"]} <= {"Coffee Prices Hit a Record as Harvests Fail"}
+    bad = run("rag", "ask", "Anything?", "--store", store, "--since", "yesterday")
+    assert bad.returncode == 2 and "since='yesterday' is not a date; write it as YYYY-MM-DD" in bad.stderr
+
+
 def test_stdin_remove_and_duplicates(tmp_path):
     store = tmp_path / "store"
     text = "Harbour seals were counted on the sandbanks this summer, and their number rose to 412, the highest on record."

@@ -109,3 +109,17 @@ def test_seed_article_answers_who_wrote_it_from_the_author_bio_and_never_quotes_
     assert any("Senior Research Fellow" in s for s, _ in cited(author))
     comment = a.ask("Is China getting more land from Russia along the Tumen river?")
     assert "Tumen" not in comment.text and all("Tumen" not in c.text for c in comment.citations)
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
+def test_follow_up_questions_retrieve_as_if_asked_in_full(tmp_path, minilm, library):
+    a = Assistant(tmp_path / "store", embedder=minilm)
+    a.ingest([SHARED / "corpora" / "seed", library])
+    first = "How many artillery shells has North Korea sent to Russia?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a.ask(first).text}]
+    missiles = a.ask("And how many missiles?", history)
+    assert any("ballistic missiles" in s for s, _ in cited(missiles))
+    author = "Who is the author of the piece on the Russia-North Korea military pact?"
+    history = [{"role": "user", "content": author}, {"role": "assistant", "content": "Bruce Klingner [1]"}]
+    background = a.ask("What is his background?", history)
+    assert any("CIA" in passage for _, passage in cited(background))

@@ -26,7 +26,7 @@ PENGUINS = "Penguins live in Antarctica and eat krill, which they catch in cold 
 def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
     store = ChromaStore(tmp_path / "s", EMBEDDER)
     assert store.counts() == (0, 0)
-    assert store.search(fake_embedder.embed_batch(["anything"])[0], 5) == []
+    assert store.search(fake_embedder.embed_batch(["anything"])[0], "anything", 5) == []
     art, chunks = stored(store, fake_embedder, "/docs/one.txt", LONG)
     penguins, _ = stored(store, fake_embedder, "/docs/two.txt", PENGUINS)
     assert store.counts() == (2, len(chunks) + 1)
@@ -37,7 +37,7 @@ def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
     assert store.article("missing") is None and store.find(source="/nope") is None
     assert [r.source for r in store.articles()] == ["/docs/one.txt", "/docs/two.txt"]
 
-    hits = store.search(fake_embedder.embed_batch(["penguins krill"])[0], 3)
+    hits = store.search(fake_embedder.embed_batch(["penguins krill"])[0], "penguins krill", 3, "dense")
     assert hits[0].source == "/docs/two.txt" and hits[0].text == PENGUINS
     assert hits[0].score > hits[1].score
     assert hits[0].metadata["region"] == "body" and hits[0].metadata["title"] == "A"
@@ -45,7 +45,7 @@ def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
     replacement = "Now a short replacement about glaciers that is long enough to be prose."
     stored(store, fake_embedder, "/docs/one.txt", replacement)
     assert store.counts() == (2, 2)
-    hit = store.search(fake_embedder.embed_batch(["glaciers replacement"])[0], 1)[0]
+    hit = store.search(fake_embedder.embed_batch(["glaciers replacement"])[0], "glaciers replacement", 1)[0]
     assert hit.text == replacement and hit.article_id == art.id
     store.remove(art.id)
     assert store.counts() == (1, 1) and store.check() == []
@@ -121,5 +121,5 @@ stored(ChromaStore({str(tmp_path / "s")!r}, EMBEDDER), FakeEmbedder(), "/docs/tw
 """
     subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
     assert store.counts() == (1, 1)
-    hit = store.search(fake_embedder.embed_batch(["penguins krill"])[0], 1)[0]
+    hit = store.search(fake_embedder.embed_batch(["penguins krill"])[0], "penguins krill", 1)[0]
     assert hit.text == PENGUINS

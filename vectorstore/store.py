@@ -11,6 +11,7 @@ store is written to.
 """
 
 import json
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from filelock import FileLock, Timeout
 
 from ingest.errors import DossierError
 from ingest.models import Article, Chunk, Region
+from vectorstore.fusion import convex_fusion, per_article_cap
+from vectorstore.lexical import LexicalIndex
 
 # One (generation, client) per store folder in this process.
 _clients: dict[str, tuple[str, object]] = {}
@@ -67,6 +70,11 @@ class ChromaStore:
         self._generation = self.path / "dossier-generation"
         self._lock = self.path / "dossier-write.lock"
         self._opened: tuple | None = None  # (client, chunks, articles)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lexical = LexicalIndex(self.path / "dossier-lexical.sqlite3")
+        except (OSError, sqlite3.Error) as e:
+            raise DossierError(f"store {self.path}: cannot open it ({e}); give --store a writable folder") from None
         stored = {k: v for k, v in (self._chunks.metadata or {}).items() if k in embedder}
         if stored != embedder:
             raise DossierError(
@@ -83,7 +91,6 @@ class ChromaStore:
             if client is None or client[0] != generation:
                 # Chroma keeps one client per folder per process; forget ours to get a fresh one.
                 SharedSystemClient._identifier_to_system.pop(str(self.path), None)
-                self.path.mkdir(parents=True, exist_ok=True)
                 client = (generation, chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)))
                 _clients[str(self.path)] = client
             if self._opened is None or self._opened[0] is not client[1]:
@@ -142,15 +149,37 @@ class ChromaStore:
         """How the stored chunks were made (empty for a new store)."""
         return json.loads((self._articles.metadata or {}).get("chunking", "{}"))
 
-    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
-        n = min(k, self._chunks.count())
-        if n == 0:
+    def article_ids(self, keep) -> list[str]:
+        """Ids of the articles whose record metadata `keep(metadata)` accepts."""
+        got = self._articles.get(include=["metadatas"])
+        return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
+
+    def search(self, vector: np.ndarray, query: str | None, k: int, mode: str = "hybrid", articles: list[str] | None = None) -> list[Hit]:
+        """The k best chunks for a query: by meaning ("dense"), by words ("lexical"),
+        or both fused ("hybrid"), from all articles or only those listed.
+        Hit.score is always the cosine similarity to the query vector, whatever ranked the hit."""
+        total = self._chunks.count()
+        if total == 0 or articles == []:
             return []
-        r = self._chunks.query(query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"])
-        return [
-            Hit(cid, m["article_id"], doc, m["start"], m["end"], 1.0 - dist, m.get("title"), m["source"], m)
-            for cid, doc, m, dist in zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0])
-        ]
+        pool = min(max(4 * k, 20), total)
+        found: dict[str, tuple[str, dict, float]] = {}
+        where = {"article_id": {"$in": articles}} if articles else None
+        if mode != "lexical":
+            r = self._chunks.query(query_embeddings=[vector], n_results=pool, where=where, include=["documents", "metadatas", "distances"])
+            found.update({i: (d, m, 1.0 - dist) for i, d, m, dist in zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0])})
+        lexical = dict(self._lexical.search(query, pool, articles)) if mode != "dense" and query else {}
+        missing = [i for i in lexical if i not in found]
+        if missing:
+            r = self._chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            found.update({i: (d, m, float(np.dot(e, vector))) for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"])})
+        if mode == "dense":
+            ranked = list(found)
+        elif mode == "lexical":
+            ranked = [i for i in lexical if i in found]
+        else:
+            ranked = convex_fusion({i: found[i][2] for i in found}, lexical)
+        best = per_article_cap(ranked, {i: found[i][1]["article_id"] for i in ranked}, k)
+        return [Hit(i, m["article_id"], d, m["start"], m["end"], score, m.get("title"), m["source"], m) for i in best for d, m, score in [found[i]]]
 
     # -- writing (inside `writing()`)
 
@@ -188,12 +217,9 @@ class ChromaStore:
         if article.title:
             base["title"] = article.title
         base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
-        self._chunks.upsert(
-            ids=[f"{article.id}-{version}-{c.index}" for c in chunks],
-            embeddings=vectors,
-            documents=[c.text for c in chunks],
-            metadatas=[_chunk_metadata(base, c) for c in chunks],
-        )
+        ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
+        self._chunks.upsert(ids=ids, embeddings=vectors, documents=[c.text for c in chunks], metadatas=[_chunk_metadata(base, c) for c in chunks])
+        self._lexical.add([(i, article.id, article.content_hash, c.embedding_text) for i, c in zip(ids, chunks)])
         mean = vectors.mean(axis=0)
         self._articles.upsert(
             ids=[article.id],
@@ -202,6 +228,7 @@ class ChromaStore:
             metadatas=[{**base, "chunks": len(chunks)}],
         )
         self._chunks.delete(where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]})
+        self._lexical.delete(article.id, keep_hash=article.content_hash)
         self._journal.unlink()
         self._wrote()
 
@@ -209,6 +236,7 @@ class ChromaStore:
         self._journal.write_text(json.dumps({"article_id": article_id}))
         self._articles.delete(ids=[article_id])
         self._chunks.delete(where={"article_id": article_id})
+        self._lexical.delete(article_id)
         self._journal.unlink()
         self._wrote()
 
@@ -222,13 +250,16 @@ class ChromaStore:
             return
         article_id = json.loads(self._journal.read_text())["article_id"]
         record = self.article(article_id)
-        if record is None:
-            self._chunks.delete(where={"article_id": article_id})
-        else:
+        if record is not None:
             self._chunks.delete(where={"$and": [{"article_id": article_id}, {"content_hash": {"$ne": record.content_hash}}]})
-            if len(self._chunks.get(where={"article_id": article_id}, include=[])["ids"]) != record.chunks:
-                self._articles.delete(ids=[article_id])  # its chunks are incomplete: the next ingest adds it again
-                self._chunks.delete(where={"article_id": article_id})
+            self._lexical.delete(article_id, keep_hash=record.content_hash)
+            stored = len(self._chunks.get(where={"article_id": article_id}, include=[])["ids"])
+            if stored != record.chunks or self._lexical.count(article_id) != record.chunks:
+                record = None  # its chunks are incomplete: the next ingest adds it again
+        if record is None:
+            self._articles.delete(ids=[article_id])
+            self._chunks.delete(where={"article_id": article_id})
+            self._lexical.delete(article_id)
         self._journal.unlink()
         self._wrote()
 
@@ -236,13 +267,16 @@ class ChromaStore:
         """Problems: chunks without their article record, or records whose chunks are missing."""
         records = {r.id: r for r in self._records(self._articles.get(include=["metadatas"]))}
         counts, orphans = Counter(), set()
-        for m in self._chunks.get(include=["metadatas"])["metadatas"]:
+        chunks = self._chunks.get(include=["metadatas"])
+        lexical = self._lexical.ids()
+        problems = [f"lexical index and vectors differ by {len(lexical ^ set(chunks['ids']))} chunks"] if lexical != set(chunks["ids"]) else []
+        for m in chunks["metadatas"]:
             record = records.get(m["article_id"])
             if record is None or record.content_hash != m["content_hash"]:
                 orphans.add(m["article_id"])
             else:
                 counts[record.id] += 1
-        problems = [f"article {a}: chunks without a matching article record" for a in sorted(orphans)]
+        problems += [f"article {a}: chunks without a matching article record" for a in sorted(orphans)]
         problems += [
             f"article {r.id} ({r.source}): record says {r.chunks} chunks, store has {counts[r.id]}"
             for r in records.values()

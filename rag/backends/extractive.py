@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.text import sentence_spans
+from ingest.text import content_words, sentence_spans
 from rag.answer import Answer
 from rag.backends.base import Backend
 from rag.citations import cite
@@ -23,25 +23,6 @@ _ASKS_NUMBER = re.compile(r"\b(how (much|many|long|far|old|tall|big|large|often)
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion|half|dozens?)\b", re.I)
 # Further sentences join the answer only when they score close to the best one.
 MARGIN = 0.08
-
-_WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
-    off on once only or other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up very was we were what
-    when where which while who whom why will with would you your yours yourself yourselves s t""".split()
-)
-
-
-def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
-
-
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
 
 def lexical_overlap(question_words: set[str], sentences: list[str]) -> list[float]:
     """Share of the question's content words each sentence contains, each word
@@ -80,7 +61,8 @@ def select_sentences(candidates: list[_Candidate], max_sentences: int) -> list[_
 
 
 def abstention(hits: list[Hit]) -> Answer:
-    closest = f" The closest passage is from “{hits[0].title or hits[0].source}”, but it does not answer this." if hits else ""
+    best = max(hits, key=lambda h: h.score, default=None)
+    closest = f" The closest passage is from “{best.title or best.source}”, but it does not answer this." if best else ""
     return Answer(text="The articles in the library don't cover this question." + closest, citations=(), abstained=True)
 
 
@@ -95,7 +77,7 @@ class ExtractiveBackend(Backend):
         yield answer
 
     def _compose(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
-        if not hits or hits[0].score < self._settings.min_relevance:
+        if not hits or max(h.score for h in hits) < self._settings.min_relevance:
             answer = abstention(hits)
             return [answer.text], answer
         chosen = select_sentences(self._candidates(question, hits), self._settings.max_sentences)
