@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rag import Assistant, Settings
-from rag.eval import evaluate, gold_rank, load_questions, render_report, results, store_settings
+from rag.eval import evaluate, gold_rank, ingest_corpus, load_questions, render_report, results, store_settings
+from vectorstore.fusion import convex_fusion
 
 CONFIGS = [("dense (MiniLM + Chroma)", "dense"), ("lexical (BM25, SQLite FTS5)", "lexical"), ("hybrid (default)", "hybrid")]
 
@@ -45,11 +46,7 @@ def fusion_table(assistant: Assistant, questions) -> str:
         return rank
 
     def convex(weight):
-        def rank(cosine, lexical):
-            best = max(lexical.values(), default=0.0) or 1.0
-            score = {i: weight * lexical.get(i, 0.0) / best + (1 - weight) * c for i, c in cosine.items()}
-            return sorted(score, key=lambda i: -score[i])
-        return rank
+        return lambda cosine, lexical: convex_fusion(cosine, lexical, weight)
 
     rules = [("dense only", lambda c, l: sorted(c, key=lambda i: -c[i])), ("lexical only", lambda c, l: list(l)),
              ("reciprocal rank (k=60)", rrf(1.0)), ("reciprocal rank, dense weight 0.5", rrf(0.5))]
@@ -74,7 +71,7 @@ def main() -> int:
     corpus, questions_file = args.shared / "bench/squad2/corpus.jsonl", args.shared / "bench/squad2/questions-dev.jsonl"
     questions = load_questions(questions_file)
     base = Assistant(args.store)
-    base.ingest([corpus])
+    ingest_corpus(base, str(corpus))
     sections = [
         "# squad2: retrieval configurations\n",
         f"Reproduce with `python bench/eval_squad2.py` ({len(questions)} questions of `questions-dev.jsonl`, "
@@ -86,10 +83,10 @@ def main() -> int:
         assistant = Assistant(args.store, Settings(retrieval=mode), embedder=base.embedder)
         result = results(evaluate(assistant, questions))
         command = shlex.join(["python", "-m", "rag.eval", "--corpus", str(corpus), "--questions", str(questions_file), "--store", args.store])
-        sections.append(render_report(result, title, command + f"  # Settings(retrieval={mode!r})", store_settings(assistant)))
+        sections.append(render_report(result, title, f"{command} --retrieval {mode}", store_settings(assistant)))
         print(f"{title}: done", file=sys.stderr)
     sections.append("## Fusion rules on the same candidates\n\n" + fusion + "\n")
-    args.report.write_text("\n".join(sections))
+    args.report.write_text("\n".join(sections), encoding="utf-8")
     print(f"wrote {args.report}", file=sys.stderr)
     return 0
 

@@ -217,6 +217,8 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
     for key in ("author", "published_at", "source"):
         if key in metadata and not isinstance(metadata[key], str):
             metadata[key] = json.dumps(metadata[key], ensure_ascii=False)
+    if isinstance(metadata.get("source"), str) and not is_url(metadata["source"]):
+        metadata.setdefault("site", metadata["source"])  # a dump's "source" names its publisher
     article = _article(source, content_hash(json.dumps(record, sort_keys=True).encode()), Extracted(text, regions, metadata), None)
     # A dump's own ids are how its users name articles (evaluation sets refer to them).
     return Article(**{**article.__dict__, "id": str(record["id"])}) if record.get("id") not in (None, "") else article

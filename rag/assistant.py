@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ingest.chunk import INDEXED, chunk_article
 from ingest.errors import DossierError
+from ingest.text import content_words
 from ingest.load import MAX_BYTES, Document, article_id, find_inputs, parse_articles, read_input, upload
 from ingest.models import Article
 from rag.answer import Answer
@@ -19,7 +20,13 @@ from vectorstore.store import ArticleRecord, ChromaStore, Hit
 
 # Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
 PIPELINE_VERSION = "3"
+# Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
+MAX_FILTERED_ARTICLES = 10_000
 log = logging.getLogger("dossier")
+
+
+def _best(hits: list[Hit]) -> float:
+    return max((h.score for h in hits), default=-1.0)
 
 
 @dataclass(frozen=True)
@@ -143,8 +150,23 @@ class Assistant:
     # -- questions
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        articles = self.store.article_ids(filters.matches) if filters else None
-        return self.store.search(self.embedder.embed_batch([query])[0], query, k or self.settings.top_k, self.settings.retrieval, articles)
+        return self._search(query, k or self.settings.top_k, self._articles(filters))
+
+    def _search(self, query: str, k: int, articles: list[str] | None) -> list[Hit]:
+        return self.store.search(self.embedder.embed_batch([query])[0], query, k, self.settings.retrieval, articles)
+
+    def _articles(self, filters: Filters | None) -> list[str] | None:
+        """Ids of the articles the filters allow (None: all of them)."""
+        if not filters:
+            return None
+        allowed = self.store.article_ids(filters.matches)
+        if not allowed:
+            raise DossierError(f"no article matches the filters {filters}; see `python -m ingest list`")
+        if len(allowed) == self.counts()[0]:
+            return None
+        if len(allowed) > MAX_FILTERED_ARTICLES:
+            raise DossierError(f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them")
+        return allowed
 
     def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Pieces of answer text as they are ready, then the final `Answer`.
@@ -159,14 +181,16 @@ class Assistant:
             raise DossierError(
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
-        if filters and not self.store.article_ids(filters.matches):
-            raise DossierError(f"no article matches the filters {filters}; see `python -m ingest list`")
+        articles = self._articles(filters)
         query = retrieval_query(question, history)
-        hits = self.retrieve(query, filters=filters)
+        hits = self._search(query, self.settings.top_k, articles)
         previous = previous_question(history)
-        if previous and query == question and max(h.score for h in hits) < self.settings.min_relevance:
-            # Alone, the question finds nothing relevant; it may lean on the conversation.
-            hits = max(hits, self.retrieve(f"{previous} {question}", filters=filters), key=lambda found: max(h.score for h in found))
+        if previous and query == question and _best(hits) < self.settings.min_relevance:
+            # Alone, the question finds nothing relevant; it may lean on the conversation,
+            # but only passages that share a word with the question itself may answer it.
+            words = content_words(question)
+            combined = [h for h in self._search(f"{previous} {question}", self.settings.top_k, articles) if words & content_words(h.text)]
+            hits = max(hits, combined, key=_best)
         yield from self._backend.stream(question, hits, history or [])
 
     def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:

@@ -1,5 +1,6 @@
 """Which articles a question may draw on (pure)."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,20 +24,28 @@ class Filters:
             value = getattr(self, name)
             if value is not None:
                 try:
+                    if not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+                        raise ValueError
                     date.fromisoformat(value)
                 except ValueError:
                     raise DossierError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD") from None
+        if isinstance(self.articles, str):
+            object.__setattr__(self, "articles", (self.articles,))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v)
 
     def __bool__(self) -> bool:
         return any((self.source, self.author, self.since, self.until, self.articles))
 
     def matches(self, article: dict) -> bool:
         """Does an article record's metadata (source, site, author, published_at) pass?"""
+        # A date may be a year or a month ("1790", "2024-07"): it passes when its span overlaps.
         day = (article.get("published_at") or "")[:10]
         return (
             (not self.source or self.source.lower() in (article.get("site") or "").lower() or self.source.lower() in article["source"].lower())
             and (not self.author or self.author.lower() in (article.get("author") or "").lower())
-            and (not self.since or (day and day >= self.since))
-            and (not self.until or (day and day <= self.until))
+            and (not self.since or (day and day >= self.since[: len(day)]))
+            and (not self.until or (day and day <= self.until[: len(day)]))
             and (not self.articles or article["article_id"] in self.articles)
         )

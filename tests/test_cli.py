@@ -98,9 +98,13 @@ def test_ask_prints_the_answer_and_its_sources_and_abstains_off_topic(ingested):
 
 def test_ask_filters_limit_the_articles_drawn_on(ingested):
     store, _ = ingested
-    result = run("rag", "ask", "What rose and what was measured?", "--store", store, "--json", "--author", "Ortega", "--until", "2024-12-31")
+    question = "What price did arabica coffee futures reach?"
+    result = run("rag", "ask", question, "--store", store, "--json", "--author", "Ortega", "--until", "2024-12-31")
     assert result.returncode == 0, result.stderr
-    assert {c["title"] for c in json.loads(result.stdout)["citations"]} <= {"Coffee Prices Hit a Record as Harvests Fail"}
+    assert {c["title"] for c in json.loads(result.stdout)["citations"]} == {"Coffee Prices Hit a Record as Harvests Fail"}
+    later = run("rag", "ask", question, "--store", store, "--json", "--since", "2025-01-01")
+    assert later.returncode == 0, later.stderr
+    assert "Coffee Prices Hit a Record as Harvests Fail" not in {c["title"] for c in json.loads(later.stdout)["citations"]}
     bad = run("rag", "ask", "Anything?", "--store", store, "--since", "yesterday")
     assert bad.returncode == 2 and "since='yesterday' is not a date; write it as YYYY-MM-DD" in bad.stderr
 

@@ -164,7 +164,7 @@ def test_a_missing_questions_file_is_an_error(tmp_path, capsys):
 
 
 def test_dossier_errors_from_the_assistant_are_one_line_errors(monkeypatch, capsys):
-    def refuse(store):
+    def refuse(store, settings=None):
         raise DossierError(f"store {store}: cannot open it; give --store a writable folder")
 
     monkeypatch.setattr(ev, "Assistant", refuse)

@@ -25,7 +25,8 @@ class LexicalIndex:
         """(chunk_id, article_id, content_hash, text) rows; ids already present are replaced."""
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(r[0],) for r in rows])
+            # Ids carry the article's content hash: one delete per version, not a table scan per row.
+            self._db.executemany("DELETE FROM chunks WHERE article_id = ? AND content_hash = ?", {(r[1], r[2]) for r in rows})
             self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
 
