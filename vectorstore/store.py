@@ -269,7 +269,7 @@ class ChromaStore:
         counts, orphans = Counter(), set()
         chunks = self._chunks.get(include=["metadatas"])
         lexical = self._lexical.ids()
-        problems = [f"lexical index and vectors differ by {len(lexical ^ set(chunks['ids']))} chunks"] if lexical != set(chunks["ids"]) else []
+        problems = [f"lexical index and vectors differ by {len(lexical ^ set(chunks['ids']))} chunks; re-ingest into a new --store to rebuild both"] if lexical != set(chunks["ids"]) else []
         for m in chunks["metadatas"]:
             record = records.get(m["article_id"])
             if record is None or record.content_hash != m["content_hash"]:
