@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ingest.chunk import INDEXED, chunk_article
 from ingest.errors import DossierError
-from ingest.text import content_words
 from ingest.load import MAX_BYTES, Document, article_id, find_inputs, parse_articles, read_input, upload
 from ingest.models import Article
+from ingest.text import content_words
 from rag.answer import Answer
 from rag.backends import BACKENDS
 from rag.conversation import previous_question, retrieval_query
@@ -76,7 +76,7 @@ class Assistant:
             inputs = [inputs]
         with self.store.writing(on_wait):
             for item in find_inputs([str(i) if isinstance(i, Path) else i for i in inputs], include, exclude):
-                yield from self._guarded(str(item), lambda: self._ingest(read_input(item, max_bytes), labels))
+                yield from self._guarded(str(item), lambda item=item: self._ingest(read_input(item, max_bytes), labels))
 
     def ingest_upload(self, name: str, data: bytes) -> list[IngestResult]:
         """A document that arrived as bytes (the chat page's uploader)."""

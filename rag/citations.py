@@ -5,7 +5,6 @@ import re
 from rag.answer import Answer, Citation
 from vectorstore.store import Hit
 
-
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 

@@ -3,8 +3,8 @@ import re
 import pytest
 
 import rag
-from rag import Assistant, DossierError, Settings
 from ingest.text import content_words
+from rag import Assistant, DossierError, Settings
 from rag.backends.extractive import is_statement, lexical_overlap
 from rag.citations import cite
 from rag.conversation import retrieval_query

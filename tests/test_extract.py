@@ -1,6 +1,5 @@
 """Region-aware cleaning: what a scraped page's clutter is, and that it stays out of the index."""
 
-from pathlib import Path
 
 import pytest
 
