@@ -299,11 +299,8 @@ def run(args) -> str:
         raise SystemExit(f"seed store is empty: {failed[0].error if failed else f'no articles in {args.seed}'}")
     print(f"stores ready ({time.time() - started:.0f} s); retrieving …", flush=True)
 
-    texts = list(dict.fromkeys([q["question"] for q in questions] + OUT_OF_SCOPE + [q for q, _ in SEED_QUESTIONS]))
-    vectors = dict(zip(texts, squad.embedder.embed_batch(texts)))  # one batch: what Assistant.retrieve does one by one
-
     def retrieve(a: Assistant, qs: list[str]) -> list[tuple[str, list]]:
-        return [(q, a.store.search(vectors[q], q, a.settings.top_k, a.settings.retrieval)) for q in qs]
+        return [(q, a.retrieve(q)) for q in qs]
 
     answerable = [q for q in questions if not q["is_impossible"]]
     impossible = [q["question"] for q in questions if q["is_impossible"]]

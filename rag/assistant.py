@@ -153,7 +153,8 @@ class Assistant:
         return self._search(query, k or self.settings.top_k, self._articles(filters))
 
     def _search(self, query: str, k: int, articles: list[str] | None) -> list[Hit]:
-        return self.store.search(self.embedder.embed_batch([query])[0], query, k, self.settings.retrieval, articles)
+        vector = self.embedder.embed_batch([query])[0]
+        return self.store.search(vector, query, k, self.settings.retrieval, articles, self.settings.rerank, self.settings.min_relevance)
 
     def _articles(self, filters: Filters | None) -> list[str] | None:
         """Ids of the articles the filters allow (None: all of them)."""

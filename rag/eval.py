@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", required=True, type=Path, help="JSONL: id, question, answers, is_impossible, gold_doc")
     parser.add_argument("--store", help="store folder, kept and reused (default: a temporary store, deleted afterwards)")
     parser.add_argument("--retrieval", choices=RETRIEVAL, default=Settings().retrieval, help="how passages are found (default: %(default)s)")
+    parser.add_argument("--no-rerank", dest="rerank", action="store_false", help="keep the first-stage order (no sentence rerank)")
     parser.add_argument("--k", type=int, default=10, help="passages retrieved for the Hits and MRR figures (default: 10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--report", type=Path, help="also write a Markdown report to this file")
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         questions = load_questions(args.questions)  # before the model loads: a bad file fails fast
         store = nullcontext(args.store) if args.store else tempfile.TemporaryDirectory(prefix="dossier-eval-", ignore_cleanup_errors=True)
         with store as folder:
-            assistant = Assistant(folder, Settings(retrieval=args.retrieval))
+            assistant = Assistant(folder, Settings(retrieval=args.retrieval, rerank=args.rerank))
             ingest_corpus(assistant, args.corpus)
             result = results(evaluate(assistant, questions, args.k))
             settings = {"store": args.store or "temporary", "k": args.k} | store_settings(assistant)

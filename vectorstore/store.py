@@ -27,8 +27,8 @@ from filelock import FileLock, Timeout
 
 from ingest.errors import DossierError
 from ingest.models import Article, Chunk, Region
-from vectorstore.fusion import convex_fusion, per_article_cap
 from vectorstore.lexical import LexicalIndex
+from vectorstore.ranking import LEXICAL_WEIGHT, convex_fusion, per_article_cap, rerank
 
 # One (generation, client) per store folder in this process.
 _clients: dict[str, tuple[str, object]] = {}
@@ -154,9 +154,14 @@ class ChromaStore:
         got = self._articles.get(include=["metadatas"])
         return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
 
-    def search(self, vector: np.ndarray, query: str | None, k: int, mode: str = "hybrid", articles: list[str] | None = None) -> list[Hit]:
+    def search(
+        self, vector: np.ndarray, query: str | None, k: int, mode: str = "hybrid", articles: list[str] | None = None,
+        rerank_hits: bool = False, floor: float = -1.0,
+    ) -> list[Hit]:
         """The k best chunks for a query: by meaning ("dense"), by words ("lexical"),
-        or both fused ("hybrid"), from all articles or only those listed.
+        or both fused ("hybrid"), from all articles or only those listed. At most half
+        of them come from one article while others score a cosine of at least `floor`;
+        `rerank_hits` reorders them by their best sentence.
         Hit.score is always the cosine similarity to the query vector, whatever ranked the hit."""
         total = self._chunks.count()
         if total == 0 or articles == []:
@@ -172,13 +177,13 @@ class ChromaStore:
         if missing:
             r = self._chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             found.update({i: (d, m, float(np.dot(e, vector))) for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"])})
-        if mode == "dense":
-            ranked = list(found)
-        elif mode == "lexical":
-            ranked = [i for i in lexical if i in found]
-        else:
-            ranked = convex_fusion({i: found[i][2] for i in found}, lexical)
-        best = per_article_cap(ranked, {i: found[i][1]["article_id"] for i in ranked}, k)
+        weight = {"dense": 0.0, "lexical": 1.0}.get(mode, LEXICAL_WEIGHT)
+        score = convex_fusion({i: found[i][2] for i in found}, lexical, weight)
+        ranked = sorted(score, key=lambda i: -score[i])
+        relevant = {i for i in ranked if found[i][2] >= floor}
+        best = per_article_cap(ranked, {i: found[i][1]["article_id"] for i in ranked}, k, relevant)
+        if rerank_hits:
+            best = rerank(query or "", {i: score[i] for i in best}, {i: found[i][0] for i in best})
         return [Hit(i, m["article_id"], d, m["start"], m["end"], score, m.get("title"), m["source"], m) for i in best for d, m, score in [found[i]]]
 
     # -- writing (inside `writing()`)

@@ -1,7 +1,6 @@
 """The offline default: answer with the retrieved sentences most relevant to
 the question, each cited. Nothing is generated, so nothing is made up."""
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from ingest.text import content_words, sentence_spans
 from rag.answer import Answer
 from rag.backends.base import Backend
 from rag.citations import cite
+from vectorstore.ranking import lexical_overlap
 from vectorstore.store import Hit
 
 # Sentence score = cosine(question, sentence) + LEXICAL × share of the question's
@@ -23,18 +23,6 @@ _ASKS_NUMBER = re.compile(r"\b(how (much|many|long|far|old|tall|big|large|often)
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion|half|dozens?)\b", re.I)
 # Further sentences join the answer only when they score close to the best one.
 MARGIN = 0.08
-
-def lexical_overlap(question_words: set[str], sentences: list[str]) -> list[float]:
-    """Share of the question's content words each sentence contains, each word
-    weighted by its rarity among these sentences (a word found in all of them,
-    like the article's topic, tells them apart least)."""
-    if not question_words:
-        return [0.0] * len(sentences)
-    words = [content_words(s) & question_words for s in sentences]
-    idf = {w: math.log(1 + len(sentences) / (1 + sum(w in ws for ws in words))) for w in question_words}
-    total = sum(idf.values())
-    return [sum(idf[w] for w in ws) / total for ws in words]
-
 
 def is_statement(sentence: str) -> bool:
     """A sentence worth quoting: not a heading, caption label or menu line."""
