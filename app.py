@@ -1,12 +1,15 @@
 """Dossier's chat page: a thin Streamlit shell over rag.Assistant."""
 
 import re
+from dataclasses import replace
 
 import streamlit as st
 
 from ingest.extract import FORMATS
-from rag import Answer, Assistant, DossierError
-from rag.settings import store_from_env
+from rag import Answer, Assistant, DossierError, Settings
+from rag.backends import BACKENDS
+from rag.settings import settings_from_env, store_from_env
+from vectorstore.embedder import MiniLMEmbedder
 
 UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 
@@ -16,9 +19,37 @@ def escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
 
 
-@st.cache_resource(show_spinner="Loading the model and the library…")
-def load_assistant(store: str) -> Assistant:
-    return Assistant(store)
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def load_embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+@st.cache_resource(show_spinner="Opening the library…", max_entries=4)
+def load_assistant(store: str, settings: Settings) -> Assistant:
+    return Assistant(store, settings, embedder=load_embedder())
+
+
+def backend_settings() -> Settings:
+    """The answer backend chosen in the sidebar, starting from the environment's."""
+    default = settings_from_env()
+    names = list(BACKENDS)
+    backend = st.selectbox("Answer backend", names, index=names.index(default.backend), help="extractive quotes the articles; the others ask a language model")
+    if backend == "extractive":
+        return replace(default, backend=backend)
+    model = st.text_input("Model", default.model or "", help="the name the server serves (openai), or the path of a .gguf file (llamacpp)")
+    base_url = default.base_url
+    if backend == "openai":
+        base_url = st.text_input("Server URL", default.base_url or "", placeholder="https://api.openai.com/v1", help="any OpenAI-compatible /v1 endpoint; the key comes from OPENAI_API_KEY") or None
+    strict = st.checkbox("Only verified sentences", default.strict, help="drop sentences that the passage they cite does not support")
+    return replace(default, backend=backend, model=model or None, base_url=base_url, strict=strict)
+
+
+def show_unverified(answer: dict) -> None:
+    for i in answer["unsupported"]:
+        sentence = answer["sentences"][i]
+        st.warning(f"Unverified: {escape(sentence['text'])}  \n{escape(sentence['reason'])}", icon="⚠️")
+    if answer["removed_markers"]:
+        st.caption(f"Removed citations to passages that do not exist: {', '.join(f'[{n}]' for n in answer['removed_markers'])}")
 
 
 def show_sources(answer: dict) -> None:
@@ -53,8 +84,10 @@ def answer_stream(assistant: Assistant, question: str, history: list[dict], resu
 def main() -> None:
     st.set_page_config(page_title="Dossier", page_icon="🗂️")
     st.title("Dossier")
+    with st.sidebar:
+        settings = backend_settings()
     try:
-        assistant = load_assistant(store_from_env())
+        assistant = load_assistant(store_from_env(), settings)
     except DossierError as e:
         st.error(str(e))
         st.stop()
@@ -78,6 +111,7 @@ def main() -> None:
         with st.chat_message(m["role"]):
             st.markdown(escape(m["content"]))
             if m.get("answer"):
+                show_unverified(m["answer"])
                 show_sources(m["answer"])
 
     question = st.chat_input("Ask about your articles")
@@ -95,6 +129,7 @@ def main() -> None:
             st.error(str(e))
             messages.pop()
             return
+        show_unverified(result["answer"])
         show_sources(result["answer"])
     messages.append({"role": "assistant", "content": result["answer"]["answer"], "answer": result["answer"]})
 

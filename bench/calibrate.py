@@ -136,19 +136,17 @@ def contains_answer(text: str, answers: list[str]) -> bool:
     return any(f" {squad_normalize(g)} " in text for g in answers if squad_normalize(g))
 
 
-def answer_text(answer) -> str:
-    return re.sub(r"\s*\[\d+\]", "", answer.text)
-
-
-def answer_with(embedder, settings: Settings, question: str, hits, config: dict):
-    """The extractive answer with the module constants set as in `config`, restored afterwards."""
+def answer_with(embedder, settings: Settings, question: str, hits, config: dict) -> str:
+    """The extractive answer's text, [n] markers removed, with the module constants set as
+    in `config` (restored afterwards); an abstention below `settings.min_relevance`."""
+    if best(hits).score < settings.min_relevance:
+        return "(abstains)"
     saved = {k: getattr(extractive, k) for k in WEIGHTS}
     try:
         for k in WEIGHTS:
             setattr(extractive, k, config[k])
         backend = extractive.ExtractiveBackend(embedder, replace(settings, max_sentences=config["max_sentences"]))
-        *_, answer = backend.stream(question, hits, [])
-        return answer
+        return re.sub(r"\s*\[\d+\]", "", "".join(backend.stream(question, hits, [])))
     finally:
         for k, v in saved.items():
             setattr(extractive, k, v)
@@ -217,7 +215,7 @@ def selection_section(embedder, settings: Settings, answerable: list[dict], hits
     no_abstain = replace(settings, min_relevance=-1.0)  # measure sentence selection alone
     results = {}
     for c in configs + ([] if current in configs else [current]):
-        texts = [answer_text(answer_with(embedder, no_abstain, q["question"], hits[q["id"]], c)) for q in answerable]
+        texts = [answer_with(embedder, no_abstain, q["question"], hits[q["id"]], c) for q in answerable]
         recall = np.mean([contains_answer(t, q["answers"]) for t, q in zip(texts, answerable)])
         results[tuple(c.values())] = (recall, np.mean([len(t.split()) for t in texts]), texts)
     texts = results[tuple(current.values())][2]
@@ -269,7 +267,7 @@ def selection_section(embedder, settings: Settings, answerable: list[dict], hits
 def seed_section(embedder, settings: Settings, hits: dict, chosen: float) -> list[str]:
     at_threshold = replace(settings, min_relevance=chosen)
     answers = [
-        (q, phrase, answer_text(answer_with(embedder, at_threshold, q, hits[q], current_config(settings))))
+        (q, phrase, answer_with(embedder, at_threshold, q, hits[q], current_config(settings)))
         for q, phrase in SEED_QUESTIONS
     ]
     right = [phrase.lower() in t.lower() for _, phrase, t in answers]

@@ -1,4 +1,4 @@
-"""What an answer is: text with [n] markers and the passages they cite."""
+"""What an answer is: text with [n] markers, its sentences checked, and the passages they cite."""
 
 from dataclasses import asdict, dataclass
 
@@ -16,10 +16,32 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    text: str  # with its [n] markers
+    citations: tuple[int, ...]
+    supported: bool  # one of the cited passages supports it
+    reason: str  # why it is or is not supported, for the reader
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citations: tuple[Citation, ...]
     abstained: bool
+    sentences: tuple[Sentence, ...] = ()
+    removed_markers: tuple[int, ...] = ()  # [n] the model wrote that pointed at no passage
+
+    @property
+    def unsupported(self) -> list[int]:
+        """Indexes of the sentences no cited passage supports."""
+        return [i for i, s in enumerate(self.sentences) if not s.supported]
 
     def to_dict(self) -> dict:
-        return {"answer": self.text, "abstained": self.abstained, "citations": [asdict(c) for c in self.citations]}
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "sentences": [asdict(s) for s in self.sentences],
+            "unsupported": self.unsupported,
+            "removed_markers": list(self.removed_markers),
+        }

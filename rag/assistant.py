@@ -12,6 +12,7 @@ from ingest.models import Article
 from ingest.text import content_words
 from rag.answer import Answer
 from rag.backends import BACKENDS
+from rag.citations import MarkerStream, Numbering, Verifier, finish
 from rag.conversation import previous_question, retrieval_query
 from rag.filters import Filters
 from rag.settings import DEFAULT_STORE, Settings
@@ -27,6 +28,12 @@ log = logging.getLogger("dossier")
 
 def _best(hits: list[Hit]) -> float:
     return max((h.score for h in hits), default=-1.0)
+
+
+def abstention(hits: list[Hit]) -> Answer:
+    best = max(hits, key=lambda h: h.score, default=None)
+    closest = f" The closest passage is from “{best.title or best.source}”, but it does not answer this." if best else ""
+    return Answer(text="The articles in the library don't cover this question." + closest, citations=(), abstained=True)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Assistant:
         self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim})
         self.store.recover_if_idle()
         self._backend = BACKENDS[self.settings.backend](self.embedder, self.settings)
+        self._verifier = Verifier(self.embedder)
         chunking = {"chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap, "pipeline": PIPELINE_VERSION}
         if self.store.chunking() != chunking:
             self._rechunk(chunking)
@@ -173,7 +181,8 @@ class Assistant:
         """Pieces of answer text as they are ready, then the final `Answer`.
 
         `history` is the conversation so far: [{"role": "user"|"assistant", "content": str}, …];
-        `filters` limit the articles the answer may draw on.
+        `filters` limit the articles the answer may draw on. With `Settings.strict`, sentences
+        no cited passage supports are dropped, so the text comes whole at the end.
         """
         question = question.strip()
         if not question:
@@ -182,7 +191,30 @@ class Assistant:
             raise DossierError(
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
-        articles = self._articles(filters)
+        history = history or []
+        hits = self._hits(question, history, self._articles(filters))
+        if _best(hits) < self.settings.min_relevance:
+            answer = abstention(hits)
+            yield answer.text
+            yield answer
+            return
+        passages = self._backend.passages(question, hits, history)
+        numbering = Numbering(len(passages))
+        markers = MarkerStream(numbering)
+        pieces = []
+        for piece in self._backend.stream(question, passages, history):
+            pieces.append(markers.feed(piece))
+            if pieces[-1] and not self.settings.strict:
+                yield pieces[-1]
+        pieces.append(markers.flush())
+        answer = finish("".join(pieces).strip(), numbering, passages, self._verifier, self.settings.strict)
+        if self.settings.strict:
+            yield answer.text
+        elif pieces[-1]:
+            yield pieces[-1]
+        yield answer
+
+    def _hits(self, question: str, history: list[dict], articles: list[str] | None) -> list[Hit]:
         query = retrieval_query(question, history)
         hits = self._search(query, self.settings.top_k, articles)
         previous = previous_question(history)
@@ -192,7 +224,7 @@ class Assistant:
             words = content_words(question)
             combined = [h for h in self._search(f"{previous} {question}", self.settings.top_k, articles) if words & content_words(h.text)]
             hits = max(hits, combined, key=_best)
-        yield from self._backend.stream(question, hits, history or [])
+        return hits
 
     def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
         *_, answer = self.stream(question, history, filters)

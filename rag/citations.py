@@ -1,38 +1,217 @@
-"""Citation numbering, shared by every backend."""
+"""Citations, shared by every backend: markers renumbered as the answer streams,
+then every sentence checked against the passages it cites."""
 
 import re
+from dataclasses import dataclass
 
-from rag.answer import Answer, Citation
+import numpy as np
+
+from ingest.text import WORD, content_words, sentence_spans
+from rag.answer import Answer, Citation, Sentence
 from vectorstore.store import Hit
 
-_MARKER = re.compile(r"\s*\[\d+\]")
+# [1], [1, 2], [1; 3], [1][2] — what models write when told to cite as [n].
+_MARKER = re.compile(r"(\s*)((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+# What may still become a marker when the next piece arrives: trailing space and an open "[".
+_PENDING = re.compile(r"\s*(\[[\d\s,;]{0,16})?$")
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ABSTAINS = re.compile(
+    r"\b(articles?|passages?|sources?|context|text)\b[^.]{0,60}\b(do not|don't|does not|doesn't|did not|not)\b[^.]{0,30}"
+    r"\b(say|state|contain|mention|provide|cover|answer|include|specify|give)|\bno (information|mention)\b",
+    re.I,
+)
+
+# Marks, until renumbering, a citation Dossier added to a sentence the model left uncited.
+_ADDED = "\ue000"  # private use: no model writes it
+# A claim is supported by a passage when its best cosine with one of the passage's sentences
+# plus OVERLAP × the share of its content words found in the passage reaches SUPPORTED,
+# and every number it states is in the passage (calibrated in bench/citations.md).
+OVERLAP = 0.5
+SUPPORTED = 0.85
 
 
-def cite(claims: list[tuple[str, Hit]]) -> tuple[list[str], Answer]:
-    """Each claim sentence gets the [n] of its passage; passages are numbered
-    1..n in order of first use and only cited ones are returned.
+class Numbering:
+    """Passage index → citation number, given in order of first use."""
 
-    Returns the answer's text pieces (for streaming) and the final Answer.
-    """
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
-    pieces = []
-    for sentence, hit in claims:
-        if hit.chunk_id not in numbers:
-            numbers[hit.chunk_id] = len(numbers) + 1
-            citations.append(
-                Citation(
-                    n=numbers[hit.chunk_id],
-                    article_id=hit.article_id,
-                    title=hit.title,
-                    source=hit.source,
-                    text=hit.text,
-                    start=hit.start,
-                    end=hit.end,
-                    score=round(hit.score, 4),
-                )
-            )
-        # A quoted "[3]" would read as a citation marker.
-        sentence = _MARKER.sub("", sentence).strip()
-        pieces.append(("" if not pieces else " ") + f"{sentence} [{numbers[hit.chunk_id]}]")
-    return pieces, Answer(text="".join(pieces), citations=tuple(citations), abstained=False)
+    def __init__(self, passages: int):
+        self.passages = passages
+        self.numbers: dict[int, int] = {}
+        self.removed: list[int] = []  # markers that pointed at no passage
+
+    def rewrite(self, text: str) -> str:
+        return _MARKER.sub(self._marker, text)
+
+    def _marker(self, m: re.Match) -> str:
+        kept = []
+        for index in map(int, re.findall(r"\d+", m.group(2))):
+            if 1 <= index <= self.passages:
+                kept.append(self.numbers.setdefault(index, len(self.numbers) + 1))
+            else:
+                self.removed.append(index)
+        return m.group(1) + "".join(f"[{n}]" for n in dict.fromkeys(kept)) if kept else ""
+
+
+class MarkerStream:
+    """Rewrites markers in streamed text; holds back only what may be half a marker."""
+
+    def __init__(self, numbering: Numbering):
+        self.numbering = numbering
+        self._buffer = ""
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        cut = _PENDING.search(self._buffer).start()
+        ready, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return self.numbering.rewrite(ready)
+
+    def flush(self) -> str:
+        ready, self._buffer = self._buffer, ""
+        return self.numbering.rewrite(ready).rstrip()
+
+
+def split_sentences(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(start, end, the numbers it cites) of each sentence. Markers written after a
+    sentence's full stop belong to that sentence."""
+    bounds: list[list[int]] = []
+    for start, end, _ in sentence_spans(text):
+        lead = _LEADING_MARKERS.match(text, start, end)
+        if lead and bounds:
+            bounds[-1][1] = lead.end()
+            start = lead.end() + len(text[lead.end():end]) - len(text[lead.end():end].lstrip())
+        if start < end:
+            bounds.append([start, end])
+    return [(s, e, tuple(int(n) for n in re.findall(r"\[(\d+)\]", text[s:e]))) for s, e in bounds]
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
+def abstains(text: str) -> bool:
+    """Whether the model says the passages do not answer."""
+    return bool(_ABSTAINS.search(text))
+
+
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion "
+    "half dozen dozens".split()
+)
+
+
+def _numbers(text: str) -> set[str]:
+    """The quantities a text states, as digits or as words."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)} | (set(WORD.findall(text.lower())) & _NUMBER_WORDS)
+
+
+def _quoted(claim: str, passage: str) -> bool:
+    """A claim of five words or more that the passage contains word for word."""
+    words = WORD.findall(claim.lower())
+    return len(words) >= 5 and " ".join(words) in " ".join(WORD.findall(passage.lower()))
+
+
+@dataclass(frozen=True)
+class Support:
+    supported: bool
+    score: float
+    reason: str
+
+
+class Verifier:
+    """Checks (claim, passage) pairs: a verbatim quote is supported outright; otherwise by
+    embedding similarity to the passage's sentences, shared content words and numbers."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+
+    def check(self, pairs: list[tuple[str, str]]) -> list[Support]:
+        todo = [(c, p) for c, p in pairs if not _quoted(c, p)]
+        sentences = {p: [p[s:e] for s, e, _ in sentence_spans(p)] or [p] for _, p in todo}
+        texts = list(dict.fromkeys([c for c, _ in todo] + [s for ss in sentences.values() for s in ss]))
+        vectors = dict(zip(texts, self._embedder.embed_batch(texts))) if texts else {}
+        results = []
+        for claim, passage in pairs:
+            if (claim, passage) not in todo:
+                results.append(Support(True, 1.0 + OVERLAP, "quoted from the passage"))
+                continue
+            cosine = float(max(np.dot(vectors[s], vectors[claim]) for s in sentences[passage]))
+            words = content_words(claim)
+            overlap = len(words & content_words(passage)) / len(words) if words else 0.0
+            score = round(cosine + OVERLAP * overlap, 3)
+            missing = sorted(_numbers(claim) - _numbers(passage))
+            if missing:
+                results.append(Support(False, score, f"the passage does not mention {', '.join(missing)}"))
+            elif score < SUPPORTED:
+                results.append(Support(False, score, f"the passage does not say this (support {score:.2f} < {SUPPORTED})"))
+            else:
+                results.append(Support(True, score, "supported by the passage"))
+        return results
+
+
+@dataclass
+class _Draft:
+    start: int
+    end: int
+    text: str
+    passages: list[int]  # 1-based indexes into the passages shown to the model
+    support: Support
+
+
+def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verifier, strict: bool = False) -> Answer:
+    """The final Answer: each sentence checked against the passages it cites. A sentence
+    citing none gets the passage that supports it, if one does; citations are numbered by
+    first use. The text differs from what streamed only by such added citations, and in
+    `strict` mode by the unsupported sentences dropped."""
+    if not text:
+        return Answer("The model returned no answer.", (), True, (), tuple(numbering.removed))
+    if not numbering.numbers and abstains(text):
+        return Answer(text, (), True, (), tuple(numbering.removed))
+    passage_of = {n: index for index, n in numbering.numbers.items()}
+    spans = split_sentences(text)
+    targets = [[passage_of[n] for n in cited] or list(range(1, len(passages) + 1)) for _, _, cited in spans]
+    pairs = [(strip_markers(text[s:e]), passages[i - 1].text) for (s, e, _), ts in zip(spans, targets) for i in ts]
+    checks = iter(verifier.check(pairs))
+    drafts = []
+    for (start, end, cited), ts in zip(spans, targets):
+        best_index, best = max(((i, next(checks)) for i in ts), key=lambda r: (r[1].supported, r[1].score), default=(0, None))
+        if cited:
+            drafts.append(_Draft(start, end, text[start:end], [passage_of[n] for n in cited], best))
+        elif best and best.supported:
+            added = Support(True, best.score, "the model gave no citation; this passage supports it")
+            drafts.append(_Draft(start, end, text[start:end] + f" [{_ADDED}{best_index}]", [best_index], added))
+        else:
+            drafts.append(_Draft(start, end, text[start:end], [], Support(False, best.score if best else 0.0, "it cites no passage and none supports it")))
+    if strict:
+        drafts = [d for d in drafts if d.support.supported]
+        if not drafts:
+            return Answer("None of the answer's sentences could be verified against the articles.", (), True, (), tuple(numbering.removed))
+    numbers: dict[int, int] = {}
+    for d in drafts:
+        for i in d.passages:
+            numbers.setdefault(i, len(numbers) + 1)
+
+    def renumber(m: re.Match) -> str:
+        index = int(m.group(2)) if m.group(1) else passage_of[int(m.group(2))]
+        return f"[{numbers[index]}]"
+
+    sentences = [Sentence(re.sub(rf"\[({re.escape(_ADDED)})?(\d+)\]", renumber, d.text), tuple(numbers[i] for i in dict.fromkeys(d.passages)), d.support.supported, d.support.reason) for d in drafts]
+    if strict:
+        final = " ".join(s.text for s in sentences)
+    else:
+        final, last = "", 0
+        for d, s in zip(drafts, sentences):
+            final += text[last : d.start] + s.text
+            last = d.end
+        final += text[last:]
+    return Answer(
+        text=final,
+        citations=tuple(_citation(n, passages[i - 1]) for i, n in numbers.items()),
+        abstained=False,
+        sentences=tuple(sentences),
+        removed_markers=tuple(numbering.removed),
+    )
+
+
+def _citation(n: int, hit: Hit) -> Citation:
+    return Citation(n=n, article_id=hit.article_id, title=hit.title, source=hit.source, text=hit.text, start=hit.start, end=hit.end, score=round(hit.score, 4))

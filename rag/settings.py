@@ -3,7 +3,7 @@
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.errors import DossierError
 from rag.backends import BACKENDS
@@ -23,6 +23,15 @@ def quiet_broken_pipe():
         sys.exit(1)
 
 
+def settings_from_env(**given) -> "Settings":
+    """Settings for the CLIs and the chat page: what the user gave, else $DOSSIER_BACKEND,
+    $DOSSIER_MODEL, $DOSSIER_BASE_URL and $OPENAI_API_KEY, else the defaults."""
+    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY"}
+    values = {name: os.environ[var] for name, var in env.items() if os.environ.get(var)}
+    values.update({k: v for k, v in given.items() if v is not None})
+    return Settings(**values)
+
+
 def store_from_env() -> str:
     """The store folder for the CLIs and the chat page: $DOSSIER_STORE or data/store."""
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
@@ -40,6 +49,14 @@ class Settings:
     # cover the question (calibrated in bench/calibrate.py; see bench/calibration.md).
     min_relevance: float = 0.35
     max_sentences: int = 3
+    strict: bool = False  # drop answer sentences that no cited passage supports
+    # Language-model backends (openai, llamacpp).
+    model: str | None = None  # the served model's name, or a .gguf path for llamacpp
+    base_url: str | None = None  # an OpenAI-compatible server; None is OpenAI itself
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 120.0  # seconds the model may take to answer
+    context_tokens: int = 3000  # prompt budget (tiktoken cl100k_base); least relevant passages go first
+    max_answer_tokens: int = 400
 
     def __post_init__(self):
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -50,5 +67,7 @@ class Settings:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
         if self.retrieval not in RETRIEVAL:
             raise DossierError(f"unknown retrieval '{self.retrieval}'; choose from: {', '.join(RETRIEVAL)}")
+        if self.context_tokens < 500:
+            raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
         if self.backend not in BACKENDS:
             raise DossierError(f"unknown answer backend '{self.backend}'; choose from: {', '.join(BACKENDS)}")

