@@ -25,6 +25,8 @@ class OpenAIBackend(ChatBackend):
             max_retries=0,  # a failure is reported at once, not after silent retries
             temperature=0,
             max_completion_tokens=settings.max_answer_tokens,
+            # llama-cpp-python's server ignores max_completion_tokens and writes on to the end of its context.
+            extra_body={"max_tokens": settings.max_answer_tokens},
         )
 
     def _chat(self, messages: list[dict]) -> Iterator[str]:
