@@ -1,5 +1,6 @@
 import hashlib
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,9 @@ def parse(name, data: bytes | None = None, source: str | None = None):
     articles, problems = parse_articles(doc)
     assert len(articles) == 1 and not problems
     return articles[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

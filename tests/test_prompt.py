@@ -8,6 +8,7 @@ import pytest
 from ingest.chunk import count_llm_tokens
 from rag import Assistant, DossierError, Settings
 from rag.prompt import SYSTEM, fit, messages, passage_block
+from tests.conftest import free_port
 from vectorstore.store import Hit
 
 
@@ -52,12 +53,6 @@ def test_messages_put_the_rules_first_and_the_question_after_its_sources():
 def test_a_backend_missing_a_setting_says_which(tmp_path, fake_embedder, settings, message):
     with pytest.raises(DossierError, match=message):
         Assistant(tmp_path / "store", settings, embedder=fake_embedder)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
