@@ -49,7 +49,7 @@ def test_support_quotes_paraphrases_numbers_and_unrelated_claims(fake_embedder):
     verifier = Verifier(fake_embedder)
     quoted, paraphrase, wrong_number, wrong_word, unrelated, short = verifier.check([
         ("The shipments began in 2023 by rail.", passage),
-        ("Shipments of artillery shells from North Korea began by rail in 2023.", passage),
+        ("Artillery shipments began in 2023 by rail.", passage),
         ("The shipments began in 2019 by rail.", passage),
         ("North Korea has sent five million artillery shells.", passage),
         ("Coffee prices reached a record in Brazil.", passage),
