@@ -89,3 +89,29 @@ def test_llamacpp_without_its_package_names_the_install_command(tmp_path, fake_e
     monkeypatch.setitem(__import__("sys").modules, "llama_cpp", None)
     with pytest.raises(DossierError, match=r"llamacpp backend: llama-cpp-python is not installed; install it with: pip install"):
         Assistant(tmp_path / "store", Settings(backend="llamacpp", model=str(model)), embedder=fake_embedder)
+
+
+def test_an_unknown_model_is_named_with_the_settings_to_check(library_store, fake_embedder):
+    # llama.cpp's servers answer whatever model is asked for; this one answers as OpenAI does.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NoSuchModel(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"error": {"message": "The model `m` does not exist", "type": "invalid_request_error", "code": "model_not_found"}}'
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoSuchModel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(DossierError, match=r"openai backend: .* has no model 'm' \(404\); check --model and --base-url"):
+            ask_openai(library_store, fake_embedder, f"http://127.0.0.1:{server.server_port}/v1")
+    finally:
+        server.shutdown()
