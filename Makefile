@@ -2,9 +2,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test
+.PHONY: install run test chromium
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 # llama.cpp's native build turns on AMX, which these VMs report but cannot run (SIGILL):
 # build for AVX2 instead, without the multimodal library nobody here uses.

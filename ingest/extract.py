@@ -47,8 +47,27 @@ def assemble(pieces: list[tuple[str, str, int | None]]) -> tuple[str, tuple[Regi
     return "\n\n".join(parts), tuple(regions)
 
 
+# YAML front matter of Markdown articles (Jekyll, Hugo, Obsidian): simple `key: value` lines.
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_FRONT_FIELDS = {"title": ("title",), "author": ("author", "authors", "byline"), "published_at": ("date", "published", "published_at", "pubdate"),
+                 "site": ("site", "publisher", "source", "outlet"), "url": ("url", "canonical_url", "link")}
+
+
+def front_matter(raw: str) -> tuple[dict, str]:
+    """The metadata a front-matter block gives, and the text after it."""
+    m = _FRONT_MATTER.match(raw)
+    if not m:
+        return {}, raw
+    given = {k.lower(): v.strip().strip("'\"").strip() for k, v in re.findall(r"(?m)^([A-Za-z_]+)[ \t]*:[ \t]*(.+)$", m.group(1))}
+    metadata = {field: next((given[k] for k in keys if given.get(k)), None) for field, keys in _FRONT_FIELDS.items()}
+    if metadata["published_at"]:
+        metadata["published_at"] = find_date(metadata["published_at"]) or (metadata["published_at"] if re.fullmatch(r"\d{4}(-\d\d)?", metadata["published_at"]) else None)
+    return {k: v for k, v in metadata.items() if v}, raw[m.end():]
+
+
 def extract_page(raw: str, name: str) -> Extracted:
-    """A scraped page or article saved as text or Markdown."""
+    """A scraped page or article saved as text or Markdown (front matter read as metadata)."""
+    given, raw = front_matter(raw)
     text = normalize_whitespace(raw)
     labelled = label_lines(text)
     regions = []
@@ -57,7 +76,7 @@ def extract_page(raw: str, name: str) -> Extracted:
             regions[-1] = Region(label, regions[-1].start, line.end)
         else:
             regions.append(Region(label, line.start, line.end))
-    metadata = _text_metadata([(label, line.text) for line, label in labelled])
+    metadata = {**_text_metadata([(label, line.text) for line, label in labelled]), **given}
     return _checked(Extracted(text, tuple(regions), metadata), name)
 
 

@@ -104,12 +104,14 @@ def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Document:
         raise DossierError(f"{path}: cannot read ({e.strerror or e}); check that it exists and is readable") from None
 
 
-def upload(name: str, data: bytes) -> Document:
+def upload(name: str, data: bytes, max_bytes: int = MAX_BYTES) -> Document:
     """Bytes from the chat page's uploader; only the file name is kept, never used as a path."""
     name = Path(name.replace("\\", "/")).name or "upload"
     fmt = FORMATS.get(Path(name).suffix.lower())
     if fmt is None:
         raise DossierError(f"{name}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
+    if len(data) > max_bytes:
+        raise DossierError(f"{name}: larger than the {max_bytes // 2**20} MiB upload limit; split it, or add it with `python -m ingest PATH --max-mb N`")
     return Document(f"upload:{name}", name, data, fmt)
 
 

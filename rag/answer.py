@@ -1,6 +1,6 @@
 """What an answer is: text with [n] markers, its sentences checked, and the passages they cite."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,11 @@ class Citation:
     start: int  # offsets of the passage in the cleaned article text
     end: int
     score: float
+    url: str | None = None
+    author: str | None = None
+    outlet: str | None = None  # the publication or site
+    published_at: str | None = None
+    highlights: tuple[tuple[int, int], ...] = ()  # offsets in `text` of the sentences that support the answer
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class Answer:
     abstained: bool
     sentences: tuple[Sentence, ...] = ()
     removed_markers: tuple[int, ...] = ()  # [n] the model wrote that pointed at no passage
+    # How the answer was made: the retrieval query, the passages found, seconds per stage.
+    trace: dict = field(default_factory=dict, compare=False)
 
     @property
     def unsupported(self) -> list[int]:
@@ -44,4 +51,5 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "unsupported": self.unsupported,
             "removed_markers": list(self.removed_markers),
+            "trace": self.trace,
         }

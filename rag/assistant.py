@@ -1,8 +1,9 @@
 """The façade: ingest sources, retrieve passages, answer with citations."""
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.chunk import INDEXED, chunk_article
@@ -14,6 +15,7 @@ from rag.answer import Answer
 from rag.backends import BACKENDS
 from rag.citations import MarkerStream, Numbering, Verifier, finish
 from rag.conversation import previous_question, retrieval_query
+from rag.feedback import FeedbackLog
 from rag.filters import Filters
 from rag.settings import DEFAULT_STORE, Settings
 from vectorstore.embedder import Embedder, MiniLMEmbedder
@@ -28,6 +30,12 @@ log = logging.getLogger("dossier")
 
 def _best(hits: list[Hit]) -> float:
     return max((h.score for h in hits), default=-1.0)
+
+
+def _traced(hit: Hit) -> dict:
+    m = hit.metadata
+    return {"chunk_id": hit.chunk_id, "article_id": hit.article_id, "title": hit.title, "source": hit.source, "url": m.get("url"),
+            "outlet": m.get("site"), "published_at": m.get("published_at"), "score": round(hit.score, 4)}
 
 
 def abstention(hits: list[Hit]) -> Answer:
@@ -56,6 +64,7 @@ class Assistant:
             )
         self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim})
         self.store.recover_if_idle()
+        self.feedback = FeedbackLog(self.store.path / "dossier-feedback.sqlite3")
         self._backend = BACKENDS[self.settings.backend](self.embedder, self.settings)
         self._verifier = Verifier(self.embedder)
         chunking = {"chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap, "pipeline": PIPELINE_VERSION}
@@ -151,6 +160,11 @@ class Assistant:
             self.store.remove(record.id)
         return record
 
+    def regions(self, article_id: str) -> list[tuple[str, str, bool]]:
+        """What ingestion made of an article, in page order: (label, text, indexed) per region."""
+        article, indexed = self.store.load_article(article_id)
+        return [(r.label, article.text[r.start : r.end], r.label in indexed) for r in article.regions] or [("body", article.text, True)]
+
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the store."""
         return self.store.counts()
@@ -177,12 +191,13 @@ class Assistant:
             raise DossierError(f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them")
         return allowed
 
-    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None, k: int | None = None) -> Iterator[str | Answer]:
         """Pieces of answer text as they are ready, then the final `Answer`.
 
         `history` is the conversation so far: [{"role": "user"|"assistant", "content": str}, …];
-        `filters` limit the articles the answer may draw on. With `Settings.strict`, sentences
-        no cited passage supports are dropped, so the text comes whole at the end.
+        `filters` limit the articles the answer may draw on; `k` passages are retrieved
+        (default `Settings.top_k`). With `Settings.strict`, sentences no cited passage
+        supports are dropped, so the text comes whole at the end.
         """
         question = question.strip()
         if not question:
@@ -192,11 +207,14 @@ class Assistant:
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
         history = history or []
-        hits = self._hits(question, history, self._articles(filters))
+        began = time.perf_counter()
+        query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
+        trace = {"query": query, "filters": str(filters or ""), "passages": [_traced(h) for h in hits]}
+        retrieved = time.perf_counter()
         if _best(hits) < self.settings.min_relevance:
             answer = abstention(hits)
             yield answer.text
-            yield answer
+            yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return
         passages = self._backend.passages(question, hits, history)
         numbering = Numbering(len(passages))
@@ -212,22 +230,24 @@ class Assistant:
             yield answer.text
         elif pieces[-1]:
             yield pieces[-1]
-        yield answer
+        yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": round(time.perf_counter() - retrieved, 3)}})
 
-    def _hits(self, question: str, history: list[dict], articles: list[str] | None) -> list[Hit]:
+    def _hits(self, question: str, history: list[dict], articles: list[str] | None, k: int) -> tuple[str, list[Hit]]:
+        """The query searched for and the passages found."""
         query = retrieval_query(question, history)
-        hits = self._search(query, self.settings.top_k, articles)
+        hits = self._search(query, k, articles)
         previous = previous_question(history)
         if previous and query == question and _best(hits) < self.settings.min_relevance:
             # Alone, the question finds nothing relevant; it may lean on the conversation,
             # but only passages that share a word with the question itself may answer it.
             words = content_words(question)
-            combined = [h for h in self._search(f"{previous} {question}", self.settings.top_k, articles) if words & content_words(h.text)]
-            hits = max(hits, combined, key=_best)
-        return hits
+            combined = [h for h in self._search(f"{previous} {question}", k, articles) if words & content_words(h.text)]
+            if _best(combined) > _best(hits):
+                return f"{previous} {question}", combined
+        return query, hits
 
-    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
-        *_, answer = self.stream(question, history, filters)
+    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None, k: int | None = None) -> Answer:
+        *_, answer = self.stream(question, history, filters, k)
         return answer
 
     def as_retriever(self, k: int | None = None, filters: Filters | None = None):

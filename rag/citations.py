@@ -116,6 +116,7 @@ class Support:
     supported: bool
     score: float
     reason: str
+    evidence: tuple[int, int] | None = None  # the passage sentence closest to the claim
 
 
 class Verifier:
@@ -127,25 +128,28 @@ class Verifier:
 
     def check(self, pairs: list[tuple[str, str]]) -> list[Support]:
         todo = {(c, p) for c, p in pairs if not _quoted(c, p)}
-        sentences = {p: [p[s:e] for s, e, _ in sentence_spans(p)] or [p] for _, p in todo}
-        texts = list(dict.fromkeys([c for c, _ in todo] + [s for ss in sentences.values() for s in ss]))
+        spans = {p: [(s, e) for s, e, _ in sentence_spans(p)] or [(0, len(p))] for _, p in pairs}
+        texts = list(dict.fromkeys([c for c, _ in todo] + [p[s:e] for _, p in todo for s, e in spans[p]]))
         vectors = dict(zip(texts, self._embedder.embed_batch(texts))) if texts else {}
         results = []
         for claim, passage in pairs:
             if (claim, passage) not in todo:
-                results.append(Support(True, 1.0 + OVERLAP, "quoted from the passage"))
+                words = set(WORD.findall(claim.lower()))
+                evidence = max(spans[passage], key=lambda se: len(words & set(WORD.findall(passage[se[0]:se[1]].lower()))))
+                results.append(Support(True, 1.0 + OVERLAP, "quoted from the passage", evidence))
                 continue
-            cosine = float(max(np.dot(vectors[s], vectors[claim]) for s in sentences[passage]))
+            cosines = [float(np.dot(vectors[passage[s:e]], vectors[claim])) for s, e in spans[passage]]
+            best = int(np.argmax(cosines))
             words = content_words(claim)
             overlap = len(words & content_words(passage)) / len(words) if words else 0.0
-            score = round(cosine + OVERLAP * overlap, 3)
+            score = round(cosines[best] + OVERLAP * overlap, 3)
             missing = sorted(_numbers(claim) - _numbers(passage))
             if missing:
                 results.append(Support(False, score, f"the passage does not mention {', '.join(missing)}"))
             elif score < SUPPORTED:
                 results.append(Support(False, score, f"the passage does not say this (support {score:.2f} < {SUPPORTED})"))
             else:
-                results.append(Support(True, score, "supported by the passage"))
+                results.append(Support(True, score, "supported by the passage", spans[passage][best]))
         return results
 
 
@@ -156,6 +160,7 @@ class _Draft:
     text: str
     passages: list[int]  # 1-based indexes into the passages shown to the model
     support: Support
+    evidence: dict[int, tuple[int, int]]  # passage index → the sentence of it that supports this one
 
 
 def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verifier, strict: bool = False) -> Answer:
@@ -174,14 +179,16 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     checks = iter(verifier.check(pairs))
     drafts = []
     for (start, end, cited), ts in zip(spans, targets):
-        best_index, best = max(((i, next(checks)) for i in ts), key=lambda r: (r[1].supported, r[1].score), default=(0, None))
+        results = [(i, next(checks)) for i in ts]
+        evidence = {i: r.evidence for i, r in results if r.supported}
+        best_index, best = max(results, key=lambda r: (r[1].supported, r[1].score), default=(0, None))
         if cited:
-            drafts.append(_Draft(start, end, text[start:end], [passage_of[n] for n in cited], best))
+            drafts.append(_Draft(start, end, text[start:end], [passage_of[n] for n in cited], best, evidence))
         elif best and best.supported:
             added = Support(True, best.score, "the model gave no citation; this passage supports it")
-            drafts.append(_Draft(start, end, text[start:end] + f" [{_ADDED}{best_index}]", [best_index], added))
+            drafts.append(_Draft(start, end, text[start:end] + f" [{_ADDED}{best_index}]", [best_index], added, {best_index: best.evidence}))
         else:
-            drafts.append(_Draft(start, end, text[start:end], [], Support(False, best.score if best else 0.0, "it cites no passage and none supports it")))
+            drafts.append(_Draft(start, end, text[start:end], [], Support(False, best.score if best else 0.0, "it cites no passage and none supports it"), {}))
     if strict:
         drafts = [d for d in drafts if d.support.supported]
         if not drafts:
@@ -206,12 +213,18 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
         final += text[last:]
     return Answer(
         text=final,
-        citations=tuple(_citation(n, passages[i - 1]) for i, n in numbers.items()),
+        citations=tuple(_citation(n, passages[i - 1], {d.evidence[i] for d in drafts if i in d.evidence}) for i, n in numbers.items()),
         abstained=False,
         sentences=tuple(sentences),
         removed_markers=tuple(numbering.removed),
     )
 
 
-def _citation(n: int, hit: Hit) -> Citation:
-    return Citation(n=n, article_id=hit.article_id, title=hit.title, source=hit.source, text=hit.text, start=hit.start, end=hit.end, score=round(hit.score, 4))
+def _citation(n: int, hit: Hit, highlights: set[tuple[int, int]]) -> Citation:
+    m = hit.metadata
+    url = m.get("url") or (hit.source if hit.source.startswith(("http://", "https://")) else None)
+    return Citation(
+        n=n, article_id=hit.article_id, title=hit.title, source=hit.source, text=hit.text, start=hit.start, end=hit.end,
+        score=round(hit.score, 4), url=url, author=m.get("author"), outlet=m.get("site"), published_at=m.get("published_at"),
+        highlights=tuple(sorted(highlights)),
+    )

@@ -1,14 +1,21 @@
 """The chat page through Streamlit's AppTest, with the real model and store."""
 
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ingest.load import article_id
 from rag import Assistant
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def plain(markdown: str) -> str:
+    """Text the page shows for Markdown that escapes everything (app.escape)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def start(monkeypatch, store):
@@ -39,33 +46,125 @@ def test_articles_ingested_by_another_process_are_found_without_a_restart(monkey
                    env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, timeout=300)
     at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
     assert not at.exception and not at.error
-    assert "176 glaciers" in at.chat_message[1].markdown[0].value
+    assert "176 glaciers" in at.chat_message[1].html[0].value
     assert "**3** articles" in at.sidebar.markdown[0].value
 
 
-def test_ask_shows_a_cited_answer_with_its_passage_and_keeps_the_conversation(monkeypatch, tmp_path, minilm, library):
+def ingested(tmp_path, minilm, library):
     Assistant(tmp_path / "store", embedder=minilm).ingest([library])
-    at = start(monkeypatch, tmp_path / "store")
+    return tmp_path / "store"
+
+
+def sidebar_button(at, label):
+    return next(b for b in at.sidebar.button if b.label == label)
+
+
+def test_ask_shows_a_cited_answer_with_its_sources_and_keeps_the_conversation(monkeypatch, tmp_path, minilm, library):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
     assert "**3** articles" in at.sidebar.markdown[0].value
     at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
     assert not at.exception and not at.error
     user, assistant = at.chat_message
     assert user.name == "user" and assistant.name == "assistant"
-    answer = assistant.markdown[0].value
-    assert "176 glaciers" in answer and "\\[1\\]" in answer
-    assert "**[1] " in assistant.markdown[1].value
-    assert "176 glaciers" in assistant.caption[0].value
+    answer, cards = (h.value for h in assistant.html)
+    assert "176 glaciers" in answer and 'href="#a' in answer and "-source-1" in answer
+    assert '<strong>[1]</strong> Alpine Glaciers Lost a Tenth of Their Ice in Two Years' in cards
+    assert "<mark>The team measured 176 glaciers" in cards
 
     at.chat_input[0].set_value("What price did arabica coffee futures reach?").run()
-    assert len(at.chat_message) == 4 and "3\\.20 dollars" in at.chat_message[3].markdown[0].value
-    next(b for b in at.sidebar.button if b.label == "New chat").click().run()
-    assert len(at.chat_message) == 0
+    assert len(at.chat_message) == 4 and "3.20 dollars" in at.chat_message[3].html[0].value
+    # The coffee article came from a URL: its card links to the sentence on the original page.
+    assert 'href="https://marketdaily.example/coffee-record#:~:text=' in at.chat_message[3].html[1].value
+    at.chat_input[0].set_value("Who is passing it on?").run()  # a follow-up leans on the conversation
+    assert not at.error and "Coffee Prices Hit a Record" in at.chat_message[5].html[1].value
+
+    sidebar_button(at, "New chat").click().run()
+    assert len(at.chat_message) == 0 and at.session_state["messages"] == []
+
+
+def test_timings_feedback_and_export(monkeypatch, tmp_path, minilm, library):
+    from rag.export import to_markdown
+    from rag.feedback import FeedbackLog
+
+    store = ingested(tmp_path, minilm, library)
+    at = start(monkeypatch, store)
+    assert not at.sidebar.get("download_button")
+    at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
+    assert not [c for c in at.chat_message[1].caption if "retrieve" in c.value]
+    at.sidebar.toggle[0].set_value(True).run()
+    assert re.fullmatch(r"retrieve \d+ ms · answer \d+ ms", at.chat_message[1].caption[-1].value)
+
+    at.chat_message[1].get("feedback")[0].set_value(0).run()
+    [row] = FeedbackLog(store / "dossier-feedback.sqlite3").all()
+    assert (row["rating"], row["question"]) == (0, "How many glaciers did the researchers measure?")
+    assert "176 glaciers" in row["answer"] and row["citations"][0]["title"].startswith("Alpine Glaciers")
+    assert row["trace"]["passages"] and set(row["trace"]["seconds"]) == {"retrieve", "answer"}
+    at.chat_message[1].get("feedback")[0].set_value(1).run()
+    assert [r["rating"] for r in FeedbackLog(store / "dossier-feedback.sqlite3").all()] == [1]
+
+    assert [b.label for b in at.sidebar.get("download_button")] == ["⬇ Markdown", "⬇ JSON"]
+    exported = to_markdown(at.session_state["messages"])
+    assert "**Question:** How many glaciers" in exported and "## References" in exported
+    assert "1. “Alpine Glaciers Lost a Tenth of Their Ice in Two Years”" in exported
+
+
+def test_filters_show_as_chips_and_limit_the_next_answer(monkeypatch, tmp_path, minilm, library):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
+    question = "What price did arabica coffee futures reach?"
+    assert "Council Approves the Harbor Bridge" in at.sidebar.multiselect[0].options
+    at.sidebar.multiselect[0].set_value([article_id(str(library / "harbor-bridge.md"))]).run()
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception and not at.error
+    assert any("article: Council Approves the Harbor Bridge" in h.value for h in at.html)
+    answer = at.chat_message[1].html[0].value
+    assert "don&#x27;t cover this question" in answer
+    assert "Closest in the library" in at.chat_message[1].html[1].value and "Harbor Bridge" in at.chat_message[1].html[1].value
+
+    sidebar_button(at, "Clear filters").click().run()
+    assert not any('class="dossier-chip"' in h.value for h in at.html)
+    at.sidebar.text_input(key="f_author").set_value("Ortega").run()
+    assert any("author: Ortega" in h.value for h in at.html)
+    at.chat_input[0].set_value(question).run()
+    assert "3.20 dollars" in at.chat_message[3].html[0].value
+
+
+def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypatch, tmp_path, minilm, library):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
+    owls = b"# Owls at Night\n\nBarn owls hunt voles and mice across the meadows at night, listening for their steps in the grass."
+    retold = b"# Council Approves the Harbor Bridge\n\nAnother outlet's report: the council backed the bridge after a long debate on its cost and design."
+    at.sidebar.file_uploader[0].set_value([("../../owls.md", owls, "text/markdown"), ("empty.md", b"  \n", "text/markdown"),
+                                           ("retold.md", retold, "text/markdown")])
+    sidebar_button(at, "Add to library").click().run()
+    assert not at.exception
+    assert any("added: Owls at Night (1 passages)" in m.value for m in at.sidebar.markdown)
+    assert any("added: Council Approves the Harbor Bridge (1 passages)" in m.value for m in at.sidebar.markdown)
+    assert [plain(e.value) for e in at.sidebar.error] == ["empty.md: no article text found after cleaning; check that the file is not empty"]
+    assert at.sidebar.error[0].value.startswith("empty\\.md")  # file names are shown as text, not Markdown
+    assert "**5** articles" in at.sidebar.markdown[0].value
+    at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
+    sidebar_button(at, "Add to library").click().run()
+    assert not at.exception and "http://127.0.0.1:9/story: cannot fetch it" in plain(at.sidebar.error[0].value)
+    assert "**5** articles" in at.sidebar.markdown[0].value
+
+    at.sidebar.radio[0].set_value("Library").run()
+    assert "5 of 5 articles" in at.caption[0].value
+    at.text_input(key="library_search").set_value("harbor").run()
+    assert "2 of 5 articles" in at.caption[0].value
+    labels = at.selectbox(key="library_article").options
+    assert len(set(labels)) == 2 and all(label.startswith("Council Approves the Harbor Bridge") for label in labels)
+    at.selectbox(key="library_article").set_value(article_id(str(library / "harbor-bridge.md"))).run()
+    assert [t.label for t in at.tabs] == ["Indexed (1 region)", "Dropped (2 regions)"]
+    assert [m.value.split("  ")[0] for m in at.tabs[1].markdown] == ["**title**", "**byline**"]
+    assert "cable\\-stayed crossing" in " ".join(m.value for m in at.tabs[0].markdown)
+    next(b for b in at.button if b.label == "Remove from library").click().run()
+    assert not at.exception and "**4** articles" in at.sidebar.markdown[0].value
+    assert "1 of 4 articles" in at.caption[0].value
 
 
 def test_the_backend_selector_names_a_missing_setting_and_keeps_the_page_up(monkeypatch, tmp_path, library):
     at = start(monkeypatch, tmp_path / "store")
     at.sidebar.selectbox[0].set_value("openai").run()
     assert not at.exception
-    assert "openai backend: no model set; pass --model" in at.error[0].value
+    assert "openai backend: no model set; pass --model" in plain(at.error[0].value)
     at.sidebar.selectbox[0].set_value("extractive").run()
     assert not at.exception and not at.error

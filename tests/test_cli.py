@@ -79,13 +79,20 @@ def test_ask_json_has_the_documented_shape(ingested):
     result = run("rag", "ask", "What price did arabica coffee futures reach?", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers"}
+    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers", "trace"}
     assert answer["abstained"] is False and answer["unsupported"] == [] and answer["removed_markers"] == []
     assert [s["citations"] for s in answer["sentences"]] and all(s["supported"] for s in answer["sentences"])
-    fields = {"n": int, "article_id": str, "title": str, "source": str, "text": str, "start": int, "end": int, "score": float}
+    fields = {"n": int, "article_id": str, "title": str, "source": str, "text": str, "start": int, "end": int, "score": float,
+              "url": str, "author": str, "outlet": str, "published_at": str, "highlights": list}
     for c in answer["citations"]:
         assert {k: type(v) for k, v in c.items()} == fields
         assert c["end"] - c["start"] == len(c["text"])
+        assert c["highlights"] and all(0 <= s < e <= len(c["text"]) for s, e in c["highlights"])
+    coffee = next(c for c in answer["citations"] if "3.20 dollars" in c["text"])
+    assert any("3.20 dollars" in coffee["text"][s:e] for s, e in coffee["highlights"])
+    assert answer["trace"]["query"] == "What price did arabica coffee futures reach?"
+    assert {c["article_id"] for c in answer["citations"]} <= {p["article_id"] for p in answer["trace"]["passages"]}
+    assert set(answer["trace"]["seconds"]) == {"retrieve", "answer"}
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])} == {c["n"] for c in answer["citations"]}
     assert any("3.20 dollars" in c["text"] for c in answer["citations"])
 

@@ -122,3 +122,11 @@ def test_broken_and_hostile_html_fails_cleanly_or_yields_text():
         parse("nav.html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
     with pytest.raises(DossierError, match=r"empty\.html: no article text"):
         parse("empty.html", b"")
+
+
+def test_markdown_front_matter_is_metadata_not_text():
+    art = parse(FIXTURES / "hostile" / "pigeon-xss.md")
+    assert art.metadata["author"] == "Mara Quint" and art.metadata["published_at"] == "2025-05-02"
+    assert art.title.startswith("Pigeons <img src=x onerror=")
+    assert "title:" not in art.text and art.text.startswith("# Pigeons")
+    assert "4,210 harbor pigeons" in indexed_text(art)

@@ -69,6 +69,8 @@ def test_uploads_keep_only_the_file_name():
     assert upload("C:\\Users\\x\\note.txt", b"x").name == "note.txt"
     with pytest.raises(DossierError, match="x.exe: unsupported file type"):
         upload("x.exe", b"MZ")
+    with pytest.raises(DossierError, match=r"big\.md: larger than the 1 MiB upload limit; split it"):
+        upload("big.md", b"x" * (2**20 + 1), max_bytes=2**20)
 
 
 def test_sniff_guesses_the_format_of_unnamed_input():

@@ -59,6 +59,8 @@ class ArticleRecord:
     content_hash: str
     chunks: int
     published_at: str | None = None
+    author: str | None = None
+    site: str | None = None
 
 
 class ChromaStore:
@@ -294,7 +296,7 @@ class ChromaStore:
     @staticmethod
     def _records(got) -> list[ArticleRecord]:
         return [
-            ArticleRecord(i, m.get("title"), m["source"], m["content_hash"], m["chunks"], m.get("published_at"))
+            ArticleRecord(i, m.get("title"), m["source"], m["content_hash"], m["chunks"], m.get("published_at"), m.get("author"), m.get("site"))
             for i, m in zip(got["ids"], got["metadatas"])
         ]
 

@@ -1,0 +1,55 @@
+"""A conversation as Markdown with numbered references, or as JSON (pure).
+
+A conversation is the chat page's list of turns: {"role": "user"|"assistant",
+"content": str, "answer": Answer.to_dict() for assistant turns}.
+"""
+
+import json
+import re
+from datetime import datetime, timezone
+
+
+def reference(c: dict) -> str:
+    """One reference line: title, outlet, author, date, URL (or the file it came from)."""
+    parts = [f"“{c.get('title') or c['source']}”", c.get("outlet"), c.get("author"), (c.get("published_at") or "")[:10], c.get("url") or c["source"]]
+    return " — ".join(" ".join(p.split()) for p in dict.fromkeys(parts) if p)
+
+
+def _numbered(conversation: list[dict]) -> tuple[list[str], list[dict]]:
+    """Each assistant turn's text with its [n] renumbered across the conversation, and the references."""
+    numbers: dict[tuple, int] = {}
+    references: list[dict] = []
+    texts = []
+    for turn in conversation:
+        answer = turn.get("answer")
+        if turn["role"] != "assistant" or not answer:
+            texts.append(turn["content"])
+            continue
+        local = {}
+        for c in answer["citations"]:
+            key = (c["article_id"], c["start"], c["end"])
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                references.append(c)
+            local[c["n"]] = numbers[key]
+        texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", answer["answer"]))
+    return texts, references
+
+
+def to_markdown(conversation: list[dict]) -> str:
+    texts, references = _numbered(conversation)
+    lines = ["# Dossier conversation", ""]
+    for turn, text in zip(conversation, texts):
+        lines += [f"**{'Question' if turn['role'] == 'user' else 'Answer'}:** {text}", ""]
+        unsupported = (turn.get("answer") or {}).get("unsupported")
+        if unsupported:
+            lines += [f"_{len(unsupported)} sentence(s) of this answer could not be verified against the cited passages._", ""]
+    if references:
+        lines += ["## References", ""] + [f"{n}. {reference(c)}" for n, c in enumerate(references, 1)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(conversation: list[dict]) -> str:
+    exported = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    turns = [{k: turn[k] for k in ("role", "content", "answer") if k in turn} for turn in conversation]
+    return json.dumps({"exported_at": exported, "conversation": turns}, ensure_ascii=False, indent=2)

@@ -1,0 +1,114 @@
+"""Answers as HTML for a web page (pure): [n] as links to source cards, unverified
+sentences marked, cited passages with the supporting sentence highlighted.
+
+Every string from an article, a model or a reader goes through `html.escape`;
+the chat page also renders through Streamlit's sanitizer.
+"""
+
+import re
+from html import escape
+from urllib.parse import quote
+
+from rag.export import reference
+
+STYLE = """<style>
+.dossier-answer { line-height: 1.6; }
+.dossier-answer sup a { text-decoration: none; font-weight: 600; padding: 0 1px; }
+.dossier-unverified { text-decoration: underline dotted #b45309; text-underline-offset: 3px; cursor: help; }
+.dossier-unverified-mark { color: #b45309; cursor: help; }
+.dossier-source { border: 1px solid rgba(128,128,128,.35); border-radius: .5rem; padding: .5rem .75rem; margin: .4rem 0; scroll-margin-top: 4rem; }
+.dossier-source:target { outline: 2px solid #2563eb; }
+.dossier-source .meta { font-size: .85em; opacity: .75; }
+.dossier-source blockquote { margin: .35rem 0 0; padding-left: .6rem; border-left: 3px solid rgba(128,128,128,.4); font-size: .92em; white-space: pre-wrap; }
+.dossier-source mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.dossier-chip { display: inline-block; border-radius: 1rem; padding: .1rem .6rem; margin: 0 .3rem .3rem 0; font-size: .85em; background: rgba(37,99,235,.12); }
+</style>"""
+
+
+def web_url(url: str | None) -> str | None:
+    """Only http(s) links: an article's own metadata may say `javascript:`."""
+    return url if url and re.match(r"https?://", url, re.I) else None
+
+
+def card_id(key: str, n: int) -> str:
+    return f"{key}-source-{n}"
+
+
+def text_fragment(url: str, sentence: str) -> str:
+    """A link that scrolls the original page to `sentence` (a URL text fragment)."""
+    words = sentence.split()
+    if not words:
+        return url
+    def part(ws: list[str]) -> str:
+        return quote(" ".join(ws), safe="").replace("-", "%2D")  # a bare "-" would make it a prefix or suffix
+
+    target = part(words) if len(words) <= 8 else f"{part(words[:4])},{part(words[-4:])}"
+    return f"{url.split('#')[0]}#:~:text={target}"
+
+
+def _markers(escaped: str, key: str) -> str:
+    return re.sub(r"\s*\[(\d+)\]", lambda m: f'<sup><a href="#{card_id(key, int(m.group(1)))}" title="Source {m.group(1)}">[{m.group(1)}]</a></sup>', escaped)
+
+
+def answer_html(answer: dict, key: str) -> str:
+    """The answer text; `key` makes the card links unique on a page with many answers."""
+    text, out, pos = answer["answer"], [], 0
+    for s in answer["sentences"]:
+        at = text.find(s["text"], pos)
+        if at < 0:
+            continue
+        out.append(escape(text[pos:at]))
+        body = _markers(escape(s["text"]), key)
+        if not s["supported"]:
+            why = escape(f"Unverified: {s['reason']}")
+            body = f'<span class="dossier-unverified" title="{why}">{body}</span><sup class="dossier-unverified-mark" title="{why}">⚠</sup>'
+        out.append(body)
+        pos = at + len(s["text"])
+    out.append(_markers(escape(text[pos:]), key))
+    return '<div class="dossier-answer">' + "".join(out).replace("\n", "<br>") + "</div>"
+
+
+def _passage(c: dict) -> str:
+    text, out, pos = c["text"], [], 0
+    for start, end in sorted(c.get("highlights") or []):
+        if start >= pos:
+            out += [escape(text[pos:start]), f"<mark>{escape(text[start:end])}</mark>"]
+            pos = end
+    return "".join(out) + escape(text[pos:])
+
+
+def sources_html(answer: dict, key: str) -> str:
+    """A card for each cited passage: title (linked to the original), byline, the passage."""
+    cards = []
+    for c in answer["citations"]:
+        title = escape(c.get("title") or c["source"])
+        url = web_url(c.get("url"))
+        if url:
+            highlights = c.get("highlights") or [(0, len(c["text"]))]
+            start, end = highlights[0]
+            href = escape(text_fragment(url, c["text"][start:end]))
+            title = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        meta = " · ".join(escape(p) for p in (c.get("author"), c.get("outlet"), (c.get("published_at") or "")[:10]) if p)
+        origin = "" if url else f'<div class="meta">{escape(c["source"])}</div>'
+        cards.append(
+            f'<div class="dossier-source" id="{card_id(key, c["n"])}"><div><strong>[{c["n"]}]</strong> {title}</div>'
+            f'{f"<div class=meta>{meta}</div>" if meta else ""}{origin}<blockquote>{_passage(c)}</blockquote></div>'
+        )
+    return "".join(cards)
+
+
+def closest_html(answer: dict) -> str:
+    """For an abstention: the articles the library holds that came closest, linked."""
+    seen, items = set(), []
+    for p in answer.get("trace", {}).get("passages", []):
+        if p["article_id"] in seen:
+            continue
+        seen.add(p["article_id"])
+        label = escape(reference(p))
+        url = web_url(p.get("url"))
+        items.append(f'<li><a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{label}</a></li>' if url else f"<li>{label}</li>")
+    return f"<div>Closest in the library:</div><ul>{''.join(items[:3])}</ul>" if items else ""
+
+
+def chips_html(chips: list[str]) -> str:
+    return "".join(f'<span class="dossier-chip">{escape(c)}</span>' for c in chips)

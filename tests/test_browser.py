@@ -1,0 +1,158 @@
+"""The chat page in a real browser: `streamlit run app.py` on 127.0.0.1, driven by
+Playwright through Debian's Chromium. Screenshots go to artifacts/ (git-ignored)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant
+from tests.conftest import FIXTURES, LIBRARY, free_port
+
+CHROMIUM = shutil.which("chromium")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.model,
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM, reason="needs Debian's chromium, which `make install` installs"),
+]
+GLACIERS = "How many glaciers did the researchers measure?"
+PIGEONS = "How many harbor pigeons did volunteers count?"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, minilm):
+    store = tmp_path_factory.mktemp("browser") / "store"
+    results = Assistant(store, embedder=minilm).ingest([LIBRARY, FIXTURES / "hostile" / "pigeon-xss.md"])
+    assert [r.status for r in results] == ["added"] * 4
+    port = free_port()
+    log = store.parent / "streamlit.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "DOSSIER_STORE": str(store)}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url, width=1280, height=900):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    expect(page.get_by_text("passages", exact=False).first).to_be_visible(timeout=120_000)
+    return page
+
+
+def ask(page, question):
+    from playwright.sync_api import expect
+
+    before = page.locator(".dossier-answer").count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator(".dossier-answer")).to_have_count(before + 1, timeout=120_000)
+    return page.locator(".dossier-answer").last
+
+
+def test_a_citation_opens_its_source_card_with_the_supporting_sentence_highlighted(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, app_url)
+    answer = ask(page, GLACIERS)
+    expect(answer).to_contain_text("176 glaciers")
+    link = answer.locator("sup a").first
+    card = page.locator(f"[id='{link.get_attribute('href')[1:]}']")
+    expect(card).to_have_count(1)
+    link.click()
+    expect(card).to_be_in_viewport()
+    assert card.evaluate("e => e.matches(':target')"), "the link should target its card"
+    expect(card).to_contain_text("Alpine Glaciers Lost a Tenth of Their Ice")
+    expect(card.locator("mark")).to_be_visible()
+    expect(card.locator("mark")).to_contain_text("176 glaciers")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-desktop.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="⬇ Markdown").click()
+    exported = Path(download.value.path()).read_text()
+    assert download.value.suggested_filename == "dossier-conversation.md"
+    assert f"**Question:** {GLACIERS}" in exported and "176 glaciers" in exported
+    assert "## References\n\n1. “Alpine Glaciers Lost a Tenth of Their Ice in Two Years”" in exported
+    page.close()
+
+
+def test_article_markup_shows_as_text_and_runs_nothing(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, app_url)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    answer = ask(page, PIGEONS)
+    expect(answer).to_contain_text("4,210 harbor pigeons")
+    expect(answer).to_contain_text("<script>window.__dossierXss='script'</script>")
+    card = page.locator(".dossier-source").last
+    expect(card).to_contain_text("Pigeons <img src=x onerror=")
+    expect(card).to_contain_text("[the survey's lead](javascript:")
+    card.get_by_text("because of new nesting ledges", exact=False).hover()
+    assert page.locator(".dossier-source img, .dossier-source b").count() == 0
+
+    page.get_by_text("Library", exact=True).click()
+    page.get_by_label("Search the library").fill("pigeons")
+    page.get_by_label("Search the library").press("Enter")
+    expect(page.get_by_text("1 of 4 articles")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Volunteers counted 4,210 harbor pigeons in the spring survey <script>", exact=False)).to_be_visible()
+    page.get_by_text("Dropped (", exact=False).click()
+    expect(page.get_by_text('Pigeons <img src=x onerror="window.__dossierXss', exact=False).last).to_be_visible()
+    assert page.evaluate("window.__dossierXss") is None and not dialogs
+    page.close()
+
+
+def test_phone_width_keeps_answer_and_sources_readable(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, app_url, width=390, height=844)
+    answer = ask(page, GLACIERS)
+    expect(answer).to_contain_text("176 glaciers")
+    card = page.locator(".dossier-source").last
+    expect(card).to_be_visible()
+    box = card.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, "the source card should fit the phone's width"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-phone.png", full_page=True)
+    page.close()
