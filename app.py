@@ -43,14 +43,14 @@ def unique_labels(records, label) -> dict[str, str]:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def load_embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+def load_embedder(runtime: str) -> MiniLMEmbedder:
+    return MiniLMEmbedder(runtime)
 
 
 # Keyed by the settings that shape an Assistant; the number of passages is given per question.
 @st.cache_resource(show_spinner="Opening the library…", max_entries=4)
 def load_assistant(store: str, settings: Settings) -> Assistant:
-    return Assistant(store, settings, embedder=load_embedder())
+    return Assistant(store, settings, embedder=load_embedder(settings.encoder))
 
 
 # -- sidebar

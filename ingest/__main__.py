@@ -17,7 +17,8 @@ from ingest.errors import DossierError
 from ingest.extract import FORMATS
 from ingest.load import MAX_BYTES, find_inputs, parse_articles, read_input
 from ingest.regions import LABELS
-from rag.settings import STORE_ENV, quiet_broken_pipe, store_from_env
+from rag.settings import STORE_ENV, quiet_broken_pipe, settings_from_env, store_from_env
+from vectorstore.embedder import RUNTIMES
 
 COMMANDS = ("list", "remove", "check")
 STATUSES = ("added", "replaced", "unchanged", "duplicate", "failed")
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             return dry_run(args)
         from rag import Assistant  # loads the model: not needed for a dry run
 
-        assistant = Assistant(args.store)
+        assistant = Assistant(args.store, settings_from_env(encoder=args.encoder))
         if args.command == "list":
             return list_articles(assistant)
         if args.command == "remove":
@@ -66,6 +67,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--dry-run", action="store_true", help="show what would be indexed; change nothing")
         parser.add_argument("--show", action="store_true", help="with --dry-run, print every region with its label")
     parser.add_argument("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
+    parser.add_argument("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: PyTorch for ingests)")
     return parser
 
 

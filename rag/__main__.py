@@ -7,6 +7,7 @@ import sys
 from rag import Answer, Assistant, DossierError, Filters
 from rag.backends import BACKENDS
 from rag.settings import STORE_ENV, quiet_broken_pipe, settings_from_env, store_from_env
+from vectorstore.embedder import RUNTIMES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (default: $DOSSIER_BASE_URL or OpenAI); key in $OPENAI_API_KEY")
     ask.add_argument("--timeout", type=float, help="seconds the model may take (default: 120)")
     ask.add_argument("--strict", action="store_true", help="drop sentences that no cited passage supports")
+    ask.add_argument("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: ONNX for questions)")
     args = parser.parse_args(argv)
     try:
         filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
-        settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout, strict=args.strict or None)
+        settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout, strict=args.strict or None,
+                                    encoder=args.encoder)
         assistant = Assistant(args.store, settings)
         if args.json:
             print(json.dumps(assistant.ask(args.question, filters=filters).to_dict(), ensure_ascii=False))

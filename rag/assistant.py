@@ -56,7 +56,7 @@ class IngestResult:
 class Assistant:
     def __init__(self, store: str | Path = DEFAULT_STORE, settings: Settings | None = None, embedder: Embedder | None = None):
         self.settings = settings or Settings()
-        self.embedder = embedder or MiniLMEmbedder()
+        self.embedder = embedder or MiniLMEmbedder(self.settings.encoder)
         if self.settings.chunk_size > self.embedder.max_tokens:
             raise DossierError(
                 f"chunk_size={self.settings.chunk_size} is over what {self.embedder.name} reads "
@@ -133,7 +133,7 @@ class Assistant:
 
     def _put(self, article: Article, labels: tuple[str, ...], chunk_size: int, chunk_overlap: int) -> int:
         chunks = chunk_article(article, self.embedder.count_tokens, chunk_size, chunk_overlap, labels)
-        self.store.put(article, chunks, self.embedder.embed_batch([c.embedding_text for c in chunks]), labels)
+        self.store.put(article, chunks, self.embedder.embed_bulk([c.embedding_text for c in chunks]), labels)
         return len(chunks)
 
     def _rechunk(self, chunking: dict) -> None:

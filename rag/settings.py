@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ingest.errors import DossierError
 from rag.backends import BACKENDS
+from vectorstore.embedder import RUNTIMES
 
 STORE_ENV = "DOSSIER_STORE"
 RETRIEVAL = ("hybrid", "dense", "lexical")
@@ -25,8 +26,8 @@ def quiet_broken_pipe():
 
 def settings_from_env(**given) -> "Settings":
     """Settings for the CLIs and the chat page: what the user gave, else $DOSSIER_BACKEND,
-    $DOSSIER_MODEL, $DOSSIER_BASE_URL and $OPENAI_API_KEY, else the defaults."""
-    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY"}
+    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY and $DOSSIER_ENCODER, else the defaults."""
+    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY", "encoder": "DOSSIER_ENCODER"}
     values = {name: os.environ[var] for name, var in env.items() if os.environ.get(var)}
     values.update({k: v for k, v in given.items() if v is not None})
     return Settings(**values)
@@ -43,6 +44,7 @@ class Settings:
     chunk_overlap: int = 40
     top_k: int = 5  # passages retrieved for an answer
     backend: str = "extractive"
+    encoder: str = "auto"  # MiniLM's runtime: auto (ONNX for questions, PyTorch for ingests) | onnx | torch
     retrieval: str = "hybrid"  # dense | lexical | hybrid (see bench/eval-squad2.md)
     rerank: bool = True  # reorder the passages found by their best sentence (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to
@@ -69,5 +71,7 @@ class Settings:
             raise DossierError(f"unknown retrieval '{self.retrieval}'; choose from: {', '.join(RETRIEVAL)}")
         if self.context_tokens < 500:
             raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
+        if self.encoder not in RUNTIMES:
+            raise DossierError(f"unknown encoder runtime '{self.encoder}'; choose from: {', '.join(RUNTIMES)}")
         if self.backend not in BACKENDS:
             raise DossierError(f"unknown answer backend '{self.backend}'; choose from: {', '.join(BACKENDS)}")
