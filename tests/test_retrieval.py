@@ -99,3 +99,21 @@ def test_user_text_never_breaks_the_lexical_query(tmp_path):
         assert isinstance(index.search(query, 5), list)
     assert [i for i, _ in index.search("zürich café", 5)] == ["a-1"]
     assert [i for i, _ in index.search("Zurich cafe", 5)] == ["a-1"]  # diacritics folded
+
+
+def test_an_index_from_before_the_row_table_is_migrated_and_deletes_by_article(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "lex.sqlite3")
+    old.execute("CREATE VIRTUAL TABLE chunks USING fts5(chunk_id UNINDEXED, article_id UNINDEXED, content_hash UNINDEXED, text, "
+                "tokenize='porter unicode61 remove_diacritics 2')")
+    old.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", [("a-1", "a", "h1", "owls hunt voles"), ("b-1", "b", "h2", "owls nest in barns")])
+    old.commit()
+    old.close()
+    index = LexicalIndex(tmp_path / "lex.sqlite3")
+    assert index.count() == 2 and index.count("a") == 1
+    index.add([("a-2", "a", "h3", "owls hunt mice")])
+    index.delete("a", keep_hash="h3")
+    assert index.ids() == {"a-2", "b-1"} and [i for i, _ in index.search("owls hunt", 5)][0] == "a-2"
+    index.delete("b")
+    assert index.ids() == {"a-2"} and index.count() == 1

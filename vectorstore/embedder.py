@@ -50,9 +50,9 @@ class MiniLMEmbedder(Embedder):
 
     Two runtimes give the same vectors (cosine ≥ 0.9999 to each other; bench/PERFORMANCE.md):
     ONNX Runtime, on an ONNX export of the bundled weights made once and cached, starts in
-    a fraction of a second because it needs no PyTorch; PyTorch through sentence-transformers
-    is the faster one for volume, in bfloat16 where the CPU has AMX. "auto" embeds questions
-    and sentences with ONNX and an ingest's chunks with PyTorch, loaded on first need.
+    a fraction of a second because it needs no PyTorch; PyTorch is the faster one for volume,
+    in bfloat16 where the CPU has AMX. "auto" embeds questions and sentences with ONNX and an
+    ingest's chunks with PyTorch, loaded on first need. Both pool as sentence-transformers does.
     """
 
     name = "sentence-transformers/all-MiniLM-L6-v2"
@@ -79,47 +79,46 @@ class MiniLMEmbedder(Embedder):
         self._torch = None
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        return self._by_torch(texts) if self.runtime == "torch" else self._by_onnx(texts)
+        return self._encode(texts, self._torch_run() if self.runtime == "torch" else self._onnx_run())
 
     def embed_bulk(self, texts: list[str]) -> np.ndarray:
-        return self._by_onnx(texts) if self.runtime == "onnx" else self._by_torch(texts)
+        return self._encode(texts, self._onnx_run() if self.runtime == "onnx" else self._torch_run(len(texts)))
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
 
-    # -- ONNX Runtime
-
-    def _by_onnx(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        session = self._onnx or self._open_onnx()
-        encoded = self._tokenizer.encode_batch(texts)
+    def _encode(self, texts: list[str], run) -> np.ndarray:
+        """Mean-pooled, normalised last hidden states (sentence-transformers' recipe for this
+        model), in batches of texts of similar length; `run(ids, mask)` gives the hidden states."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        encoded = self._tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encoded], kind="stable")
         for start in range(0, len(texts), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            width = max(len(encoded[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
+            ids = np.zeros((len(rows), max(len(encoded[i].ids) for i in rows)), dtype=np.int64)
             mask = np.zeros_like(ids)
             for r, i in enumerate(rows):
                 ids[r, : len(encoded[i].ids)] = encoded[i].ids
                 mask[r, : len(encoded[i].ids)] = 1
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = run(ids, mask)
             mean = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             out[rows] = mean / np.linalg.norm(mean, axis=1, keepdims=True)
         return out
 
-    def _open_onnx(self):
-        import onnxruntime as ort
+    # -- ONNX Runtime
 
-        path = self._onnx_file()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        # Idle workers spinning for the next batch starved the other core (a query took 40× longer).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._onnx = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return self._onnx
+    def _onnx_run(self):
+        if self._onnx is None:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = os.cpu_count() or 1
+            # Idle workers spinning for the next batch starved the other core (a query took 40× longer).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            self._onnx = ort.InferenceSession(str(self._onnx_file()), options, providers=["CPUExecutionProvider"])
+        session = self._onnx
+        return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
 
     def _onnx_file(self) -> Path:
         from importlib.metadata import version
@@ -135,27 +134,22 @@ class MiniLMEmbedder(Embedder):
 
     # -- PyTorch
 
-    def _by_torch(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        model, torch = self._torch or self._load_torch()
+    def _torch_run(self, texts: int = 0):
+        if self._torch is None:
+            self._torch = _load_bert(self._path)
+        torch, bert = self._torch
         # A query-sized batch gains little from a second thread, and with the other core
         # busy, spinning OpenMP threads made it 40× slower (bench: 490 ms vs 12 ms).
-        torch.set_num_threads(1 if len(texts) <= BATCH_SIZE else os.cpu_count() or 1)
-        # bfloat16 on AMX doubles throughput; vectors stay within 0.9999 cosine of float32.
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_has_amx(torch)):
-            vectors = model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32)
+        torch.set_num_threads((os.cpu_count() or 1) if texts > BATCH_SIZE else 1)
+        amx = _has_amx(torch)
 
-    def _load_torch(self):
-        os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in the package; never reach for the hub
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        def run(ids, mask):
+            # bfloat16 on AMX doubles throughput; vectors stay within 0.9999 cosine of float32.
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amx):
+                hidden = bert(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
+            return hidden.float().numpy()
 
-        transformers_logging.disable_progress_bar()  # keep CLI output to what the user asked for
-        self._torch = (SentenceTransformer(str(self._path), device="cpu"), torch)
-        return self._torch
+        return run
 
 
 def _has_amx(torch) -> bool:
@@ -163,15 +157,19 @@ def _has_amx(torch) -> bool:
     return bool(check and check())
 
 
-def export_onnx(model_dir: Path, target: Path) -> None:
-    """The bundled weights as an ONNX graph (last hidden state; pooling stays in numpy), written atomically."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
+def _load_bert(model_dir: Path):
+    os.environ["HF_HUB_OFFLINE"] = "1"  # the model ships in the package; never reach for the hub
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
-    bert = AutoModel.from_pretrained(str(model_dir)).eval()
+    transformers_logging.disable_progress_bar()  # keep CLI output to what the user asked for
+    return torch, AutoModel.from_pretrained(str(model_dir)).eval()
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    """The bundled weights as an ONNX graph (last hidden state; pooling stays in numpy), written atomically."""
+    torch, bert = _load_bert(model_dir)
 
     class Hidden(torch.nn.Module):
         def __init__(self):

@@ -20,26 +20,43 @@ class LexicalIndex:
             "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
             "chunk_id UNINDEXED, article_id UNINDEXED, content_hash UNINDEXED, text, tokenize='porter unicode61 remove_diacritics 2')"
         )
-
-    def add(self, rows: list[tuple[str, str, str, str]]) -> None:
-        """(chunk_id, article_id, content_hash, text) rows; ids already present are replaced."""
+        # FTS5 cannot index its UNINDEXED columns: finding an article's rows there scans every
+        # row, once per article written. This table finds them by index (same rowids).
+        self._db.execute("CREATE TABLE IF NOT EXISTS chunk_articles (row INTEGER PRIMARY KEY, article_id TEXT NOT NULL, content_hash TEXT NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS chunk_articles_by_id ON chunk_articles (article_id, content_hash)")
         with self._lock:
             self._db.execute("BEGIN")
-            # Ids carry the article's content hash: one delete per version, not a table scan per row.
-            self._db.executemany("DELETE FROM chunks WHERE article_id = ? AND content_hash = ?", {(r[1], r[2]) for r in rows})
-            self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
+            if self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM chunk_articles)").fetchone()[0]:  # an index from before the table
+                self._db.execute("INSERT INTO chunk_articles SELECT rowid, article_id, content_hash FROM chunks")
+            self._db.execute("COMMIT")
+
+    def add(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """(chunk_id, article_id, content_hash, text) rows; those of an article version already present are replaced."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            for article_id, content_hash in {(r[1], r[2]) for r in rows}:
+                self._delete("article_id = ? AND content_hash = ?", (article_id, content_hash))
+            for row in rows:
+                rowid = self._db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", row).lastrowid
+                self._db.execute("INSERT INTO chunk_articles VALUES (?, ?, ?)", (rowid, row[1], row[2]))
             self._db.execute("COMMIT")
 
     def delete(self, article_id: str, keep_hash: str | None = None) -> None:
         """Remove an article's rows, except those of the version `keep_hash`."""
         with self._lock:
-            self._db.execute("DELETE FROM chunks WHERE article_id = ? AND content_hash IS NOT ?", (article_id, keep_hash))
+            self._db.execute("BEGIN")
+            self._delete("article_id = ? AND content_hash IS NOT ?", (article_id, keep_hash))
+            self._db.execute("COMMIT")
+
+    def _delete(self, where: str, args: tuple) -> None:
+        self._db.execute(f"DELETE FROM chunks WHERE rowid IN (SELECT row FROM chunk_articles WHERE {where})", args)
+        self._db.execute(f"DELETE FROM chunk_articles WHERE {where}", args)
 
     def count(self, article_id: str | None = None) -> int:
         with self._lock:
             if article_id is None:
-                return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-            return self._db.execute("SELECT count(*) FROM chunks WHERE article_id = ?", (article_id,)).fetchone()[0]
+                return self._db.execute("SELECT count(*) FROM chunk_articles").fetchone()[0]
+            return self._db.execute("SELECT count(*) FROM chunk_articles WHERE article_id = ?", (article_id,)).fetchone()[0]
 
     def ids(self) -> set[str]:
         with self._lock:
