@@ -6,6 +6,7 @@ or rag.render (HTML escaped, then sanitised again by st.html).
 
 import re
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 
@@ -38,8 +39,8 @@ def show_error(message: str, where=st) -> None:
 def unique_labels(records, label) -> dict[str, str]:
     """Article id → label; articles sharing a label (one story from several outlets) get their id's start."""
     labels = {r.id: label(r) for r in records}
-    repeated = {v for v in labels.values() if list(labels.values()).count(v) > 1}
-    return {i: f"{v} · {i[:6]}" if v in repeated else v for i, v in labels.items()}
+    uses = Counter(labels.values())
+    return {i: f"{v} · {i[:6]}" if uses[v] > 1 else v for i, v in labels.items()}
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
@@ -160,8 +161,9 @@ def rate(assistant: Assistant, turn: dict) -> None:
 def show_answer(assistant: Assistant, turn: dict, timings: bool) -> None:
     answer, key = turn["answer"], f"a{turn['id'][:8]}"
     st.html(answer_html(answer, key))
-    if answer["abstained"] and closest_html(answer):
-        st.html(closest_html(answer))
+    closest = closest_html(answer) if answer["abstained"] else ""
+    if closest:
+        st.html(closest)
     if answer["unsupported"]:
         st.caption(f"⚠ {len(answer['unsupported'])} sentence(s) could not be verified against the passage they cite; point at one to see why.")
     if answer["removed_markers"]:

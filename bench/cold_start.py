@@ -20,6 +20,8 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+from report import emit  # bench/ is on the path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "corpora" / "seed"
 STORE = ROOT / "data" / "bench" / "seed-store"
@@ -110,9 +112,7 @@ def main() -> None:
         row("`streamlit run` → page ready (model and store open)", [p["ready"] for p in pages]),
         row("`streamlit run` → first answer with its sources", [p["answer"] for p in pages]),
     ]
-    print("\n".join(lines))
-    if args.report:
-        args.report.write_text("\n".join(lines) + "\n")
+    emit(lines, args.report)
 
 
 if __name__ == "__main__":

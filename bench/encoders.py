@@ -19,6 +19,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from report import emit  # bench/ is on the path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SQUAD = ROOT.parent / "shared" / "bench" / "squad2"
 SAMPLE = 640
@@ -109,9 +111,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
         *rows,
     ]
-    print("\n".join(lines))
-    if args.report:
-        args.report.write_text("\n".join(lines) + "\n")
+    emit(lines, args.report)
 
 
 if __name__ == "__main__":

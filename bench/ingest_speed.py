@@ -21,6 +21,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from report import emit  # bench/ is on the path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SOTU = ROOT.parent / "shared" / "corpora" / "sotu" / "sotu.jsonl"
 
@@ -140,9 +142,7 @@ def report(runs, limit_seconds, chunks, characters, args) -> None:
         "Runs (wall s, peak RSS MiB): " + "; ".join(f"{k}: " + ", ".join(f"{s:.1f} s / {r:.0f}" for s, r in v) for k, v in runs.items())
         + f"; encode alone: {', '.join(f'{s:.1f}' for s in limit_seconds)} s",
     ]
-    print("\n".join(lines))
-    if args.report:
-        args.report.write_text("\n".join(lines) + "\n")
+    emit(lines, args.report)
 
 
 if __name__ == "__main__":

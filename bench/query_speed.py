@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from report import emit  # bench/ is on the path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SOTU = ROOT.parent / "shared" / "corpora" / "sotu" / "sotu.jsonl"
 STORES = ROOT / "data" / "bench"
@@ -149,9 +151,7 @@ def main() -> None:
         "|---:|---:|---|---:|---:|---:|---:|---:|",
         *rows,
     ]
-    print("\n".join(lines))
-    if args.report:
-        args.report.write_text("\n".join(lines) + "\n")
+    emit(lines, args.report)
 
 
 if __name__ == "__main__":

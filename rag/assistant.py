@@ -134,19 +134,17 @@ class Assistant:
             return
         articles, problems = parse_articles(doc)
         for article in articles:
-            result = self._check(article, pending)
+            existing = self.store.article(article.id)
+            result = self._needless(article, existing, pending)
             if result:
                 yield result
             else:
-                pending.append(_Pending(article, labels, self._chunk(article, labels), "replaced" if self.store.article(article.id) else "added"))
-                if sum(len(p.chunks) for p in pending) >= EMBED_GROUP:
-                    yield from self._embed(pending)
+                yield from self._queue(pending, _Pending(article, labels, self._chunk(article, labels), "replaced" if existing else "added"))
         for problem in problems:
             yield IngestResult(doc.source, "failed", error=problem)
 
-    def _check(self, article: Article, pending: list[_Pending]) -> IngestResult | None:
+    def _needless(self, article: Article, existing: ArticleRecord | None, pending: list[_Pending]) -> IngestResult | None:
         """The result for an article that needs no storing: unchanged, or a duplicate of another."""
-        existing = self.store.article(article.id)
         if existing and existing.content_hash == article.content_hash:
             return IngestResult(article.source, "unchanged", existing.chunks, existing.title)
         twin = self.store.find(content_hash=article.content_hash) or next(
@@ -157,6 +155,11 @@ class Assistant:
 
     def _chunk(self, article: Article, labels: tuple[str, ...]) -> list:
         return chunk_article(article, self.embedder.count_tokens, self.settings.chunk_size, self.settings.chunk_overlap, labels)
+
+    def _queue(self, pending: list[_Pending], item: _Pending) -> Iterator[IngestResult]:
+        pending.append(item)
+        if sum(len(p.chunks) for p in pending) >= EMBED_GROUP:
+            yield from self._embed(pending)
 
     def _embed(self, pending: list[_Pending]) -> Iterator[IngestResult]:
         """Embed the pending articles' chunks in one go and store each article."""
@@ -183,9 +186,7 @@ class Assistant:
             pending: list[_Pending] = []
             for record in records:
                 article, labels = self.store.load_article(record.id)
-                pending.append(_Pending(article, labels, self._chunk(article, labels), "replaced"))
-                if sum(len(p.chunks) for p in pending) >= EMBED_GROUP:
-                    list(self._embed(pending))
+                list(self._queue(pending, _Pending(article, labels, self._chunk(article, labels), "replaced")))
             list(self._embed(pending))
             self.store.set_chunking(chunking)
 
