@@ -218,7 +218,7 @@ class ChromaStore:
     def put(self, article: Article, chunks: list[Chunk], vectors: np.ndarray, indexed: tuple[str, ...]) -> None:
         """Add or replace an article. New chunks go in before old ones leave, so a
         reader never finds the article missing; ids carry the content hash."""
-        self._journal.write_text(json.dumps({"article_id": article.id}))
+        self._begin(article.id)
         version = article.content_hash[:12]
         base = {"article_id": article.id, "source": article.source, "content_hash": article.content_hash}
         if article.title:
@@ -239,8 +239,14 @@ class ChromaStore:
         self._journal.unlink()
         self._wrote()
 
+    def _begin(self, article_id: str) -> None:
+        """Name the article in the journal; renamed into place so a kill never leaves half a journal."""
+        partial = self._journal.with_suffix(".partial")
+        partial.write_text(json.dumps({"article_id": article_id}))
+        partial.replace(self._journal)
+
     def remove(self, article_id: str) -> None:
-        self._journal.write_text(json.dumps({"article_id": article_id}))
+        self._begin(article_id)
         self._articles.delete(ids=[article_id])
         self._chunks.delete(where={"article_id": article_id})
         self._lexical.delete(article_id)
