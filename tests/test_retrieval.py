@@ -59,6 +59,18 @@ def test_lexical_index_ranks_by_bm25_and_updates_per_article(tmp_path):
     assert index.count() == 1
 
 
+def test_on_a_large_index_the_commonest_question_words_are_left_out_of_the_match(tmp_path, monkeypatch):
+    index = LexicalIndex(tmp_path / "lex.sqlite3")
+    index.add([(f"c-{i}", "c", "h", f"The council met on day {i}.") for i in range(30)])
+    index.add([("g-1", "g", "h", "The council heard that glaciers retreat.")])
+    monkeypatch.setattr("vectorstore.lexical.POSTINGS", 10)
+    assert index._affordable(["council", "glacier", "met"]) == ["glacier"]  # stems looked up: "glacier" counts "glaciers"
+    assert index._affordable(["council"]) == ["council"]  # never left with no word
+    assert [i for i, _ in index.search("council glaciers", 5)] == ["g-1"]
+    monkeypatch.setattr("vectorstore.lexical.POSTINGS", 1000)
+    assert len(index.search("council glaciers", 50)) == 31
+
+
 def test_hybrid_search_finds_rare_words_that_vectors_miss_and_scores_stay_cosines(tmp_path, fake_embedder):
     store = ChromaStore(tmp_path / "s", {"embedder": "fake-bow", "dimensions": 256})
     texts = [f"Report {i} covers the weather, the markets and the local football results in plain words." for i in range(30)]
