@@ -1,6 +1,6 @@
 """python -m ingest: add articles to the library, list them, remove them, check the store.
 
-    python -m ingest PATH|URL|- ... [--store DIR] [--include GLOB] [--exclude GLOB] [--keep comments] [--dry-run [--show]]
+    python -m ingest PATH|URL|- ... [--store DIR] [--include GLOB] [--exclude GLOB] [--keep comments] [--allow-private] [--dry-run [--show]]
     python -m ingest list [--store DIR]
     python -m ingest remove ID|PATH|URL ... [--store DIR]
     python -m ingest check [--store DIR]
@@ -29,11 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = _parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
     try:
+        settings = settings_from_env(encoder=args.encoder, allow_private=getattr(args, "allow_private", None))
         if getattr(args, "dry_run", False):
-            return dry_run(args)
+            return dry_run(args, settings.allow_private)
         from rag import Assistant  # loads the model: not needed for a dry run
 
-        assistant = Assistant(args.store, settings_from_env(encoder=args.encoder))
+        assistant = Assistant(args.store, settings)
         if args.command == "list":
             return list_articles(assistant)
         if args.command == "remove":
@@ -64,6 +65,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files in folders matching this glob")
         parser.add_argument("--keep", action="append", default=[], choices=[l for l in LABELS if l not in INDEXED], help="also index this region")
         parser.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20, help="refuse inputs larger than this (default %(default)s)")
+        parser.add_argument("--allow-private", action="store_true", default=None,  # None: $DOSSIER_ALLOW_PRIVATE decides
+                            help="fetch URLs on loopback, private or link-local addresses (your own network)")
         parser.add_argument("--dry-run", action="store_true", help="show what would be indexed; change nothing")
         parser.add_argument("--show", action="store_true", help="with --dry-run, print every region with its label")
     parser.add_argument("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
@@ -113,12 +116,12 @@ def list_articles(assistant) -> int:
     return 0
 
 
-def dry_run(args) -> int:
+def dry_run(args, allow_private: bool) -> int:
     """What ingest would index, without a model or a store."""
     failed = 0
     for item in find_inputs(args.inputs, args.include, args.exclude):
         try:
-            articles, problems = parse_articles(read_input(item, int(args.max_mb * 2**20)))
+            articles, problems = parse_articles(read_input(item, int(args.max_mb * 2**20), allow_private))
         except DossierError as e:
             print(f"failed    {e}")
             failed += 1

@@ -90,7 +90,7 @@ def extract_markup(raw: str, name: str) -> Extracted:
 
 def extract_pdf(data: bytes, name: str) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -102,7 +102,9 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
         info = reader.metadata or {}
     except DossierError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+    except LimitReachedError as e:  # pypdf's guards against bombs: page trees of a million leaves, streams inflating to gigabytes
+        raise DossierError(f"{name}: the PDF goes over a safety limit ({e}); split it or print it to a new PDF") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
         raise DossierError(f"{name}: cannot read the PDF ({e}); check that it is complete and not damaged") from None
     text, regions = assemble(pages)
     metadata = {"title": info.get("/Title"), "author": info.get("/Author")}

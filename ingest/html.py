@@ -26,23 +26,31 @@ _BY_NAME = [
         re.I)),
 ]
 _CHROME_TAGS = {"nav", "footer", "form", "aside", "button", "select", "noscript", "iframe"}
+# Control characters: lxml refuses to set them as text (and makes NUL a U+FFFD); cleaning drops them anyway.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BLOCKS = "p|div|li|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|figure|figcaption|section|article|main|header|footer|nav|aside|table|tr|dd|dt|br"
 
 
 def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
     """[(label, text)] in reading order, and the metadata found."""
+    raw = _CONTROL.sub("", raw)
+    # huge_tree: libxml2 otherwise stops reading a page nested deeper than 256 tags (2048 with it).
+    # Bytes with their encoding given, because lxml refuses a str that starts with an XML declaration (XHTML).
+    parser = lxml.html.HTMLParser(huge_tree=True, encoding="utf-8")
     try:
-        # huge_tree: libxml2 otherwise stops reading a page nested deeper than 256 tags.
-        tree = lxml.html.fromstring(raw, parser=lxml.html.HTMLParser(huge_tree=True))
+        tree = lxml.html.fromstring(raw.encode(), parser=parser)
     except (etree.ParserError, ValueError):
         return [], {}
+    stopped = any(e.level == etree.ErrorLevels.FATAL for e in parser.error_log)
     for junk in tree.xpath("//script[not(@type='application/ld+json')]|//style|//template|//svg"):
         junk.drop_tree()
     metadata = _markup_metadata(tree)
     pulled = _pull_regions(tree)
     body = _body(tree, metadata)
     stripped = _stripped(raw)
-    if not body and sum(map(len, stripped)) > 2 * sum(len(text) for _, text in pulled):
+    if stopped:  # the tree holds only the page up to where the parser gave up; every word, unlabelled, beats losing the rest
+        pulled, body = [], stripped
+    elif not body and sum(map(len, stripped)) > 2 * sum(len(text) for _, text in pulled):
         body = stripped  # markup too broken or too deep for the parser still has its words
     title = metadata.get("title")
     if body and title and _norm(body[0]) == _norm(title):
@@ -87,8 +95,9 @@ def _pull_regions(tree) -> list[tuple[str, str]]:
     """Take out every element that is not the article, keeping its text and label."""
     total = max(len(_text(tree)), 1)
     pulled = []
-    for el in list(tree.iter()):
-        if not isinstance(el.tag, str) or el.getparent() is None or _inside_pulled(el):
+    walk = etree.iterwalk(tree, events=("start",))
+    for _, el in walk:
+        if not isinstance(el.tag, str) or el.getparent() is None:
             continue
         label, by_name = _label(el)
         if label is None:
@@ -101,13 +110,12 @@ def _pull_regions(tree) -> list[tuple[str, str]]:
         if text:
             pulled.append((label, text))
         el.set("data-dossier-pulled", "1")
+        # What is inside goes with it. Skipping it here, rather than asking each element whether an ancestor
+        # was pulled, keeps nests 2000 tags deep linear (a 1 MB page of 20 took 8 s, now 0.6 s).
+        walk.skip_subtree()
     for el in tree.xpath("//*[@data-dossier-pulled]"):
         el.drop_tree()
     return pulled
-
-
-def _inside_pulled(el) -> bool:
-    return any(a.get("data-dossier-pulled") for a in el.iterancestors())
 
 
 def _label(el) -> tuple[str | None, bool]:
@@ -154,8 +162,10 @@ def _text(el) -> str:
 
 
 def _stripped(raw: str) -> list[str]:
-    raw = re.sub(r"(?is)<(script|style|template)\b.*?</\1\s*>", " ", raw)
-    text = html.unescape(re.sub(r"(?s)<[^>]*>", "\n", raw))
+    # Both patterns fail fast where a tag is never closed, so a page of 100 000 "<script" stays linear:
+    # an unclosed script runs to the end (as in a browser), a "<" with another "<" before any ">" is text.
+    raw = re.sub(r"(?is)<(script|style|template)\b.*?(?:</\1\s*>|\Z)", " ", raw)
+    text = html.unescape(re.sub(r"<[^<>]*>", "\n", raw))
     return [line for line in (re.sub(r"\s+", " ", t).strip() for t in text.split("\n")) if line]
 
 

@@ -3,13 +3,21 @@
 import codecs
 import fnmatch
 import hashlib
+import http.client
+import ipaddress
 import json
+import re
+import socket
+import ssl
+import string
 import sys
-import urllib.error
-import urllib.request
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from charset_normalizer import from_bytes
 
@@ -19,7 +27,9 @@ from ingest.models import Article
 from ingest.regions import BODY
 
 MAX_BYTES = 50 * 1024 * 1024
-FETCH_TIMEOUT = 20
+FETCH_TIMEOUT = 20  # seconds for a whole fetch: every redirect, the connections and all reads
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
 _CONTENT_TYPES = {
     "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text", "text/markdown": "markdown",
     "application/pdf": "pdf", "application/json": "json", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
@@ -51,12 +61,17 @@ def is_url(item) -> bool:
     return isinstance(item, str) and item.startswith(("http://", "https://"))
 
 
+def _written_as_url(item) -> bool:
+    """scheme://…: fetch takes it, to refuse schemes other than http(s) by name rather than as a missing file."""
+    return isinstance(item, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", item) is not None
+
+
 def find_inputs(items, include: list[str] = (), exclude: list[str] = ()) -> Iterator[str | Path]:
     """URLs, '-' and files named directly pass through (so a bad one gets a clear
     error); folders yield their supported files recursively, in a stable order,
     filtered by --include/--exclude globs on the path below the folder."""
     for item in items:
-        if is_url(item) or item == "-":
+        if _written_as_url(item) or item == "-":
             yield item
             continue
         path = Path(item)
@@ -75,9 +90,9 @@ def find_inputs(items, include: list[str] = (), exclude: list[str] = ()) -> Iter
                 yield p
 
 
-def read_input(item, max_bytes: int = MAX_BYTES) -> Document:
-    if is_url(item):
-        return fetch(item, max_bytes)
+def read_input(item, max_bytes: int = MAX_BYTES, allow_private: bool = False) -> Document:
+    if _written_as_url(item):
+        return fetch(item, max_bytes, allow_private=allow_private)
     if item == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
         _check_size("stdin", len(data), max_bytes)
@@ -115,26 +130,140 @@ def upload(name: str, data: bytes, max_bytes: int = MAX_BYTES) -> Document:
     return Document(f"upload:{name}", name, data, fmt)
 
 
-def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = FETCH_TIMEOUT) -> Document:
-    """GET a URL (redirects followed) within a time and size limit, accepting only article content types."""
-    request = urllib.request.Request(url, headers={"User-Agent": "Dossier/0.1 (article reader)"})
+def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = FETCH_TIMEOUT, allow_private: bool = False) -> Document:
+    """GET an http(s) URL, following up to MAX_REDIRECTS redirects, within `max_bytes` and
+    `timeout` seconds in all, accepting only article content types. Unless `allow_private`,
+    every hop must resolve to public addresses only: a pasted link must not reach into the
+    user's own network (routers, admin pages, a cloud's metadata service)."""
+    deadline = time.monotonic() + timeout
+    current = url
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            kind = response.headers.get_content_type()
-            fmt = _CONTENT_TYPES.get(kind)
-            if fmt is None:
-                raise DossierError(f"{url}: content type '{kind}' is not an article; give an HTML, text, PDF or JSON URL")
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit():
-                _check_size(url, int(length), max_bytes)
-            data = response.read(max_bytes + 1)
-            _check_size(url, len(data), max_bytes)
-            return Document(response.geturl(), url, data, fmt)
-    except urllib.error.HTTPError as e:
-        raise DossierError(f"{url}: the server answered {e.code} {e.reason}; check the URL") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise DossierError(f"{url}: cannot fetch it ({reason}); check the address and your connection") from None
+        for _ in range(MAX_REDIRECTS + 1):
+            with _get(url, current, allow_private, deadline) as response:
+                location = response.getheader("Location")
+                if response.status in _REDIRECTS and location:
+                    current = urljoin(current, location)
+                    continue
+                if not 200 <= response.status < 300:
+                    raise DossierError(f"{url}: the server answered {response.status} {response.reason}; check the URL")
+                kind = response.headers.get_content_type()
+                fmt = _CONTENT_TYPES.get(kind)
+                if fmt is None:
+                    raise DossierError(f"{url}: content type '{kind}' is not an article; give an HTML, text, PDF or JSON URL")
+                data = _read(response, url, max_bytes, deadline)
+            return Document(current, url, data, fmt)
+    except (OSError, http.client.HTTPException, UnicodeError) as e:  # UnicodeError: a host name IDNA cannot encode
+        if time.monotonic() >= deadline:
+            raise DossierError(f"{url}: no complete answer within {timeout:g} s; try again later, or download it and give the file") from None
+        raise DossierError(f"{url}: cannot fetch it ({e}); check the address and your connection") from None
+    raise DossierError(f"{url}: more than {MAX_REDIRECTS} redirects; give the address they end at")
+
+
+@contextmanager
+def _get(url: str, current: str, allow_private: bool, deadline: float) -> Iterator[http.client.HTTPResponse]:
+    """The response to a GET of `current` (a redirect's target, or `url` itself) from an address
+    checked first. The connection is cut at the deadline: socket timeouts bound each wait, not
+    the total, so a server trickling a byte at a time could otherwise hold a fetch for ever."""
+    name = url if current == url else f"{url} (redirected to {current})"
+    parts = urlsplit(current)
+    if parts.scheme not in ("http", "https"):
+        raise DossierError(f"{name}: only http:// and https:// addresses can be fetched; give a web address, or download the file and give its path")
+    if not parts.hostname:
+        raise DossierError(f"{name}: no host name; check the URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise DossierError(f"{name}: the port is not a number from 0 to 65535; check the URL") from None
+    connection = _TLSConnection if parts.scheme == "https" else _Connection
+    conn = connection(parts.hostname, port, _addresses(name, parts.hostname, port, allow_private), deadline)
+    watchdog = threading.Timer(max(deadline - time.monotonic(), 0), conn.cut)
+    watchdog.start()
+    try:
+        # Non-ASCII letters and spaces percent-encoded, as a browser sends them; existing escapes kept.
+        target = quote(urlunsplit(("", "", parts.path or "/", parts.query, "")), safe=string.punctuation)
+        conn.request("GET", target, headers={"User-Agent": "Dossier/0.1 (article reader)"})
+        yield conn.getresponse()
+    finally:
+        watchdog.cancel()
+        conn.close()
+
+
+def _addresses(name: str, host: str, port: int, allow_private: bool) -> list[tuple]:
+    """(family, socket address) for each address `host` resolves to. All must be public, not
+    just one: the connection may go to any of them."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for *_, sockaddr in found:
+        if not allow_private and not _public(ipaddress.ip_address(sockaddr[0])):
+            raise DossierError(f"{name}: resolves to {sockaddr[0]}, a private or local address; "
+                               "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network")
+    return [(family, sockaddr) for family, _, _, _, sockaddr in found]
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    # is_global covers loopback, private, link-local (169.254.169.254), unspecified, 100.64/10,
+    # fc00::/7 and fe80::/10, but not multicast, nor IPv6's reserved ::/8, which embeds IPv4 (::7f00:1).
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+class _Connection(http.client.HTTPConnection):
+    """Connects to the addresses that were checked, not to a fresh lookup of the name, which
+    could answer differently the second time (DNS rebinding); the Host header keeps the name."""
+
+    def __init__(self, host: str, port: int, addresses: list[tuple], deadline: float):
+        super().__init__(host, port)
+        self.addresses, self.deadline = addresses, deadline
+        # The socket to cut: http.client sets `sock` to None once a response owns the connection.
+        self.wire = None
+
+    def connect(self):
+        error = None
+        for family, sockaddr in self.addresses:  # as socket.create_connection does: the first that answers
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(max(self.deadline - time.monotonic(), 0.001))
+                sock.connect(sockaddr)
+                self.sock = self.wire = sock
+                return
+            except OSError as e:
+                sock.close()
+                error = e
+        raise error
+
+    def cut(self):
+        """Ends the connection under a read still waiting for bytes."""
+        if self.wire is not None:
+            try:
+                # The plain socket's shutdown: an SSLSocket's own also drops its TLS state under the reading thread.
+                socket.socket.shutdown(self.wire, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _TLSConnection(_Connection):
+    default_port = 443
+
+    def connect(self):
+        super().connect()
+        # A fresh default context: SNI and the certificate check are for the name, not the address.
+        self.sock = self.wire = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
+
+
+def _read(response: http.client.HTTPResponse, url: str, max_bytes: int, deadline: float) -> bytes:
+    """The body, refused as soon as it is known to be too large, or if it ended short."""
+    length = response.getheader("Content-Length")
+    if length and length.isdigit():
+        _check_size(url, int(length), max_bytes)
+    data = bytearray()
+    while chunk := response.read(64 * 1024):
+        data += chunk
+        _check_size(url, len(data), max_bytes)
+    if time.monotonic() >= deadline:  # the watchdog ended it
+        raise TimeoutError
+    if length and length.isdigit() and len(data) < int(length):  # http.client returns a cut-short body as if complete
+        raise DossierError(f"{url}: the connection closed after {len(data)} of {length} bytes; try again later")
+    return bytes(data)
 
 
 def _check_size(name: str, size: int, max_bytes: int) -> None:
@@ -196,27 +325,32 @@ def _name_title(name: str) -> str | None:
 
 def _records(doc: Document) -> list[dict]:
     text = decode(doc.data, doc.name)
-    try:
-        if doc.format == "json":
-            data = json.loads(text)
-            records = data if isinstance(data, list) else [data]
-        else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as e:
-        raise DossierError(f"{doc.name}: invalid JSON at line {e.lineno} ({e.msg}); give one article object per line") from None
+    # A JSONL record ends at "\n" only: str.splitlines() also splits at U+2028, \x85 and more, which JSON strings may hold.
+    lines = [(1, text)] if doc.format == "json" else [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    records = []
+    for number, line in lines:
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DossierError(f"{doc.name}: invalid JSON at line {number + e.lineno - 1} ({e.msg}); give one article object per line") from None
+        except RecursionError:
+            raise DossierError(f"{doc.name}: JSON nested too deeply at line {number}; give one flat article object per line") from None
+        records.extend(data if doc.format == "json" and isinstance(data, list) else [data])
+    if not records:
+        raise DossierError(f"{doc.name}: holds no articles; give one JSON object with a 'body' field per article")
     if not all(isinstance(r, dict) for r in records):
-        raise DossierError(f"{doc.name}: expected JSON objects with a 'body' field, one article each")
+        raise DossierError(f"{doc.name}: holds JSON values that are not article objects; give one object with a 'body' field per article")
     return records
 
 
 def _record_article(doc: Document, record: dict, n: int) -> Article:
     body = record.get("body") or record.get("text") or record.get("content")
-    if not isinstance(body, str) or not body.strip():
+    text, regions = assemble([(BODY, body, None)]) if isinstance(body, str) else ("", ())
+    if not text:  # a body of control characters is empty once cleaned
         raise DossierError(f"{doc.name}: article {n} has no 'body' text; every object needs a non-empty 'body'")
     source = record.get("url") if is_url(record.get("url")) else f"{doc.source}#{record.get('id', n)}"
-    text, regions = assemble([(BODY, body, None)])
     metadata = {k: v for k, v in record.items() if k not in ("body", "text", "content", "id") and v not in (None, "")}
-    for key in ("author", "published_at", "source"):
+    for key in ("title", "author", "published_at", "source"):
         if key in metadata and not isinstance(metadata[key], str):
             metadata[key] = json.dumps(metadata[key], ensure_ascii=False)
     if isinstance(metadata.get("source"), str) and not is_url(metadata["source"]):
@@ -227,10 +361,14 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
 
 
 def decode(data: bytes, name: str) -> str:
-    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return data.decode("utf-32")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's "Unicode"
-        return data.decode("utf-16")
+    # UTF-32's marks first: its little-endian one starts with UTF-16's. UTF-16 is Windows Notepad's "Unicode".
+    encoding = ("utf-32" if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
+                else "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            raise DossierError(f"{name}: marked as {encoding.upper()} text but damaged or cut short; save it again as UTF-8") from None
     if b"\x00" in data[:8192]:
         raise DossierError(f"{name}: looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")
     try:

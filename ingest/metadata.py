@@ -45,7 +45,7 @@ def json_ld(scripts: list[str]) -> dict:
     for raw in scripts:
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # a page's own broken or absurdly nested JSON-LD is just not metadata
             continue
         for obj in _objects(data):
             kind = obj.get("@type")

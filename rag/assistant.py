@@ -107,7 +107,7 @@ class Assistant:
         with self.store.writing(on_wait):
             pending: list[_Pending] = []
             for item in find_inputs([str(i) if isinstance(i, Path) else i for i in inputs], include, exclude):
-                yield from self._guarded(str(item), lambda item=item: self._ingest(read_input(item, max_bytes), labels, pending))
+                yield from self._guarded(str(item), lambda item=item: self._ingest(read_input(item, max_bytes, self.settings.allow_private), labels, pending))
             yield from self._embed(pending)
 
     def ingest_upload(self, name: str, data: bytes) -> list[IngestResult]:

@@ -10,10 +10,12 @@ from ingest.text import WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
 from vectorstore.store import Hit
 
-# [1], [1, 2], [1; 3], [1][2] — what models write when told to cite as [n].
-_MARKER = re.compile(r"(\s*)((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
-# What may still become a marker when the next piece arrives: trailing space and an open "[".
-_PENDING = re.compile(r"\s*(\[[\d\s,;]{0,16})?$")
+# [1], [1, 2], [1; 3], [1][2] — what models write when told to cite as [n]. Matches start only where
+# a run of space starts (the lookbehind), so a model's run of 10 000 spaces is not scanned 10 000 times.
+_MARKER = re.compile(r"(?<!\s)(\s*)((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+# One whole marker, and the start of one that the next piece may finish.
+_COMPLETE = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_OPEN = re.compile(r"\[[\d\s,;]*")
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ABSTAINS = re.compile(
@@ -61,13 +63,25 @@ class MarkerStream:
 
     def feed(self, piece: str) -> str:
         self._buffer += piece
-        cut = _PENDING.search(self._buffer).start()
+        cut = _pending(self._buffer)
         ready, self._buffer = self._buffer[:cut], self._buffer[cut:]
         return self.numbering.rewrite(ready)
 
     def flush(self) -> str:
         ready, self._buffer = self._buffer, ""
         return self.numbering.rewrite(ready).rstrip()
+
+
+def _pending(text: str) -> int:
+    """Where the tail that the next piece may still join to a marker group starts: an open "[",
+    the whole markers before it, and the space before them (a dropped marker takes its space along)."""
+    cut = len(text)
+    start = text.rfind("[")
+    if start >= 0 and _OPEN.fullmatch(text, start):
+        cut = start
+    while text.endswith("]", 0, cut) and (start := text.rfind("[", 0, cut)) >= 0 and _COMPLETE.fullmatch(text, start, cut):
+        cut = start
+    return len(text[:cut].rstrip())
 
 
 def split_sentences(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -85,7 +99,7 @@ def split_sentences(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
 
 
 def strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
+    return re.sub(r"(?<!\s)\s*\[\d+\]", "", text).strip()
 
 
 def abstains(text: str) -> bool:
@@ -166,13 +180,15 @@ class _Draft:
 def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verifier, strict: bool = False) -> Answer:
     """The final Answer: each sentence checked against the passages it cites. A sentence
     citing none gets the passage that supports it, if one does; citations are numbered by
-    first use. The text differs from what streamed only by such added citations, and in
-    `strict` mode by the unsupported sentences dropped."""
+    first use. The text differs from what streamed only by such added citations, by markers
+    that number no passage, and in `strict` mode by the unsupported sentences dropped."""
+    passage_of = {n: index for index, n in numbering.numbers.items()}
+    # Dropping a marker can join what was around it into a new one ("[[9]3]" → "[3]"), which numbers no passage.
+    text = re.sub(r"(?<!\s)\s*\[(\d+)\]", lambda m: m.group() if int(m.group(1)) in passage_of else "", text).strip()
     if not text:
         return Answer("The model returned no answer.", (), True, (), tuple(numbering.removed))
     if not numbering.numbers and abstains(text):
         return Answer(text, (), True, (), tuple(numbering.removed))
-    passage_of = {n: index for index, n in numbering.numbers.items()}
     spans = split_sentences(text)
     targets = [[passage_of[n] for n in cited] or list(range(1, len(passages) + 1)) for _, _, cited in spans]
     pairs = [(strip_markers(text[s:e]), passages[i - 1].text) for (s, e, _), ts in zip(spans, targets) for i in ts]

@@ -26,9 +26,12 @@ def quiet_broken_pipe():
 
 def settings_from_env(**given) -> "Settings":
     """Settings for the CLIs and the chat page: what the user gave, else $DOSSIER_BACKEND,
-    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY and $DOSSIER_ENCODER, else the defaults."""
+    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY, $DOSSIER_ENCODER and
+    $DOSSIER_ALLOW_PRIVATE=1, else the defaults."""
     env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY", "encoder": "DOSSIER_ENCODER"}
     values = {name: os.environ[var] for name, var in env.items() if os.environ.get(var)}
+    if os.environ.get("DOSSIER_ALLOW_PRIVATE") == "1":  # only "1": any other value leaves the safe default
+        values["allow_private"] = True
     values.update({k: v for k, v in given.items() if v is not None})
     return Settings(**values)
 
@@ -59,6 +62,8 @@ class Settings:
     timeout: float = 120.0  # seconds the model may take to answer
     context_tokens: int = 3000  # prompt budget (tiktoken cl100k_base); least relevant passages go first
     max_answer_tokens: int = 400
+    # Fetch URLs that resolve to loopback, private or link-local addresses (the user's own network).
+    allow_private: bool = False
 
     def __post_init__(self):
         if not 0 <= self.chunk_overlap < self.chunk_size:

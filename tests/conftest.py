@@ -71,3 +71,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1; the first is the catalog) with a correct
+    cross-reference table, so that pypdf reads exactly what a test declares."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def pdf_stream(data: bytes, flate: bool = False) -> bytes:
+    return b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(data), b" /Filter /FlateDecode" if flate else b"", data)
+
+
+def pdf_page(parent: int, contents: int, font: int) -> bytes:
+    return b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >> >>" % (parent, contents, font)
+
+
+PDF_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+PDF_TEXT = pdf_stream(b"BT /F1 12 Tf 72 720 Td (The harbour wall is 400 metres long and was built in 1898.) Tj ET")
+# Catalog, page tree, page, its text, font: the smallest PDF with a text layer.
+PDF_ONE_PAGE = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", pdf_page(2, 4, 5), PDF_TEXT, PDF_FONT])

@@ -20,6 +20,7 @@ def plain(markdown: str) -> str:
 
 def start(monkeypatch, store):
     monkeypatch.setenv("DOSSIER_STORE", str(store))
+    monkeypatch.delenv("DOSSIER_ALLOW_PRIVATE", raising=False)
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     return at
@@ -141,6 +142,10 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
     assert [plain(e.value) for e in at.sidebar.error] == ["empty.md: no article text found after cleaning; check that the file is not empty"]
     assert at.sidebar.error[0].value.startswith("empty\\.md")  # file names are shown as text, not Markdown
     assert "**5** articles" in at.sidebar.markdown[0].value
+    at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
+    sidebar_button(at, "Add to library").click().run()
+    assert not at.exception and "http://127.0.0.1:9/story: resolves to 127.0.0.1, a private or local address" in plain(at.sidebar.error[0].value)
+    monkeypatch.setenv("DOSSIER_ALLOW_PRIVATE", "1")  # the page follows the environment's settings
     at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
     sidebar_button(at, "Add to library").click().run()
     assert not at.exception and "http://127.0.0.1:9/story: cannot fetch it" in plain(at.sidebar.error[0].value)

@@ -6,7 +6,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def env():
     e = {**os.environ, "PYTHONPATH": str(ROOT)}
     e.pop("DOSSIER_STORE", None)
+    e.pop("DOSSIER_ALLOW_PRIVATE", None)
     return e
 
 
-def run(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, env=env(), input=stdin,
+def run(*args, stdin=None, environ=None):
+    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, env={**env(), **(environ or {})}, input=stdin,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -132,6 +136,37 @@ def test_stdin_remove_and_duplicates(tmp_path):
     assert removed.returncode == 0 and removed.stdout.startswith("removed ")
     missing = run("ingest", "remove", source, "--store", store)
     assert missing.returncode == 2 and "no article with this id, path or URL" in missing.stderr
+
+
+@pytest.fixture
+def site():
+    """The fixture library over HTTP on 127.0.0.1: a server in the user's own network."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(LIBRARY)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_urls_on_this_machine_are_fetched_only_with_allow_private(tmp_path, site):
+    url, store = f"{site}/coffee-prices.html", tmp_path / "store"
+    refused = run("ingest", url, LIBRARY / "harbor-bridge.md", "--store", store)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    lines = refused.stdout.strip().splitlines()
+    assert f"failed    {url}: resolves to 127.0.0.1, a private or local address; " \
+           "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network" in lines
+    assert any(line.startswith("added     ") and "harbor-bridge.md (" in line for line in lines)  # the batch went on
+    assert re.match(r"2 articles: 1 added, 0 replaced, 0 unchanged, 0 duplicate, 1 failed;", lines[-1])
+    allowed = run("ingest", url, "--store", store, "--allow-private")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert allowed.stdout.startswith(f"added     {url} (")
+    assert f"article   {url}" in run("ingest", url, "--dry-run", environ={"DOSSIER_ALLOW_PRIVATE": "1"}).stdout
+    # Only "1" allows: a value meant otherwise ("0", "false", "no") must not open the private network.
+    assert run("ingest", url, "--dry-run", environ={"DOSSIER_ALLOW_PRIVATE": "false"}).returncode == 1
 
 
 def test_dry_run_shows_regions_and_metadata_without_touching_a_store(tmp_path):

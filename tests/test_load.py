@@ -1,12 +1,19 @@
 import json
+import re
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
+import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 
 from ingest.errors import DossierError
-from ingest.load import article_id, decode, fetch, find_inputs, parse_articles, read_file, sniff, upload
+from ingest.load import article_id, decode, fetch, find_inputs, parse_articles, read_file, read_input, sniff, upload
 from tests.conftest import LIBRARY, parse
 
 
@@ -135,45 +142,226 @@ def test_pdf_text_layer_with_page_numbers_and_clear_errors(tmp_path):
         parse(tmp_path / "scan.pdf")
 
 
-@pytest.fixture
-def web(tmp_path):
-    """A real HTTP server on 127.0.0.1 serving fixtures, with a redirect."""
-    (tmp_path / "coffee.html").write_bytes((LIBRARY / "coffee-prices.html").read_bytes())
-    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+class Site(SimpleHTTPRequestHandler):
+    """Fixture files, plus redirects and responses that misbehave on purpose; logs each request."""
 
-    class Handler(SimpleHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/moved":
-                self.send_response(301)
-                self.send_header("Location", "/coffee.html")
-                self.end_headers()
-                return
+    redirects = {"/moved": "/coffee.html", "/loop": "/loop", "/to-file": "file:///etc/passwd",
+                 "/to-intranet": "http://intranet.example/coffee.html", "/to-loopback": "http://127.0.0.2/coffee.html"}
+
+    def do_GET(self):
+        self.server.log.append((self.path, self.headers["Host"]))
+        if self.path in self.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.redirects[self.path])
+            self.end_headers()
+        elif self.path == "/endless":  # no Content-Length, and no end
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.stream(b"<p>" + b"x" * 65536, pause=0)
+        elif self.path == "/trickle-body":  # a byte every 0.1 s: no single wait is long, the whole is
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "10000")
+            self.end_headers()
+            self.stream(b"x", pause=0.1)
+        elif self.path == "/cut-short":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "10000")
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+        elif self.path == "/trickle-headers":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nX-Slow: ")
+            self.stream(b"x", pause=0.1)
+        else:
             super().do_GET()
 
-        def log_message(self, *args):
+    def stream(self, data: bytes, pause: float):
+        until = time.monotonic() + 10  # the client hangs up long before
+        try:
+            while time.monotonic() < until:
+                self.wfile.write(data)
+                time.sleep(pause)
+        except OSError:  # it did
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(tmp_path)))
+    def log_message(self, *args):
+        pass
+
+
+def serve(folder, context=None) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Site, directory=str(folder)))
+    server.log = []
+    if context:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    return server
+
+
+@pytest.fixture
+def web(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving fixtures: its address, port and the requests it got."""
+    (tmp_path / "coffee.html").write_bytes((LIBRARY / "coffee-prices.html").read_bytes())
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "café au lait.txt").write_text("Café au lait is coffee with hot milk, drunk at breakfast across France.")
+    server = serve(tmp_path)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", port=server.server_port, log=server.log)
     server.shutdown()
 
 
+def resolve(monkeypatch, names: dict[str, list[str]]) -> list[str]:
+    """A DNS seam: these names resolve to these addresses, others as usual. Returns the names looked up."""
+    real, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append(host)
+        return [info for address in names.get(host, [host]) for info in real(address, port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def public_loopback(monkeypatch):
+    """The seam for a first hop that is allowed: 127.0.0.1, where the test server is, counts as the
+    public internet; every other address keeps its verdict (127.0.0.2 is still local)."""
+    from ingest import load
+
+    real = load._public
+    monkeypatch.setattr(load, "_public", lambda ip: str(ip) == "127.0.0.1" or real(ip))
+
+
 def test_urls_are_fetched_with_redirects_type_size_and_status_checks(web):
-    doc = fetch(f"{web}/moved")
-    assert doc.source == f"{web}/coffee.html" and doc.format == "html"
+    doc = fetch(f"{web.url}/moved", allow_private=True)
+    assert doc.source == f"{web.url}/coffee.html" and doc.format == "html"
     articles, _ = parse_articles(doc)
     assert articles[0].title == "Coffee Prices Hit a Record as Harvests Fail"
     # The page names its canonical URL, which becomes its identity.
     assert articles[0].id == article_id("https://marketdaily.example/coffee-record")
     with pytest.raises(DossierError, match=r"/missing\.html: the server answered 404"):
-        fetch(f"{web}/missing.html")
+        fetch(f"{web.url}/missing.html", allow_private=True)
     with pytest.raises(DossierError, match=r"image\.png: content type 'image/png' is not an article"):
-        fetch(f"{web}/image.png")
+        fetch(f"{web.url}/image.png", allow_private=True)
     with pytest.raises(DossierError, match=r"coffee\.html: larger than the 0 MiB limit"):
-        fetch(f"{web}/coffee.html", max_bytes=100)
+        fetch(f"{web.url}/coffee.html", max_bytes=100, allow_private=True)
     with pytest.raises(DossierError, match=r"cannot fetch it .*check the address"):
-        fetch("http://127.0.0.1:9/nothing", timeout=2)
+        fetch("http://127.0.0.1:9/nothing", timeout=2, allow_private=True)
+    assert fetch(f"{web.url}/café au lait.txt", allow_private=True).format == "text"  # sent as /caf%C3%A9%20au%20lait.txt
+    with pytest.raises(DossierError, match=r"cannot fetch it \(encoding with 'idna' codec failed"):
+        fetch(f"http://{'a' * 70}.example/", allow_private=True)
+    with pytest.raises(DossierError, match=r"/cut-short: the connection closed after 100 of 10000 bytes; try again later"):
+        fetch(f"{web.url}/cut-short", allow_private=True)
+    with pytest.raises(DossierError, match=r"/loop: more than 5 redirects; give the address they end at"):
+        fetch(f"{web.url}/loop", allow_private=True)
+    assert [path for path, _ in web.log].count("/loop") == 6
+
+
+def test_a_url_on_this_machine_is_refused_unless_private_addresses_are_allowed(web):
+    with pytest.raises(DossierError) as refused:
+        fetch(f"{web.url}/coffee.html")
+    assert str(refused.value) == (f"{web.url}/coffee.html: resolves to 127.0.0.1, a private or local address; "
+                                  "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network")
+    assert web.log == []  # refused before connecting
+    assert read_input(f"{web.url}/coffee.html", allow_private=True).format == "html"
+    assert len(web.log) == 1
+
+
+@pytest.mark.parametrize("host, address", [
+    ("localhost", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"),
+    ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"), ("[::1]", "::1"), ("0.0.0.0", "0.0.0.0"), ("[::]", "::"),
+    ("169.254.169.254", "169.254.169.254"), ("10.0.0.1", "10.0.0.1"), ("172.16.5.4", "172.16.5.4"), ("192.168.1.1", "192.168.1.1"),
+    ("100.64.0.1", "100.64.0.1"), ("224.0.0.1", "224.0.0.1"), ("[fc00::1]", "fc00::1"), ("[fe80::1]", "fe80::1"),
+    ("[ff02::1]", "ff02::1"), ("[::7f00:1]", "::127.0.0.1"),
+])
+def test_addresses_of_this_machine_and_its_networks_are_refused_however_written(host, address):
+    with pytest.raises(DossierError, match=rf"^http://{re.escape(host)}/latest: resolves to {re.escape(address)}, a private or local address; "):
+        fetch(f"http://{host}/latest")
+
+
+def test_a_dns_answer_with_any_private_address_is_refused(monkeypatch):
+    resolve(monkeypatch, {"news.example": ["93.184.215.14", "127.0.0.1"]})
+    with pytest.raises(DossierError, match=r"^http://news\.example/story: resolves to 127\.0\.0\.1, a private or local address"):
+        fetch("http://news.example/story")
+
+
+def test_the_address_checked_is_the_address_connected_to(web, monkeypatch):
+    """DNS rebinding: a second lookup at connection time would get 10.9.9.9 and fail; none is made."""
+    public_loopback(monkeypatch)
+    answers = iter([["127.0.0.1"]])
+    real = socket.getaddrinfo
+    asked = []
+
+    def rebinding(host, port, *args, **kwargs):
+        asked.append(host)
+        address = next(answers, ["10.9.9.9"])[0] if host == "news.example" else host
+        return real(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    doc = fetch(f"http://news.example:{web.port}/coffee.html")
+    assert doc.source == f"http://news.example:{web.port}/coffee.html" and asked == ["news.example"]
+    assert web.log == [("/coffee.html", f"news.example:{web.port}")]  # the Host header keeps the name
+
+
+def test_every_redirect_is_checked_again(web, monkeypatch):
+    public_loopback(monkeypatch)
+    resolve(monkeypatch, {"news.example": ["127.0.0.1"], "intranet.example": ["10.1.2.3"]})
+    site = f"http://news.example:{web.port}"
+    assert fetch(f"{site}/moved").source == f"{site}/coffee.html"  # a relative Location, on the same allowed host
+    with pytest.raises(DossierError, match=rf"^{site}/to-intranet \(redirected to http://intranet\.example/coffee\.html\): "
+                                           r"resolves to 10\.1\.2\.3, a private or local address; pass --allow-private"):
+        fetch(f"{site}/to-intranet")
+    with pytest.raises(DossierError, match=r"\(redirected to http://127\.0\.0\.2/coffee\.html\): resolves to 127\.0\.0\.2, a private"):
+        fetch(f"{site}/to-loopback")
+    with pytest.raises(DossierError, match=r"\(redirected to file:///etc/passwd\): only http:// and https:// addresses can be fetched"):
+        fetch(f"{site}/to-file")
+    assert [path for path, _ in web.log] == ["/moved", "/coffee.html", "/to-intranet", "/to-loopback", "/to-file"]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://ftp.example/article.txt", "gopher://gopher.example/0/story"])
+def test_only_web_addresses_are_fetched(url):
+    assert list(find_inputs([url])) == [url]  # named as a URL, not mistaken for a missing file
+    with pytest.raises(DossierError, match=rf"^{re.escape(url)}: only http:// and https:// addresses can be fetched; give a web address"):
+        read_input(url, allow_private=True)
+
+
+def test_an_endless_body_is_cut_at_the_size_limit(web):
+    started = time.monotonic()
+    with pytest.raises(DossierError, match=r"/endless: larger than the 1 MiB limit; split it or raise --max-mb"):
+        fetch(f"{web.url}/endless", max_bytes=2**20, allow_private=True)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("path", ["/trickle-headers", "/trickle-body"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(web, path):
+    started = time.monotonic()
+    with pytest.raises(DossierError, match=rf"{path}: no complete answer within 1 s; try again later"):
+        fetch(f"{web.url}{path}", timeout=1, allow_private=True)
+    assert time.monotonic() - started < 2  # a byte every 0.1 s resets a socket timeout; only the deadline stops it
+
+
+def test_https_checks_the_certificate_and_sends_sni_for_the_name_not_the_address(tmp_path, monkeypatch):
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=news.example", "-addext", "subjectAltName=DNS:news.example", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted, as a public CA's certificate would be
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    (tmp_path / "coffee.html").write_bytes((LIBRARY / "coffee-prices.html").read_bytes())
+    server = serve(tmp_path, context)
+    try:
+        resolve(monkeypatch, {"news.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+        doc = fetch(f"https://news.example:{server.server_port}/coffee.html", allow_private=True)
+        assert doc.format == "html" and names == ["news.example"]
+        assert server.log == [("/coffee.html", f"news.example:{server.server_port}")]
+        with pytest.raises(DossierError, match=r"other\.example:\d+/coffee\.html: cannot fetch it \(.*certificate verify failed"):
+            fetch(f"https://other.example:{server.server_port}/coffee.html", allow_private=True)
+    finally:
+        server.shutdown()
 
 
 def test_documents_of_every_text_format_parse_to_articles():

@@ -164,7 +164,8 @@ def _load_bert(model_dir: Path):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # keep CLI output to what the user asked for
-    return torch, AutoModel.from_pretrained(str(model_dir)).eval()
+    # safetensors only: a pickled pytorch_model.bin could run code when loaded.
+    return torch, AutoModel.from_pretrained(str(model_dir), use_safetensors=True).eval()
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
