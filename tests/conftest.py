@@ -71,3 +71,59 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class ChromaServer:
+    """A real `chroma run` on 127.0.0.1: start, stop (kill -9) and start again on the same data."""
+
+    def __init__(self, path: Path):
+        self.path, self.port, self.proc = path, free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        chroma = Path(sys.executable).parent / "chroma"
+        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
+                return self
+            except OSError:
+                assert self.proc.poll() is None, "chroma run exited"
+                time.sleep(0.2)
+        raise AssertionError("chroma run did not start within 60 s")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def wipe(self):
+        import chromadb
+
+        client = chromadb.HttpClient(host="127.0.0.1", port=self.port)
+        for collection in client.list_collections():
+            client.delete_collection(collection.name)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    server = ChromaServer(tmp_path_factory.mktemp("chroma")).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_url(request):
+    """None (the embedded store) or the URL of a real, emptied Chroma server: store tests run against both."""
+    if request.param == "embedded":
+        yield None
+        return
+    server = request.getfixturevalue("chroma_server")
+    server.wipe()
+    yield server.url
