@@ -14,6 +14,7 @@ and a killed holder's lease expires), a journal record and a generation record.
 
 import hashlib
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -31,6 +32,9 @@ from ingest.errors import DossierError
 TOKEN_ENV = "CHROMA_AUTH_TOKEN"
 SERVER_TIMEOUT = 30.0  # seconds a server may take to answer one call
 LEASE_SECONDS = 20.0  # a killed writer's lease lapses after this
+# On a full disk Chroma's embedded store hangs while writing, and cannot read until it has
+# applied its write log, which needs room: so writing stops while this much is still free.
+RESERVE_BYTES = 64 * 2**20
 _clients: dict[str, tuple[str, object]] = {}  # one (generation, client) per store folder in this process
 _opening = threading.Lock()  # Chroma fails when threads open clients of one folder at once
 
@@ -53,6 +57,10 @@ class Folder:
                 client = (generation, chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)))
                 _clients[str(self.path)] = client
             return client[1]
+
+    def trouble(self, e: Exception) -> str:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return f"{self.name}: {reason}; check the folder's disk and permissions"
 
     def forget(self) -> None:
         """The next client() is a fresh one."""
@@ -99,6 +107,8 @@ class Folder:
 
     def begin(self, article_id: str) -> None:
         """Name the article in the journal; renamed into place so a kill never leaves half a journal."""
+        if shutil.disk_usage(self.path).free < RESERVE_BYTES:
+            raise DossierError(f"{self.name}: its disk has under {RESERVE_BYTES // 2**20} MiB free; free some space, then run the ingest again")
         partial = self._journal.with_suffix(".partial")
         partial.write_text(article_id)
         partial.replace(self._journal)
@@ -134,6 +144,10 @@ class Server:
 
     def client(self):
         return self._client
+
+    def trouble(self, e: Exception) -> str:
+        reason = str(e).splitlines()[0] if str(e) else "no answer"
+        return f"{self.name}: {type(e).__name__}: {reason}; check that the server is running (chroma run) and --chroma-url"
 
     def lexical_path(self, collection_id: str) -> Path:
         """A local copy of the BM25 index, one per server and collection (a recreated collection starts afresh)."""

@@ -15,6 +15,8 @@ whenever another process has written.
 
 import functools
 import json
+import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ from vectorstore.lexical import LexicalIndex
 from vectorstore.ranking import LEXICAL_WEIGHT, convex_fusion, per_article_cap, rerank
 from vectorstore.sites import Folder, Server
 
+log = logging.getLogger(__name__)
 CHUNKS = "dossier_chunks"
 ARTICLES = "dossier_articles"
 # Chunk metadata that citations and filters use, copied from the article.
@@ -39,15 +42,12 @@ _ARTICLE_FIELDS = ("author", "published_at", "site", "url")
 
 @contextmanager
 def _reported(store: "ChromaStore"):
-    """A server that is down, slow or gone becomes a one-line error; the next call tries again."""
+    """A server that is down, a full disk, a Chroma failure: a one-line error; the next call tries again."""
     try:
         yield
-    except (httpx.HTTPError, ChromaError) as e:
-        if not isinstance(store._site, Server):
-            raise
-        store._opened = None  # its collections may have been recreated
-        reason = str(e).splitlines()[0] if str(e) else "no answer"
-        raise DossierError(f"{store._site.name}: {type(e).__name__}: {reason}; check that the server is running (chroma run) and --chroma-url") from None
+    except (httpx.HTTPError, ChromaError, sqlite3.Error, OSError) as e:
+        store._opened = None  # a server's collections may have been recreated
+        raise DossierError(store._site.trouble(e)) from None
 
 
 def _served(method):
@@ -264,13 +264,18 @@ class ChromaStore:
 
     # -- writing (inside `writing()`)
 
-    @_served
     def recover_if_idle(self) -> None:
-        """Repair an interrupted write now, unless a writer is at work (it will)."""
-        if self._site.pending() is not None:
-            with self._site.lock(wait=False) as held:
-                if held:
-                    self._recover()
+        """Repair an interrupted write now, unless a writer is at work (it will). Reading
+        needs no repair (a search uses only chunks matching an article's record), so a
+        store that cannot be written to now, its disk full say, still answers."""
+        try:
+            with _reported(self):
+                if self._site.pending() is not None:
+                    with self._site.lock(wait=False) as held:
+                        if held:
+                            self._recover()
+        except DossierError as e:
+            log.warning("%s; an unfinished write stays until the next ingest", e)
 
     @contextmanager
     def writing(self, on_wait=None) -> Iterator[None]:

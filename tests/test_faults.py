@@ -1,6 +1,9 @@
-"""Dossier against a real `chroma run` server: commands, several processes, faults."""
+"""Real processes: a `chroma run` server shared by several, servers and ingests killed, a full disk."""
 
+import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 
@@ -10,6 +13,7 @@ from ingest.errors import DossierError
 from rag import Assistant
 from tests.conftest import LIBRARY, ChromaServer
 from tests.test_cli import many_articles, run, start, summary
+from vectorstore.sites import RESERVE_BYTES
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.server]
 
@@ -125,3 +129,32 @@ def _server_settings(url):
     from rag.settings import Settings
 
     return Settings(chroma_url=url)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 128 MiB tmpfs."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN); the full-disk test cannot run here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_stops_the_ingest_with_a_clear_error_and_the_store_still_answers(tmp_path, small_disk):
+    store = small_disk / "store"
+    assert run("ingest", LIBRARY, "--store", store).returncode == 0
+    ballast = small_disk / "ballast"
+    with ballast.open("wb") as f:  # fill the disk to 1 MiB above the reserve
+        f.write(b"x" * (shutil.disk_usage(small_disk).free - RESERVE_BYTES - 2**20))
+    full = run("ingest", many_articles(tmp_path / "reports", 150), "--store", store)
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    assert full.stderr.strip() == f"error: store {store}: its disk has under 64 MiB free; free some space, then run the ingest again"
+    asked = run("rag", "ask", "How many glaciers did the team measure?", "--store", store)
+    assert asked.returncode == 0 and "176" in asked.stdout, asked.stderr
+    ballast.unlink()
+    again = run("ingest", tmp_path / "reports", "--store", store)
+    assert again.returncode == 0, again.stderr
+    assert run("ingest", "check", "--store", store).stdout.startswith(f"store {store}: consistent (153 articles)")
+
