@@ -64,6 +64,9 @@ def answer_settings() -> Settings:
     backend = st.selectbox("Answer backend", names, index=names.index(default.backend), key="backend",
                            help="extractive quotes the articles; the others ask a language model")
     st.slider("Passages per answer", 1, 10, default.top_k, key="top_k", help="how many passages are retrieved for each question")
+    chroma_url = st.text_input("Chroma server", default.chroma_url or "", key="chroma_url", placeholder="http://HOST:PORT", persist_state="session",
+                               help="a shared library on a Chroma server (chroma run); empty: the store folder on this machine") or None
+    default = replace(default, chroma_url=chroma_url)
     if backend == "extractive":
         return replace(default, backend=backend)
     model = st.text_input("Model", default.model or "", key="model", persist_state="session",

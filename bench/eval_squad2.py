@@ -37,7 +37,7 @@ def ranking_table(assistant: Assistant, questions) -> str:
         cosine = {i: 1 - d for i, d in zip(r["ids"][0], r["distances"][0])}
         article = {i: m["article_id"] for i, m in zip(r["ids"][0], r["metadatas"][0])}
         text = dict(zip(r["ids"][0], r["documents"][0]))
-        lexical = dict(store._lexical.search(q.question, 40))
+        lexical = {i: score for i, score, *_ in store._bm25.search(q.question, 40)}
         missing = [i for i in lexical if i not in cosine]
         extra = store._chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"]) if missing else {"ids": []}
         for i, d, m, e in zip(extra["ids"], extra.get("documents", []), extra.get("metadatas", []), extra.get("embeddings", [])):

@@ -3,7 +3,7 @@
     python -m ingest PATH|URL|- ... [--store DIR] [--include GLOB] [--exclude GLOB] [--keep comments] [--allow-private] [--dry-run [--show]]
     python -m ingest list [--store DIR]
     python -m ingest remove ID|PATH|URL ... [--store DIR]
-    python -m ingest check [--store DIR]
+    python -m ingest check [--repair] [--store DIR]
 """
 
 import argparse
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = _parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
     try:
-        settings = settings_from_env(encoder=args.encoder, allow_private=getattr(args, "allow_private", None))
+        settings = settings_from_env(encoder=args.encoder, chroma_url=args.chroma_url, allow_private=getattr(args, "allow_private", None))
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
         from rag import Assistant  # loads the model: not needed for a dry run
@@ -43,13 +43,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"removed   {record.title or record.source} ({record.id}, {record.chunks} chunks)")
             return 0
         if args.command == "check":
-            problems = assistant.store.check()
-            print("\n".join(problems) if problems else f"store {args.store}: consistent ({assistant.counts()[0]} articles)")
-            return 1 if problems else 0
+            return check(assistant, args)
         return ingest(assistant, args)
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def check(assistant, args) -> int:
+    problems = assistant.store.check()
+    if problems:
+        print("\n".join(problems))
+    if problems and args.repair:
+        with assistant.store.writing():
+            assistant.store.repair()
+        problems = assistant.store.check()
+        print("repaired; " + ("\n".join(problems) or "nothing left to fix"))
+    if not problems:
+        print(f"store {args.store}: consistent ({assistant.counts()[0]} articles)")
+    return 1 if problems else 0
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
@@ -58,6 +70,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("command", choices=COMMANDS)
     if command == "remove":
         parser.add_argument("refs", nargs="+", metavar="ID|PATH|URL")
+    if command == "check":
+        parser.add_argument("--repair", action="store_true", help="remove articles whose chunks are incomplete (ingest them again) and rebuild the BM25 index")
     if command is None:
         parser.set_defaults(command=None)
         parser.add_argument("inputs", nargs="+", metavar="PATH|URL|-", help="files, folders (recursive), http(s) URLs, or - for stdin")
@@ -71,6 +85,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--show", action="store_true", help="with --dry-run, print every region with its label")
     parser.add_argument("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
     parser.add_argument("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: PyTorch for ingests)")
+    parser.add_argument("--chroma-url", metavar="URL", help="a Chroma server holding the library, e.g. http://127.0.0.1:8000 (default: $DOSSIER_CHROMA_URL or none: the store folder)")
     return parser
 
 

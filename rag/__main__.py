@@ -28,11 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--timeout", type=float, help="seconds the model may take (default: 120)")
     ask.add_argument("--strict", action="store_true", help="drop sentences that no cited passage supports")
     ask.add_argument("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: ONNX for questions)")
+    ask.add_argument("--chroma-url", metavar="URL", help="a Chroma server holding the library (default: $DOSSIER_CHROMA_URL or none: the store folder)")
     args = parser.parse_args(argv)
     try:
         filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
         settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout, strict=args.strict or None,
-                                    encoder=args.encoder)
+                                    encoder=args.encoder, chroma_url=args.chroma_url)
         assistant = Assistant(args.store, settings)
         if args.json:
             print(json.dumps(assistant.ask(args.question, filters=filters).to_dict(), ensure_ascii=False))

@@ -75,7 +75,7 @@ class Assistant:
                 f"chunk_size={self.settings.chunk_size} is over what {self.embedder.name} reads "
                 f"({self.embedder.max_tokens} tokens); lower chunk_size"
             )
-        self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim})
+        self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim}, self.settings.chroma_url)
         self.store.recover_if_idle()
         self.feedback = FeedbackLog(self.store.path / "dossier-feedback.sqlite3")
         self._backend = BACKENDS[self.settings.backend](self.embedder, self.settings)

@@ -26,9 +26,10 @@ def quiet_broken_pipe():
 
 def settings_from_env(**given) -> "Settings":
     """Settings for the CLIs and the chat page: what the user gave, else $DOSSIER_BACKEND,
-    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY, $DOSSIER_ENCODER and
+    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY, $DOSSIER_ENCODER, $DOSSIER_CHROMA_URL and
     $DOSSIER_ALLOW_PRIVATE=1, else the defaults."""
-    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY", "encoder": "DOSSIER_ENCODER"}
+    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY", "encoder": "DOSSIER_ENCODER",
+           "chroma_url": "DOSSIER_CHROMA_URL"}
     values = {name: os.environ[var] for name, var in env.items() if os.environ.get(var)}
     if os.environ.get("DOSSIER_ALLOW_PRIVATE") == "1":  # only "1": any other value leaves the safe default
         values["allow_private"] = True
@@ -48,6 +49,9 @@ class Settings:
     top_k: int = 5  # passages retrieved for an answer
     backend: str = "extractive"
     encoder: str = "auto"  # MiniLM's runtime: auto (ONNX for questions, PyTorch for ingests) | onnx | torch
+    # A Chroma server (`chroma run`) holding the library instead of the store folder; the
+    # folder then keeps only a local copy of the BM25 index. Token: $CHROMA_AUTH_TOKEN.
+    chroma_url: str | None = None
     retrieval: str = "hybrid"  # dense | lexical | hybrid (see bench/eval-squad2.md)
     rerank: bool = True  # reorder the passages found by their best sentence (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to

@@ -99,3 +99,59 @@ PDF_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 PDF_TEXT = pdf_stream(b"BT /F1 12 Tf 72 720 Td (The harbour wall is 400 metres long and was built in 1898.) Tj ET")
 # Catalog, page tree, page, its text, font: the smallest PDF with a text layer.
 PDF_ONE_PAGE = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", pdf_page(2, 4, 5), PDF_TEXT, PDF_FONT])
+
+
+class ChromaServer:
+    """A real `chroma run` on 127.0.0.1: start, stop (kill -9) and start again on the same data."""
+
+    def __init__(self, path: Path):
+        self.path, self.port, self.proc = path, free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        chroma = Path(sys.executable).parent / "chroma"
+        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
+                return self
+            except OSError:
+                assert self.proc.poll() is None, "chroma run exited"
+                time.sleep(0.2)
+        raise AssertionError("chroma run did not start within 60 s")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def wipe(self):
+        import chromadb
+
+        client = chromadb.HttpClient(host="127.0.0.1", port=self.port)
+        for collection in client.list_collections():
+            client.delete_collection(collection.name)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    server = ChromaServer(tmp_path_factory.mktemp("chroma")).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_url(request):
+    """None (the embedded store) or the URL of a real, emptied Chroma server: store tests run against both."""
+    if request.param == "embedded":
+        yield None
+        return
+    server = request.getfixturevalue("chroma_server")
+    server.wipe()
+    yield server.url

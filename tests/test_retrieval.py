@@ -49,9 +49,9 @@ def test_lexical_index_ranks_by_bm25_and_updates_per_article(tmp_path):
         ("a-2", "a", "h1", "Bridges, bridges everywhere: the city of bridges."),
         ("b-1", "b", "h2", "Glaciers in the Alps lost a tenth of their ice."),
     ])
-    assert [i for i, _ in index.search("When did the harbour bridge open?", 5)] == ["a-1", "a-2"]
+    assert [i for i, *_ in index.search("When did the harbour bridge open?", 5)] == ["a-1", "a-2"]
     assert index.search("the of and", 5) == []  # only stopwords
-    assert [i for i, _ in index.search("glacier", 5)] == ["b-1"]  # stemmed
+    assert [i for i, *_ in index.search("glacier", 5)] == ["b-1"]  # stemmed
     index.add([("a-9", "a", "h3", "A new version of the bridge article.")])
     index.delete("a", keep_hash="h3")
     assert index.count("a") == 1 and index.count() == 2 and index.ids() == {"a-9", "b-1"}
@@ -66,7 +66,7 @@ def test_on_a_large_index_the_commonest_question_words_are_left_out_of_the_match
     monkeypatch.setattr("vectorstore.lexical.POSTINGS", 10)
     assert index._affordable(["council", "glacier", "met"]) == ["glacier"]  # stems looked up: "glacier" counts "glaciers"
     assert index._affordable(["council"]) == ["council"]  # never left with no word
-    assert [i for i, _ in index.search("council glaciers", 5)] == ["g-1"]
+    assert [i for i, *_ in index.search("council glaciers", 5)] == ["g-1"]
     monkeypatch.setattr("vectorstore.lexical.POSTINGS", 1000)
     assert len(index.search("council glaciers", 50)) == 31
 
@@ -109,8 +109,8 @@ def test_user_text_never_breaks_the_lexical_query(tmp_path):
     index.add([("a-1", "a", "h", "Café prices in Zürich rose NEAR the station.")])
     for query in ['"quoted" words', "NEAR(a b)", "pre* col:x ^start", "_", "AND OR NOT", "zurich cafe", "x" * 10000, "word " * 3000]:
         assert isinstance(index.search(query, 5), list)
-    assert [i for i, _ in index.search("zürich café", 5)] == ["a-1"]
-    assert [i for i, _ in index.search("Zurich cafe", 5)] == ["a-1"]  # diacritics folded
+    assert [i for i, *_ in index.search("zürich café", 5)] == ["a-1"]
+    assert [i for i, *_ in index.search("Zurich cafe", 5)] == ["a-1"]  # diacritics folded
 
 
 def test_an_index_from_before_the_row_table_is_migrated_and_deletes_by_article(tmp_path):
@@ -126,6 +126,6 @@ def test_an_index_from_before_the_row_table_is_migrated_and_deletes_by_article(t
     assert index.count() == 2 and index.count("a") == 1
     index.add([("a-2", "a", "h3", "owls hunt mice")])
     index.delete("a", keep_hash="h3")
-    assert index.ids() == {"a-2", "b-1"} and [i for i, _ in index.search("owls hunt", 5)][0] == "a-2"
+    assert index.ids() == {"a-2", "b-1"} and [i for i, *_ in index.search("owls hunt", 5)][0] == "a-2"
     index.delete("b")
     assert index.ids() == {"a-2"} and index.count() == 1

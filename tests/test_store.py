@@ -23,8 +23,8 @@ LONG = " ".join(f"Sentence {i} talks about item{i} and a few more words here." f
 PENGUINS = "Penguins live in Antarctica and eat krill, which they catch in cold water."
 
 
-def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", EMBEDDER)
+def test_put_search_replace_remove_and_counts(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     assert store.counts() == (0, 0)
     assert store.search(fake_embedder.embed_batch(["anything"])[0], "anything", 5) == []
     art, chunks = stored(store, fake_embedder, "/docs/one.txt", LONG)
@@ -51,21 +51,21 @@ def test_put_search_replace_remove_and_counts(tmp_path, fake_embedder):
     assert store.counts() == (1, 1) and store.check() == []
 
 
-def test_the_whole_article_is_kept_for_rechunking(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", EMBEDDER)
+def test_the_whole_article_is_kept_for_rechunking(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
     loaded, labels = store.load_article(art.id)
     assert loaded == art and labels == INDEXED
     assert store.chunking() == {}
     store.set_chunking({"chunk_size": 40})
-    assert ChromaStore(tmp_path / "s", EMBEDDER).chunking() == {"chunk_size": 40}
+    assert ChromaStore(tmp_path / "s", EMBEDDER, chroma_url).chunking() == {"chunk_size": 40}
 
 
-def test_reopening_with_another_embedder_is_a_clear_error(tmp_path):
-    ChromaStore(tmp_path / "s", EMBEDDER)
-    ChromaStore(tmp_path / "s", EMBEDDER)
+def test_reopening_with_another_embedder_is_a_clear_error(tmp_path, chroma_url):
+    ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     with pytest.raises(DossierError) as e:
-        ChromaStore(tmp_path / "s", {"embedder": "other-model", "dimensions": 768})
+        ChromaStore(tmp_path / "s", {"embedder": "other-model", "dimensions": 768}, chroma_url)
     message = str(e.value)
     assert "fake-bow" in message and "other-model" in message and "new --store" in message
 
@@ -77,13 +77,13 @@ def test_unusable_store_path_is_a_clear_error(tmp_path):
         ChromaStore(blocker, EMBEDDER)
 
 
-def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", EMBEDDER)
+def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
     # Simulate a crash after a new version's chunks went in but before its record did.
     store._chunks.upsert(ids=["x-new-0"], embeddings=[np.ones(256)], documents=["half"],
                          metadatas=[{"article_id": art.id, "content_hash": "newer", "source": "/docs/one.txt", "start": 0, "end": 4}])
-    (tmp_path / "s" / "dossier-journal.json").write_text(json.dumps({"article_id": art.id}))
+    store._site.begin(art.id)
     assert any("chunks without a matching article record" in p for p in store.check())
     with store.writing():
         pass
@@ -91,14 +91,14 @@ def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, fake_em
     # A crash while a brand-new article was half written leaves nothing of it.
     store._chunks.upsert(ids=["y-0"], embeddings=[np.ones(256)], documents=["orphan"],
                          metadatas=[{"article_id": "y", "content_hash": "h", "source": "/y", "start": 0, "end": 6}])
-    (tmp_path / "s" / "dossier-journal.json").write_text(json.dumps({"article_id": "y"}))
+    store._site.begin("y")
     with store.writing():
         pass
     assert store.check() == [] and store.counts() == (1, len(store._chunks.get()["ids"]))
 
 
-def test_article_vector_is_the_normalised_mean_of_its_chunks(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", EMBEDDER)
+def test_article_vector_is_the_normalised_mean_of_its_chunks(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     art, chunks = stored(store, fake_embedder, "/x.txt", LONG)
     assert len(chunks) > 1
     mean = fake_embedder.embed_batch([c.embedding_text for c in chunks]).mean(axis=0)
@@ -106,18 +106,19 @@ def test_article_vector_is_the_normalised_mean_of_its_chunks(tmp_path, fake_embe
     assert np.allclose(got, mean / np.linalg.norm(mean), atol=1e-5)
 
 
-def test_a_store_sees_what_another_process_wrote(tmp_path, fake_embedder):
+def test_a_store_sees_what_another_process_wrote(tmp_path, chroma_url, fake_embedder):
     import subprocess
     import sys
     from pathlib import Path
 
-    store = ChromaStore(tmp_path / "s", EMBEDDER)
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     assert store.counts() == (0, 0)
     root = Path(__file__).resolve().parents[1]
+    folder = tmp_path / ("s2" if chroma_url else "s")  # with a server, the other process may be on another machine
     script = f"""
 from tests.conftest import FakeEmbedder
 from tests.test_store import ChromaStore, EMBEDDER, stored, PENGUINS
-stored(ChromaStore({str(tmp_path / "s")!r}, EMBEDDER), FakeEmbedder(), "/docs/two.txt", PENGUINS)
+stored(ChromaStore({str(folder)!r}, EMBEDDER, {chroma_url!r}), FakeEmbedder(), "/docs/two.txt", PENGUINS)
 """
     subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
     assert store.counts() == (1, 1)

@@ -71,13 +71,18 @@ class LexicalIndex:
                 return self._db.execute("SELECT count(*) FROM chunk_articles").fetchone()[0]
             return self._db.execute("SELECT count(*) FROM chunk_articles WHERE article_id = ?", (article_id,)).fetchone()[0]
 
+    def versions(self) -> set[tuple[str, str]]:
+        """(article_id, content_hash) of every article version held."""
+        with self._lock:
+            return set(self._db.execute("SELECT DISTINCT article_id, content_hash FROM chunk_articles"))
+
     def ids(self) -> set[str]:
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT chunk_id FROM chunks")}
 
-    def search(self, query: str, k: int, articles: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, BM25 score — higher is better) of the best k chunks for any of
-        the query's words, from all articles or only those listed."""
+    def search(self, query: str, k: int, articles: list[str] | None = None) -> list[tuple[str, float, str, str]]:
+        """(chunk_id, BM25 score — higher is better, article_id, content_hash) of the best k
+        chunks for any of the query's words, from all articles or only those listed."""
         words = sorted({w for w in re.findall(r"\w+", query.lower()) if w not in STOPWORDS})
         if not words:
             return []
@@ -85,10 +90,10 @@ class LexicalIndex:
         with self._lock:
             match = " OR ".join(f'"{w}"' for w in self._affordable(words))
             rows = self._db.execute(
-                f"SELECT chunk_id, bm25(chunks) FROM chunks WHERE chunks MATCH ?{only} ORDER BY bm25(chunks) LIMIT ?",
+                f"SELECT chunk_id, bm25(chunks), article_id, content_hash FROM chunks WHERE chunks MATCH ?{only} ORDER BY bm25(chunks) LIMIT ?",
                 (match, *(articles or ()), k),
             ).fetchall()
-        return [(chunk_id, -score) for chunk_id, score in rows]
+        return [(chunk_id, -score, article_id, content_hash) for chunk_id, score, article_id, content_hash in rows]
 
     def _affordable(self, words: list[str]) -> list[str]:
         """The rarest of `words` that together occur in at most POSTINGS rows (at least one word)."""

@@ -1,0 +1,218 @@
+"""Where a store's Chroma lives, and how its writers take turns.
+
+`Folder`: an embedded Chroma in a local folder. A file lock serialises writers,
+a journal file names the article being written, a generation file tells other
+processes to reopen their client (an embedded client does not see another
+process's writes).
+
+`Server`: a Chroma server (`chroma run`) shared by processes on any machine.
+The same three things live in the server, in a small `dossier_state`
+collection: a lease record (the lock: Chroma's `add` ignores an id that
+exists, so of several writers exactly one creates it; its holder renews it
+and a killed holder's lease expires), a journal record and a generation record.
+"""
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import chromadb
+from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock, Timeout
+
+from ingest.errors import DossierError
+
+TOKEN_ENV = "CHROMA_AUTH_TOKEN"
+SERVER_TIMEOUT = 30.0  # seconds a server may take to answer one call
+LEASE_SECONDS = 20.0  # a killed writer's lease lapses after this
+# On a full disk Chroma's embedded store hangs while writing, and cannot read until it has
+# applied its write log, which needs room: so writing stops while this much is still free.
+RESERVE_BYTES = 64 * 2**20
+_clients: dict[str, tuple[str, object]] = {}  # one (generation, client) per store folder in this process
+_opening = threading.Lock()  # Chroma fails when threads open clients of one folder at once
+
+
+class Folder:
+    def __init__(self, path: Path):
+        self.name = f"store {path}"
+        self.path = path
+        self._journal = path / "dossier-journal.json"
+        self._generation = path / "dossier-generation"
+        self._lock = path / "dossier-write.lock"
+
+    def client(self):
+        """Reopened when another process has written to the store."""
+        generation = self.generation()
+        with _opening:
+            client = _clients.get(str(self.path))
+            if client is None or client[0] != generation:
+                self._forget()
+                client = (generation, chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)))
+                _clients[str(self.path)] = client
+            return client[1]
+
+    def trouble(self, e: Exception) -> str:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return f"{self.name}: {reason}; check the folder's disk and permissions"
+
+    def forget(self) -> None:
+        """The next client() is a fresh one."""
+        with _opening:
+            self._forget()
+
+    def _forget(self) -> None:
+        # Chroma keeps one client per folder per process; forget ours to get a fresh one.
+        _clients.pop(str(self.path), None)
+        SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+
+    def lexical_path(self, collection_id: str) -> Path:
+        return self.path / "dossier-lexical.sqlite3"
+
+    def generation(self) -> str:
+        try:
+            return self._generation.read_text()
+        except OSError:
+            return ""
+
+    def changed(self) -> None:
+        """Tell other processes' stores to reopen; ours has seen its own write."""
+        generation = uuid.uuid4().hex
+        self._generation.write_text(generation)
+        _clients[str(self.path)] = (generation, _clients[str(self.path)][1])
+
+    @contextmanager
+    def lock(self, wait: bool, on_wait=None):
+        """Yields whether this process now holds the write lock (always, when waiting)."""
+        lock = FileLock(self._lock)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if not wait:
+                yield False
+                return
+            if on_wait:
+                on_wait(f"another ingest is writing to {self.path}; waiting for it to finish…")
+            lock.acquire()
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def begin(self, article_id: str) -> None:
+        """Name the article in the journal; renamed into place so a kill never leaves half a journal."""
+        if shutil.disk_usage(self.path).free < RESERVE_BYTES:
+            raise DossierError(f"{self.name}: its disk has under {RESERVE_BYTES // 2**20} MiB free; free some space, then run the ingest again")
+        partial = self._journal.with_suffix(".partial")
+        partial.write_text(article_id)
+        partial.replace(self._journal)
+
+    def pending(self) -> str | None:
+        """The article an interrupted write was at, if any."""
+        try:
+            return self._journal.read_text()
+        except FileNotFoundError:
+            return None
+
+    def end(self) -> None:
+        self._journal.unlink()
+
+
+class Server:
+    def __init__(self, url: str, path: Path):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DossierError(f"chroma server {url}: not an http(s) URL; give --chroma-url http://HOST:PORT")
+        self.name = f"chroma server {url}"
+        self.path = path
+        token = os.environ.get(TOKEN_ENV)
+        self._client = chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80), ssl=parts.scheme == "https",
+            headers={"Authorization": f"Bearer {token}"} if token else None, settings=ChromaSettings(anonymized_telemetry=False),
+        )
+        # chromadb's HTTP client waits forever by default; a dead server must become an error.
+        self._client._server._session.timeout = SERVER_TIMEOUT
+        self._url = url
+        self._state = self._client.get_or_create_collection("dossier_state", embedding_function=None)
+        self._owner: str | None = None
+
+    def client(self):
+        return self._client
+
+    def trouble(self, e: Exception) -> str:
+        reason = str(e).splitlines()[0] if str(e) else "no answer"
+        return f"{self.name}: {type(e).__name__}: {reason}; check that the server is running (chroma run) and --chroma-url"
+
+    def lexical_path(self, collection_id: str) -> Path:
+        """A local copy of the BM25 index, one per server and collection (a recreated collection starts afresh)."""
+        key = hashlib.sha256(f"{self._url} {collection_id}".encode()).hexdigest()[:16]
+        return self.path / f"dossier-lexical-{key}.sqlite3"
+
+    def _get(self, record: str) -> dict | None:
+        got = self._state.get(ids=[record], include=["metadatas"])["metadatas"]
+        return got[0] if got else None
+
+    def _put(self, record: str, metadata: dict) -> None:
+        self._state.upsert(ids=[record], embeddings=[[1.0]], metadatas=[metadata])
+
+    def generation(self) -> str:
+        return (self._get("generation") or {}).get("value", "")
+
+    def changed(self) -> None:
+        self._put("generation", {"value": uuid.uuid4().hex})
+
+    @contextmanager
+    def lock(self, wait: bool, on_wait=None):
+        me, told = uuid.uuid4().hex, False
+        while True:
+            self._state.add(ids=["lease"], embeddings=[[1.0]], metadatas=[{"owner": me, "expires": time.time() + LEASE_SECONDS}])
+            lease = self._get("lease") or {}
+            if lease.get("owner") == me:
+                break
+            if lease and lease["expires"] < time.time():  # its holder died; only that lease is removed
+                self._state.delete(ids=["lease"], where={"owner": lease["owner"]})
+                continue
+            if not wait:
+                yield False
+                return
+            if on_wait and not told:
+                on_wait(f"another ingest is writing to {self.name}; waiting for it to finish…")
+                told = True
+            time.sleep(0.5)
+        self._owner = me
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(me, stop), daemon=True)
+        renewer.start()
+        try:
+            yield True
+        finally:
+            stop.set()
+            renewer.join()
+            self._owner = None
+            self._state.delete(ids=["lease"], where={"owner": me})
+
+    def _renew(self, me: str, stop: threading.Event) -> None:
+        while not stop.wait(LEASE_SECONDS / 4):
+            try:
+                if (self._get("lease") or {}).get("owner") != me:
+                    return
+                self._put("lease", {"owner": me, "expires": time.time() + LEASE_SECONDS})
+            except Exception:  # the server is away; the writer's own calls report it
+                pass
+
+    def begin(self, article_id: str) -> None:
+        if self._owner is not None and (self._get("lease") or {}).get("owner") != self._owner:
+            raise DossierError(f"{self.name}: this ingest lost its write lease (it stalled for over {LEASE_SECONDS:.0f} s); run it again")
+        self._put("journal", {"article_id": article_id})
+
+    def pending(self) -> str | None:
+        return (self._get("journal") or {}).get("article_id")
+
+    def end(self) -> None:
+        self._state.delete(ids=["journal"])
