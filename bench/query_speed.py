@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -129,8 +130,10 @@ def main() -> None:
     for size in args.sizes:
         path = store_path(size)
         if not path.exists():
-            began = time.perf_counter()
-            (build_real if size <= REAL_UP_TO else build_synthetic)(size, path)
+            began, partial = time.perf_counter(), path.with_name(path.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)  # an interrupted build
+            (build_real if size <= REAL_UP_TO else build_synthetic)(size, partial)
+            partial.rename(path)
             print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         done = subprocess.run([sys.executable, __file__, "--child", str(size)], cwd=ROOT, capture_output=True, text=True)
         if done.returncode:
