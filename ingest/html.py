@@ -41,12 +41,17 @@ def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
         tree = lxml.html.fromstring(raw.encode(), parser=parser)
     except (etree.ParserError, ValueError):
         return [], {}
+    if not isinstance(tree.tag, str):  # a page that is only a comment ("<body><!--")
+        return [], {}
     stopped = any(e.level == etree.ErrorLevels.FATAL for e in parser.error_log)
-    for junk in tree.xpath("//script[not(@type='application/ld+json')]|//style|//template|//svg"):
-        junk.drop_tree()
-    metadata = _markup_metadata(tree)
-    pulled = _pull_regions(tree)
-    body = _body(tree, metadata)
+    try:
+        for junk in tree.xpath("//script[not(@type='application/ld+json')]|//style|//template|//svg"):
+            junk.drop_tree()
+        metadata = _markup_metadata(tree)
+        pulled = _pull_regions(tree)
+        body = _body(tree, metadata)
+    except (AssertionError, ValueError):  # lxml and htmldate trip over some broken trees ("<svg><meta …>"): keep the words
+        metadata, pulled, body, stopped = {}, [], [], True
     stripped = _stripped(raw)
     if stopped:  # the tree holds only the page up to where the parser gave up; every word, unlabelled, beats losing the rest
         pulled, body = [], stripped

@@ -187,6 +187,8 @@ PAGES = st.recursive(st.one_of(TEXTS, st.sampled_from(BROKEN)), _element, max_le
 
 @FEW
 @given(PAGES)
+@example("<body><!--")  # the tree is a comment
+@example("<svg><meta property='og:title' content='T'><meta property='og:title' content='T'>")  # htmldate's drop_tree asserted
 def test_nested_and_broken_html_gives_valid_articles_or_a_clear_error(page):
     articles_of("html", page.encode(), "page.html")
 

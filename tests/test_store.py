@@ -124,3 +124,24 @@ stored(ChromaStore({str(folder)!r}, EMBEDDER, {chroma_url!r}), FakeEmbedder(), "
     assert store.counts() == (1, 1)
     hit = store.search(fake_embedder.embed_batch(["penguins krill"])[0], "penguins krill", 1)[0]
     assert hit.text == PENGUINS
+
+
+def test_repair_rebuilds_a_lost_bm25_index_and_keeps_every_article(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    one, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
+    stored(store, fake_embedder, "/docs/two.txt", PENGUINS)
+    store._bm25.delete(one.id)
+    problems = store.check()  # with a server the index is a local copy, which check brings up to date first
+    assert problems == [] if chroma_url else any(p.startswith("BM25 index and vectors differ") for p in problems)
+    with store.writing():
+        store.repair()
+    assert store.check() == [] and store.counts()[0] == 2
+
+
+def test_rechunking_into_fewer_chunks_leaves_no_old_chunk_behind(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    art = parse("a.txt", LONG.encode(), source="/docs/one.txt")
+    for size in (40, 120):
+        chunks = chunk_article(art, fake_embedder.count_tokens, size, 8)
+        store.put(art, chunks, fake_embedder.embed_batch([c.embedding_text for c in chunks]), INDEXED)
+    assert store.counts() == (1, len(chunks)) and store.check() == []

@@ -13,6 +13,7 @@ and a killed holder's lease expires), a journal record and a generation record.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import threading
@@ -85,7 +86,10 @@ class Folder:
         """Tell other processes' stores to reopen; ours has seen its own write."""
         generation = uuid.uuid4().hex
         self._generation.write_text(generation)
-        _clients[str(self.path)] = (generation, _clients[str(self.path)][1])
+        with _opening:
+            client = _clients.get(str(self.path))
+            if client:  # another thread may have just forgotten it
+                _clients[str(self.path)] = (generation, client[1])
 
     @contextmanager
     def lock(self, wait: bool, on_wait=None):
@@ -116,9 +120,10 @@ class Folder:
     def pending(self) -> str | None:
         """The article an interrupted write was at, if any."""
         try:
-            return self._journal.read_text()
+            text = self._journal.read_text()
         except FileNotFoundError:
             return None
+        return json.loads(text)["article_id"] if text.startswith("{") else text  # journals before 2026-11-27 were JSON
 
     def end(self) -> None:
         self._journal.unlink()

@@ -252,7 +252,11 @@ class ChromaStore:
         held = self._bm25.versions()
         for article_id, content_hash in held - set(current.items()):
             self._bm25.delete(article_id, keep_hash=current.get(article_id))
-        wanted = sorted(set(current.items()) - held)
+        self._reindex(dict(sorted(set(current.items()) - held)))
+
+    def _reindex(self, versions: dict[str, str]) -> None:
+        """BM25 rows for these {article id: content hash} versions, from the chunks in Chroma."""
+        wanted = list(versions.items())
         for start in range(0, len(wanted), 100):
             batch = dict(wanted[start : start + 100])
             got = self._chunks.get(where={"article_id": {"$in": list(batch)}}, include=["documents", "metadatas"])
@@ -304,7 +308,9 @@ class ChromaStore:
             documents=[json.dumps({"article": asdict(article), "indexed": list(indexed)}, ensure_ascii=False)],
             metadatas=[{**base, "chunks": len(chunks)}],
         )
-        self._chunks.delete(where={"$and": [{"article_id": article.id}, {"content_hash": {"$ne": article.content_hash}}]})
+        # Older versions go, and chunks of this version beyond its last (it was re-chunked into fewer).
+        self._chunks.delete(where={"$and": [{"article_id": article.id},
+                                            {"$or": [{"content_hash": {"$ne": article.content_hash}}, {"index": {"$gte": len(chunks)}}]}]})
         self._bm25.delete(article.id, keep_hash=article.content_hash)
         self._site.end()
         self._site.changed()
@@ -338,8 +344,10 @@ class ChromaStore:
             self._chunks.delete(where={"$and": [{"article_id": article_id}, {"content_hash": {"$ne": record.content_hash}}]})
             self._bm25.delete(article_id, keep_hash=record.content_hash)
             stored = len(self._chunks.get(where={"article_id": article_id}, include=[])["ids"])
-            if stored != record.chunks or self._bm25.count(article_id) != record.chunks:
+            if stored != record.chunks:
                 record = None  # its chunks are incomplete: the next ingest adds it again
+            elif self._bm25.count(article_id) != record.chunks:  # the BM25 index is derived: rebuilt, never evidence
+                self._reindex({article_id: record.content_hash})
         if record is None:
             self._articles.delete(ids=[article_id])
             self._chunks.delete(where={"article_id": article_id})
