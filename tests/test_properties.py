@@ -23,6 +23,9 @@ from tests.conftest import PDF_ONE_PAGE, FakeEmbedder
 from vectorstore.store import Hit
 
 FAKE = FakeEmbedder()
+# The same examples on every run, so that CI's verdict is the one seen here; @example pins the cases found.
+settings.register_profile("dossier", derandomize=True)
+settings.load_profile("dossier")
 FEW = settings(max_examples=150, deadline=None)
 LONG = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
