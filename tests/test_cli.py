@@ -204,6 +204,17 @@ def many_articles(folder: Path, n: int) -> Path:
     return folder
 
 
+def kill_after_three_added(proc) -> None:
+    """kill -9 an ingest once it has stored three articles: mid-batch, with more to write."""
+    added = 0
+    while added < 3:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        added += line.startswith("added")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def test_a_second_ingest_waits_for_the_first(tmp_path):
     store = tmp_path / "store"
     assert run("ingest", LIBRARY, "--store", store).returncode == 0
@@ -223,14 +234,7 @@ def test_a_second_ingest_waits_for_the_first(tmp_path):
 def test_kill_9_mid_ingest_leaves_a_consistent_store_and_the_next_run_completes(tmp_path):
     store = tmp_path / "store"
     folder = many_articles(tmp_path / "reports", 40)
-    proc = start("ingest", folder, "--store", store)
-    added = 0
-    while added < 3:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()
-        added += line.startswith("added")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_after_three_added(start("ingest", folder, "--store", store))
     check = run("ingest", "check", "--store", store)
     assert check.returncode == 0, check.stdout + check.stderr
     again = run("ingest", folder, "--store", store)

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -12,7 +11,7 @@ import pytest
 from ingest.errors import DossierError
 from rag import Assistant
 from tests.conftest import LIBRARY, ChromaServer
-from tests.test_cli import many_articles, run, start, summary
+from tests.test_cli import kill_after_three_added, many_articles, run, start, summary
 from vectorstore.sites import RESERVE_BYTES
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.server]
@@ -81,14 +80,7 @@ def test_the_server_killed_during_questions_then_restarted(tmp_path, server, min
 
 def test_kill_9_of_a_server_ingest_then_the_next_run_completes(tmp_path, server):
     folder = many_articles(tmp_path / "reports", 30)
-    proc = start("ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url)
-    added = 0
-    while added < 3:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()
-        added += line.startswith("added")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_after_three_added(start("ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url))
     again = run("ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url)  # waits for the dead writer's lease
     assert again.returncode == 0, again.stderr
     assert "another ingest is writing to" in again.stderr
