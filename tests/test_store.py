@@ -5,6 +5,7 @@ import pytest
 
 from ingest.chunk import chunk_article
 from ingest.errors import DossierError
+from ingest.models import Chunk
 from tests.conftest import parse
 from vectorstore.store import ChromaStore
 
@@ -126,6 +127,16 @@ stored(ChromaStore({str(folder)!r}, EMBEDDER, {chroma_url!r}), FakeEmbedder(), "
     assert hit.text == PENGUINS
 
 
+def test_a_search_finds_the_new_version_of_an_article_another_store_replaced(tmp_path, chroma_url, fake_embedder):
+    reader = ChromaStore(tmp_path / "r", EMBEDDER, chroma_url)
+    writer = ChromaStore(tmp_path / ("w" if chroma_url else "r"), EMBEDDER, chroma_url)
+    stored(writer, fake_embedder, "/docs/one.txt", PENGUINS)
+    assert reader.search(fake_embedder.embed_batch(["penguins"])[0], "penguins", 1)[0].text == PENGUINS
+    replacement = "Now a short replacement about glaciers that is long enough to be prose."
+    stored(writer, fake_embedder, "/docs/one.txt", replacement)
+    assert reader.search(fake_embedder.embed_batch(["glaciers"])[0], "glaciers", 1)[0].text == replacement
+
+
 def test_repair_rebuilds_a_lost_bm25_index_and_keeps_every_article(tmp_path, chroma_url, fake_embedder):
     store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     one, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
@@ -145,3 +156,21 @@ def test_rechunking_into_fewer_chunks_leaves_no_old_chunk_behind(tmp_path, chrom
         chunks = chunk_article(art, fake_embedder.count_tokens, size, 8)
         store.put(art, chunks, fake_embedder.embed_batch([c.embedding_text for c in chunks]), INDEXED)
     assert store.counts() == (1, len(chunks)) and store.check() == []
+
+
+@pytest.mark.slow
+def test_a_store_larger_than_one_chroma_get_can_be_listed_checked_and_repaired(tmp_path, chroma_url):
+    """Chroma refuses a get of more than 32 766 records ("too many SQL variables")."""
+    store = ChromaStore(tmp_path / "s", {"embedder": "tiny", "dimensions": 4}, chroma_url)
+    vectors = np.random.default_rng(0).standard_normal((6000, 4)).astype(np.float32)
+    for a in range(6):
+        words = [f"word{a}x{i}" for i in range(6000)]
+        art = parse(f"{a}.txt", " ".join(words).encode(), source=f"/docs/{a}.txt")
+        chunks = [Chunk(art.id, i, w, 0, 1, 1, 1) for i, w in enumerate(words)]
+        store.put(art, chunks, vectors, INDEXED)
+    assert store.counts() == (6, 36_000) and len(store.articles()) == 6
+    store._bm25.delete(art.id)
+    with store.writing():
+        store.repair()
+    assert store.check() == [] and store.counts() == (6, 36_000)
+    assert store.search(vectors[7], "word5x7", 1)[0].text == "word5x7"

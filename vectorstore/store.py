@@ -38,6 +38,7 @@ CHUNKS = "dossier_chunks"
 ARTICLES = "dossier_articles"
 # Chunk metadata that citations and filters use, copied from the article.
 _ARTICLE_FIELDS = ("author", "published_at", "site", "url")
+PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
 
 
 @contextmanager
@@ -93,6 +94,7 @@ class ChromaStore:
         self._opened: tuple | None = None  # (client, chunks, articles)
         self._lexical: LexicalIndex | None = None
         self._synced: str | None = None  # the server generation the BM25 copy matches
+        self._known: tuple[str | None, dict] = (None, {})  # (generation, {article id: content hash or None})
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -162,7 +164,7 @@ class ChromaStore:
 
     @_served
     def articles(self) -> list[ArticleRecord]:
-        return sorted(self._records(self._articles.get(include=["metadatas"])), key=lambda r: (r.title or "", r.source))
+        return sorted(self._records(_fetch(self._articles, ["metadatas"])), key=lambda r: (r.title or "", r.source))
 
     @_served
     def load_article(self, article_id: str) -> tuple[Article, tuple[str, ...]]:
@@ -179,7 +181,7 @@ class ChromaStore:
     @_served
     def article_ids(self, keep) -> list[str]:
         """Ids of the articles whose record metadata `keep(metadata)` accepts."""
-        got = self._articles.get(include=["metadatas"])
+        got = _fetch(self._articles, ["metadatas"])
         return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
 
     @_served
@@ -207,6 +209,7 @@ class ChromaStore:
         if articles == []:
             return []
         pool = max(4 * k, 20)  # Chroma returns fewer when the store holds fewer; counting first costs 10 ms at 100 k
+        generation = self._site.generation()
         found: dict[str, tuple[str, dict, float]] = {}
         where = {"article_id": {"$in": articles}} if articles else None
         if mode != "lexical":
@@ -215,10 +218,10 @@ class ChromaStore:
             found.update({i: (d, m, 1.0 - dist) for i, d, m, dist in zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0]) if m})
         words = []
         if mode != "dense" and query:
-            self._follow_server()
+            self._follow_server(generation)
             words = self._bm25.search(query, pool, articles)
         # Only the current version of each article counts: a writer may be halfway through replacing it.
-        current = self._versions({m["article_id"] for _, m, _ in found.values()} | {a for *_, a, _ in words})
+        current = self._current({m["article_id"] for _, m, _ in found.values()} | {a for *_, a, _ in words}, generation)
         found = {i: f for i, f in found.items() if current.get(f[1]["article_id"]) == f[1]["content_hash"]}
         lexical = {i: score for i, score, a, h in words if current.get(a) == h}
         missing = [i for i in lexical if i not in found]
@@ -237,18 +240,29 @@ class ChromaStore:
 
     def _versions(self, article_ids) -> dict[str, str]:
         """{article id: content hash} of the listed articles' records."""
-        got = self._articles.get(ids=list(article_ids), include=["metadatas"]) if article_ids else {"ids": [], "metadatas": []}
+        got = _fetch(self._articles, ["metadatas"], list(article_ids))
         return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"])}
 
-    def _follow_server(self) -> None:
+    def _current(self, article_ids: set[str], generation: str) -> dict[str, str | None]:
+        """{article id: content hash} from the articles' records, remembered until the store's
+        generation changes: a Chroma get of the records is 30 ms at 100 k chunks. Whatever
+        hash is remembered, a search keeps one version of each article, never a mix."""
+        if self._known[0] != generation:
+            self._known = (generation, {})
+        known = self._known[1]
+        if unknown := {a for a in article_ids if a not in known}:
+            known.update({**dict.fromkeys(unknown), **self._versions(unknown)})
+        return known
+
+    def _follow_server(self, generation: str | None = None) -> None:
         """Bring the local BM25 copy up to date when another process has written to the server."""
-        if isinstance(self._site, Server) and self._synced != (generation := self._site.generation()):
+        if isinstance(self._site, Server) and self._synced != (generation := generation or self._site.generation()):
             self._sync_lexical()
             self._synced = generation
 
     def _sync_lexical(self) -> None:
         """Make the BM25 index hold exactly the current version of every article's chunks."""
-        current = self._versions(self._articles.get(include=[])["ids"])
+        current = self._versions(_fetch(self._articles, [])["ids"])
         held = self._bm25.versions()
         for article_id, content_hash in held - set(current.items()):
             self._bm25.delete(article_id, keep_hash=current.get(article_id))
@@ -259,7 +273,7 @@ class ChromaStore:
         wanted = list(versions.items())
         for start in range(0, len(wanted), 100):
             batch = dict(wanted[start : start + 100])
-            got = self._chunks.get(where={"article_id": {"$in": list(batch)}}, include=["documents", "metadatas"])
+            got = _fetch(self._chunks, ["documents", "metadatas"], where={"article_id": {"$in": list(batch)}})
             self._bm25.add([
                 (i, m["article_id"], m["content_hash"], f"{m['context']}\n\n{d}" if m.get("context") else d)
                 for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
@@ -299,7 +313,10 @@ class ChromaStore:
             base["title"] = article.title
         base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
         ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
-        self._chunks.upsert(ids=ids, embeddings=vectors, documents=[c.text for c in chunks], metadatas=[_chunk_metadata(base, c) for c in chunks])
+        for start in range(0, len(ids), PAGE):
+            part = slice(start, start + PAGE)
+            self._chunks.upsert(ids=ids[part], embeddings=vectors[part], documents=[c.text for c in chunks[part]],
+                                metadatas=[_chunk_metadata(base, c) for c in chunks[part]])
         self._bm25.add([(i, article.id, article.content_hash, c.embedding_text) for i, c in zip(ids, chunks)])
         mean = vectors.mean(axis=0)
         self._articles.upsert(
@@ -358,9 +375,9 @@ class ChromaStore:
         """Problems: chunks without their article record, records whose chunks are missing,
         a BM25 index that differs from the chunks, an interrupted write."""
         self._follow_server()
-        records = {r.id: r for r in self._records(self._articles.get(include=["metadatas"]))}
+        records = {r.id: r for r in self._records(_fetch(self._articles, ["metadatas"]))}
         counts, orphans = Counter(), set()
-        chunks = self._chunks.get(include=["metadatas"])
+        chunks = _fetch(self._chunks, ["metadatas"])
         lexical = self._bm25.ids()
         problems = [f"BM25 index and vectors differ by {len(lexical ^ set(chunks['ids']))} chunks"] if lexical != set(chunks["ids"]) else []
         for m in chunks["metadatas"]:
@@ -383,8 +400,8 @@ class ChromaStore:
     def repair(self) -> None:
         """Fix what check() finds (inside `writing()`): articles with orphan or missing chunks are
         removed (the next ingest adds them again) and the BM25 index is rebuilt from the chunks."""
-        chunks = self._chunks.get(include=["metadatas"])["metadatas"]
-        records = self._versions(self._articles.get(include=[])["ids"])
+        chunks = _fetch(self._chunks, ["metadatas"])["metadatas"]
+        records = self._versions(_fetch(self._articles, [])["ids"])
         for article_id in {m["article_id"] for m in chunks} | set(records):
             self._repair(article_id)
         self._sync_lexical()
@@ -396,6 +413,20 @@ class ChromaStore:
             ArticleRecord(i, m.get("title"), m["source"], m["content_hash"], m["chunks"], m.get("published_at"), m.get("author"), m.get("site"))
             for i, m in zip(got["ids"], got["metadatas"])
         ]
+
+
+def _fetch(collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
+    """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""
+    got = {"ids": [], **{k: [] for k in include}}
+    start = 0
+    while ids is None or start < len(ids):
+        page = collection.get(include=include, **({"where": where, "limit": PAGE, "offset": start} if ids is None else {"ids": ids[start : start + PAGE]}))
+        for k in got:
+            got[k] += page[k]
+        if ids is None and len(page["ids"]) < PAGE:
+            break
+        start += PAGE
+    return got
 
 
 def _chunk_metadata(base: dict, chunk: Chunk) -> dict:
