@@ -91,8 +91,7 @@ class ChromaStore:
         With `url`, Chroma is that server and `path` holds only the local copy of the BM25 index."""
         self.path = Path(path).resolve()
         self._embedder = embedder
-        self._opened: tuple | None = None  # (client, chunks, articles)
-        self._lexical: LexicalIndex | None = None
+        self._opened: tuple | None = None  # (client, chunks, articles, BM25 index)
         self._synced: str | None = None  # the server generation the BM25 copy matches
         self._known: tuple[str | None, dict] = (None, {})  # (generation, {article id: content hash or None})
         try:
@@ -117,21 +116,21 @@ class ChromaStore:
             )
 
     def _collections(self):
-        """(chunks, articles), and the BM25 index beside them."""
+        """(chunks, articles, the BM25 index beside them), opened together."""
         try:
             client = self._site.client()
-            if self._opened is None or self._opened[0] is not client:
+            opened = self._opened  # read once: another thread's error may reset it meanwhile
+            if opened is None or opened[0] is not client:
                 chunks = client.get_or_create_collection(
                     CHUNKS, embedding_function=None, metadata=self._embedder, configuration={"hnsw": {"space": "cosine"}}
                 )
                 articles = client.get_or_create_collection(ARTICLES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
-                self._opened = (client, chunks, articles)
-                self._lexical = LexicalIndex(self._site.lexical_path(chunks.id.hex))
+                opened = self._opened = (client, chunks, articles, LexicalIndex(self._site.lexical_path(chunks.id.hex)))
         except Exception as e:  # Chroma raises many types for an unusable directory
             if isinstance(self._site, Server) and isinstance(e, (httpx.HTTPError, ChromaError)):
                 raise  # reported by the caller as a server problem
             raise DossierError(f"{self._site.name}: cannot open it ({e}); give --store a writable folder") from None
-        return self._opened[1], self._opened[2]
+        return opened[1:]
 
     @property
     def _chunks(self):
@@ -143,8 +142,7 @@ class ChromaStore:
 
     @property
     def _bm25(self) -> LexicalIndex:
-        self._collections()
-        return self._lexical
+        return self._collections()[2]
 
     # -- reading
 
