@@ -17,7 +17,7 @@ from rag import Answer, Assistant, DossierError, Settings
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
 from rag.filters import Filters
-from rag.render import STYLE, answer_html, chips_html, closest_html, sources_html
+from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
 from rag.settings import settings_from_env, store_from_env
 from vectorstore.embedder import MiniLMEmbedder
 
@@ -163,16 +163,24 @@ def rate(assistant: Assistant, turn: dict) -> None:
 
 def show_answer(assistant: Assistant, turn: dict, timings: bool) -> None:
     answer, key = turn["answer"], f"a{turn['id'][:8]}"
+    above, below = notices(answer)
+    for banner in above:
+        st.warning(banner, icon="⚠️")
     st.html(answer_html(answer, key))
     closest = closest_html(answer) if answer["abstained"] else ""
     if closest:
         st.html(closest)
-    if answer["unsupported"]:
-        st.caption(f"⚠ {len(answer['unsupported'])} sentence(s) could not be verified against the passage they cite; point at one to see why.")
-    if answer["removed_markers"]:
-        st.caption(f"Removed citations to passages that do not exist: {', '.join(f'[{n}]' for n in answer['removed_markers'])}")
+    for caption in below:
+        st.caption(caption)
     if answer["citations"]:
         st.html(sources_html(answer, key))
+    # The model's answer missed the question or refused wrongly: the passages' own answer, with its own cards.
+    extract = answer.get("from_passages")
+    if extract:
+        st.subheader("From the passages", anchor=False)
+        st.html(answer_html(extract, f"{key}p"))
+        if extract["citations"]:
+            st.html(sources_html(extract, f"{key}p"))
     if timings and answer.get("trace", {}).get("seconds"):
         seconds = answer["trace"]["seconds"]
         st.caption(f"retrieve {seconds['retrieve'] * 1000:.0f} ms · answer {seconds['answer'] * 1000:.0f} ms")

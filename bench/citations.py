@@ -32,10 +32,12 @@ from pathlib import Path
 import rag.citations as citations
 from calibrate import CachedEmbedder  # bench/ is on the path when this runs as a script
 from rag import Assistant, Settings
-from rag.citations import Verifier, strip_markers
+from rag.citations import Verifier
+from rag.markers import strip_markers
 from vectorstore.embedder import MiniLMEmbedder
 
 LABELS = Path("bench/citations-labels.jsonl")
+MODEL_LABELS = Path("bench/answers-labels.jsonl")  # pairs from bench/answers.py's model answers, labelled the same way
 REPORT = Path("bench/citations.md")
 STORE = Path("data/bench/citations")
 CORPORA = ["tests/fixtures/library", "../shared/bench/squad2/corpus.jsonl"]
@@ -89,6 +91,15 @@ def generate(base_url: str, count: int) -> Iterator[list[dict]]:
             pairs += [{"question": question, "kind": kind, "sentence": claim, "passage": passage, "label": None, "why": ""} for passage, kind in paired]
         print(f"{n}/{len(questions)} {time.time() - started:.1f} s {question}", file=sys.stderr)
         yield pairs
+
+
+def model_pairs() -> list[dict]:
+    """The labelled (sentence, cited passage) pairs of bench/answers.py's model answers, each passage
+    under the source line the model saw above it, as rag.citations.finish checks it."""
+    lines = [json.loads(line) for line in MODEL_LABELS.read_text(encoding="utf-8").splitlines()] if MODEL_LABELS.exists() else []
+    return [{"question": line["question"], "kind": f"cited, {line['backend']} on {line['set']}", "sentence": line["sentence"],
+             "passage": f"{line['header']}\n{line['passage']}", "label": line["label"], "why": line.get("why", "")}
+            for line in lines if line["kind"] == "pair" and line.get("label") is not None and "header" in line]
 
 
 # -- scoring
@@ -152,7 +163,7 @@ def report(records: list[dict], unlabelled: int, started: float) -> str:
     scores = {k: confusion(records, verdicts[k]) for k in label}
     names = {k: f"{label[k]}: OVERLAP {k[0]}, SUPPORTED {k[1]}" for k in label}
     positives = sum(r["label"] for r in records)
-    kinds = [k for k in ("cited", "best retrieved", "other retrieved") if any(r["kind"] == k for r in records)]
+    kinds = list(dict.fromkeys(r["kind"] for r in records))
 
     def by_kind(kind: str, k: tuple) -> dict:
         return confusion(*zip(*[(r, v) for r, v in zip(records, verdicts[k]) if r["kind"] == kind]))
@@ -178,7 +189,9 @@ def report(records: list[dict], unlabelled: int, started: float) -> str:
         "Dossier's `openai` backend (temperature 0, top_k 3, at most 400 answer tokens) over a store of the 411 squad2 paragraphs "
         f"and the 3 articles of `tests/fixtures/library`. Questions: {len(FIXTURE_QUESTIONS)} written about the fixture articles "
         "(they state numbers in figures and in words) and the first answerable questions of squad2 `questions-dev.jsonl`; "
-        f"{len({r['question'] for r in records})} questions gave pairs.",
+        f"{len({r['question'] for r in records})} questions gave pairs. Also the labelled pairs of `{MODEL_LABELS}` (*cited, "
+        "MODEL on SET*): `bench/answers.py`'s SmolLM2-135M and Qwen2.5-Coder-1.5B answers on squad2 and the news set, each "
+        "passage under the source line (title — outlet — date) the model saw above it, as the check reads it.",
         f"- Pairs: each of the first {SENTENCES} sentences of an answer, [n] markers stripped, with each passage it cites (*cited*, "
         "Dossier's added citations included); a sentence citing nothing, with the retrieved passage the verifier rates best "
         "(*best retrieved*); and every sentence with one more retrieved passage (*other retrieved*: the wrong passage on purpose, "
@@ -247,7 +260,7 @@ def main() -> int:
             LABELS.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         print(f"{LABELS}: {len(records)} pairs, {sum(r['label'] is None for r in records)} to label", file=sys.stderr)
         return 0
-    labelled = [r for r in records if r["label"] is not None]
+    labelled = [r for r in records if r["label"] is not None] + model_pairs()
     if not labelled:
         raise SystemExit(f"{LABELS}: no labelled pairs; run with --generate and label them first")
     REPORT.write_text(report(labelled, len(records) - len(labelled), started), encoding="utf-8")

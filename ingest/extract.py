@@ -5,15 +5,17 @@ view need not know where an article came from.
 """
 
 import io
+import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ingest.errors import DossierError
 from ingest.html import extract_html
-from ingest.metadata import find_date
+from ingest.metadata import MONTHS, find_date, iso_date, pdf_date
 from ingest.models import Region
 from ingest.regions import AUTHOR_BIO, BODY, BYLINE, COMMENTS, TITLE, byline_name, label_lines
-from ingest.text import normalize_whitespace
+from ingest.text import normalize_whitespace, sentence_spans
 
 FORMATS = {
     ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
@@ -61,7 +63,10 @@ def front_matter(raw: str) -> tuple[dict, str]:
     given = {k.lower(): v.strip().strip("'\"").strip() for k, v in re.findall(r"(?m)^([A-Za-z_]+)[ \t]*:[ \t]*(.+)$", m.group(1))}
     metadata = {field: next((given[k] for k in keys if given.get(k)), None) for field, keys in _FRONT_FIELDS.items()}
     if metadata["published_at"]:
-        metadata["published_at"] = find_date(metadata["published_at"]) or (metadata["published_at"] if re.fullmatch(r"\d{4}(-\d\d)?", metadata["published_at"]) else None)
+        # ISO first: find_date reads no date out of "2025-03-21T08:30:00+00:00" (no word break before the T).
+        given_date = metadata["published_at"]
+        year_or_month = re.fullmatch(r"\d{4}(-\d\d)?", given_date)
+        metadata["published_at"] = iso_date(given_date) or (given_date if year_or_month else None)
     return {k: v for k, v in metadata.items() if v}, raw[m.end():]
 
 
@@ -98,19 +103,150 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
             raise DossierError(f"{name}: the PDF is encrypted; save an unprotected copy")
         if len(reader.pages) > MAX_PDF_PAGES:
             raise DossierError(f"{name}: the PDF has {len(reader.pages)} pages, over the {MAX_PDF_PAGES}-page limit; split it")
-        pages = [(BODY, page.extract_text() or "", number) for number, page in enumerate(reader.pages, 1)]
+        texts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
+        metadata = {"title": info.get("/Title"), "author": info.get("/Author")}
+        created = pdf_date(info.get("/CreationDate"))
     except DossierError:
         raise
     except LimitReachedError as e:  # pypdf's guards against bombs: page trees of a million leaves, streams inflating to gigabytes
         raise DossierError(f"{name}: the PDF goes over a safety limit ({e}); split it or print it to a new PDF") from None
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
         raise DossierError(f"{name}: cannot read the PDF ({e}); check that it is complete and not damaged") from None
-    text, regions = assemble(pages)
-    metadata = {"title": info.get("/Title"), "author": info.get("/Author")}
+    compounds = {word.lower() for text in texts for word in _COMPOUND.findall(text)}
+    pages = without_running_lines([normalize_whitespace(text).split("\n") for text in texts])
+    lines = [(number, line) for number, page in enumerate(pages, 1) for line in page]
+    # A line joined across a page break belongs to the page it starts on: a region never splits a sentence.
+    joined = [(lines[first][0], line) for first, line in unwrap_lines([line for _, line in lines], compounds)]
+    by_page = [(page, [line for _, line in group]) for page, group in itertools.groupby(joined, key=lambda j: j[0])]
+    text, regions = assemble([(BODY, "\n".join(group), page) for page, group in by_page])
     if not text:
         raise DossierError(f"{name}: the PDF has no text layer (scanned pages?); run OCR on it first")
+    metadata["published_at"] = _stated_date(by_page[0][1][:_OPENING_LINES]) or created
     return _checked(Extracted(text, regions, {k: str(v).strip() for k, v in metadata.items() if v and str(v).strip()}), name)
+
+
+# Running headers and footers: the lines at a page's top or bottom that most pages repeat, compared with their
+# digits blanked ("Page 3 of 9", "Annual report 2024 | 7"), and page-number lines at a page's edge.
+_PAGE_NUMBER = re.compile(r"(?i)(?:page\s+)?[-–—(\[]?\s*\d{1,4}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,4})?")
+_EDGE = 3  # lines looked at from each end of a page: a header or footer is rarely more
+
+
+def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Each page's lines without its running header, footer and page number."""
+    def key(line: str) -> str:
+        return " ".join(re.sub(r"\d+", "#", line.lower()).split())
+
+    def edges(lines: list[str]) -> set[str]:
+        kept = [line for line in lines if line]
+        return {key(line) for line in kept[:_EDGE] + kept[-_EDGE:]}
+
+    pages_with = Counter(k for lines in pages for k in edges(lines))
+    repeated = {k for k, count in pages_with.items() if count >= max(2, len(pages) / 2)}
+
+    def running(line: str) -> bool:
+        return not line or key(line) in repeated or _PAGE_NUMBER.fullmatch(line) is not None
+
+    cleaned = []
+    for lines in pages:
+        start, end, dropped = 0, len(lines), 0
+        while start < end and dropped < _EDGE and running(lines[start]):
+            dropped += bool(lines[start])
+            start += 1
+        dropped = 0
+        while end > start and dropped < _EDGE and running(lines[end - 1]):
+            dropped += bool(lines[end - 1])
+            end -= 1
+        cleaned.append(lines[start:end])
+    return cleaned
+
+
+# A report states its date near its start ("Published 2 April 2025", or a line that is only a date); other dates
+# in its opening are often what it is about (the title's "Derailment … 11 March 2025").
+_OPENING_LINES = 12
+_DATE_CUE = re.compile(r"(?i)(?:published|issued|dated?|released|(?:last )?updated|revised)\b")
+
+
+def _stated_date(lines: list[str]) -> str | None:
+    stated = (line for line in lines if _DATE_CUE.match(line) or len(line.split()) <= 4)
+    return next((found for found in map(find_date, stated) if found), None)
+
+
+# pypdf ends every visual line with a newline, and sentence_spans takes lines as hard breaks: a wrapped
+# sentence would be quoted in fragments. A line joins the next when the next goes on with it — it starts
+# in lowercase or with , ; : ) ], or a date runs on ("on 9" + "March 2025"), or the line is long (at least
+# 70 % of the document's usual line, in a document whose lines are long enough to be prose) and ends in no
+# digit — unless the next starts a list item or the splitter ends a sentence between them. Short lines
+# (headings, list items) and lines ending in a number (table rows: "Culverts overdue 1,140") stay apart.
+_LIST_ITEM = re.compile(r"[-•*–▪◦]\s|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4}|[IVX]{1,4})[.)]\s")
+_COMPOUND = re.compile(r"(?<![^\W\d_])[^\W\d_]++-[^\W\d_]++")
+_BROKEN_WORD = re.compile(r"(?<![^\W\d_])([^\W\d_]+)[-\u2010\u00ad]$")
+_FIRST_WORD = re.compile(r"[^\W_]+")
+_ENDS_IN_DAY = re.compile(r"\s(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?$")
+_STARTS_WITH_MONTH = re.compile(rf"(?i)(?:{MONTHS})\b")
+_ENDS_IN_MONTH = re.compile(rf"(?i)\s(?:{MONTHS})\.?$")
+_STARTS_WITH_DAY_OR_YEAR = re.compile(r"(?:\d{1,2}|(?:19|20)\d\d)\b")
+
+
+def unwrap(text: str, compounds: set[str]) -> str:
+    """A PDF's text with its visual lines joined back into lines of text (see unwrap_lines)."""
+    return "\n".join(line for _, line in unwrap_lines(normalize_whitespace(text).split("\n"), compounds))
+
+
+def unwrap_lines(lines: list[str], compounds: set[str]) -> list[tuple[int, str]]:
+    """A PDF's visual lines joined back into lines of text: (index of the first visual line, text).
+
+    A word hyphenated across lines is joined whole. Without a dictionary the hyphen is dropped when the
+    word goes on in lowercase ("recon-" + "struction"), kept before a capital or digit ("Anglo-" + "French",
+    "COVID-" + "19") and kept when the document writes the hyphenated word elsewhere (`compounds`, lowercase:
+    "well-known"). A soft hyphen is always dropped."""
+    if not lines:
+        return []
+    lengths = sorted(len(line) for line in lines if line)
+    width = lengths[len(lengths) * 9 // 10] if lengths else 0
+    out = [[lines[0]]]  # each line of the result as its pieces: joining strings one by one would be quadratic
+    firsts = [0]
+    for index, (previous, line) in enumerate(itertools.pairwise(lines), 1):
+        broken = previous[-1:] in "-\u2010\u00ad" and _BROKEN_WORD.search(previous[-60:])
+        if not (previous and line) or _LIST_ITEM.match(line):
+            out.append([line])
+            firsts.append(index)
+        elif broken and line[0].isalnum():
+            compound = f"{broken.group(1)}-{_FIRST_WORD.match(line, 0, 60).group()}".lower()
+            if previous[-1] == "\u00ad" or (line[0].islower() and compound not in compounds):
+                out[-1][-1] = out[-1][-1][:-1]
+            out[-1].append(line)
+        elif _continues(previous, line, width) and not _ends_sentence_between(out[-1], line):
+            out[-1] += [" ", line]
+        else:
+            out.append([line])
+            firsts.append(index)
+    return [(first, "".join(pieces)) for first, pieces in zip(firsts, out)]
+
+
+def _continues(previous: str, line: str, width: int) -> bool:
+    if line[0].islower() or line[0] in ",;:)]":
+        return True
+    if len(previous.split(maxsplit=3)) > 3 and (
+        (_ENDS_IN_DAY.search(previous[-6:]) and _STARTS_WITH_MONTH.match(line, 0, 12))
+        or (_ENDS_IN_MONTH.search(previous[-11:]) and _STARTS_WITH_DAY_OR_YEAR.match(line, 0, 5))
+    ):
+        return True  # a date broken between its day and month, or month and year, in running text
+    return width >= 30 and len(previous) >= 0.7 * width and not previous[-1].isdigit()
+
+
+def _ends_sentence_between(pieces: list[str], line: str) -> bool:
+    """Whether the splitter ends a sentence between the text so far and `line` put after it on one line.
+    The splitter reads a few words either side of a full stop, so the last 200 and first 100 characters do."""
+    if pieces[-1][-1] not in ".!?…\"”’')]":  # no sentence ends without one of these
+        return False
+    tail = ""
+    for piece in reversed(pieces):
+        tail = piece[-200:] + tail
+        if len(tail) >= 200:
+            break
+    tail = tail[-200:]
+    return any(end == len(tail) for _, end, _ in sentence_spans(f"{tail} {line[:100]}"))
 
 
 def _text_metadata(lines: list[tuple[str, str]]) -> dict:
@@ -122,7 +258,7 @@ def _text_metadata(lines: list[tuple[str, str]]) -> dict:
     about = re.match(r"^[#*\s]*about the (?:author|writer)s?[:\s-]+(.+?)[*\s]*$", first(AUTHOR_BIO) or "", re.I)
     written_by = [t for lab, t in lines if lab == BYLINE and not re.fullmatch(r"(?i)[*\s]*(written|posted) by:?[*\s]*", t)]
     author = author or (about.group(1) if about else None) or (written_by[0] if written_by and len(written_by[0].split()) <= 5 else None)
-    bio = [t for lab, t in lines if lab == AUTHOR_BIO and not re.match(r"(?i)^[#*\s]*about the", t)]
+    bio = [t.strip("*_ ") for lab, t in lines if lab == AUTHOR_BIO and not re.match(r"(?i)^[#*\s]*about the", t)]
     # A page's own date sits near its title; failing that, it is no later than its first comment.
     preamble = " ".join(t for lab, t in lines if lab in (BYLINE, TITLE))
     comment_dates = [d for d in (find_date(t) for lab, t in lines if lab == COMMENTS) if d]

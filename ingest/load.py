@@ -24,7 +24,7 @@ from charset_normalizer import from_bytes
 from ingest.errors import DossierError
 from ingest.extract import FORMATS, Extracted, assemble, extract_markup, extract_page, extract_pdf
 from ingest.models import Article
-from ingest.regions import BODY
+from ingest.regions import BODY, BYLINE, Line, is_credits
 
 MAX_BYTES = 50 * 1024 * 1024
 FETCH_TIMEOUT = 20  # seconds for a whole fetch: every redirect, the connections and all reads
@@ -345,7 +345,7 @@ def _records(doc: Document) -> list[dict]:
 
 def _record_article(doc: Document, record: dict, n: int) -> Article:
     body = record.get("body") or record.get("text") or record.get("content")
-    text, regions = assemble([(BODY, body, None)]) if isinstance(body, str) else ("", ())
+    text, regions = assemble(_dump_pieces(body)) if isinstance(body, str) else ("", ())
     if not text:  # a body of control characters is empty once cleaned
         raise DossierError(f"{doc.name}: article {n} has no 'body' text; every object needs a non-empty 'body'")
     source = record.get("url") if is_url(record.get("url")) else f"{doc.source}#{record.get('id', n)}"
@@ -358,6 +358,14 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
     article = _article(source, content_hash(json.dumps(record, sort_keys=True).encode()), Extracted(text, regions, metadata), None)
     # A dump's own ids are how its users name articles (evaluation sets refer to them).
     return Article(**{**article.__dict__, "id": str(record["id"])}) if record.get("id") not in (None, "") else article
+
+
+def _dump_pieces(body: str) -> list[tuple[str, str, None]]:
+    """A dump's body is the article's text, but a wire story's may end in its credits ("(Reporting by …)")."""
+    head, _, last = body.rstrip().rpartition("\n")
+    if head.strip() and is_credits(Line(0, len(last), last.strip())):
+        return [(BODY, head, None), (BYLINE, last, None)]
+    return [(BODY, body, None)]
 
 
 def decode(data: bytes, name: str) -> str:

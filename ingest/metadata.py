@@ -4,10 +4,11 @@ import json
 import re
 from datetime import date, datetime
 
-_MONTHS = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+MONTHS = ("jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|"
+          "nov(?:ember)?|dec(?:ember)?")
 _DATE_PATTERNS = [
-    (re.compile(rf"\b({_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I), ("month", "day", "year")),
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTHS})\.?,?\s+((?:19|20)\d\d)\b", re.I), ("day", "month", "year")),
+    (re.compile(rf"\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I), ("month", "day", "year")),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTHS})\.?,?\s+((?:19|20)\d\d)\b", re.I), ("day", "month", "year")),
     (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), ("year", "month", "day")),
 ]
 
@@ -38,6 +39,16 @@ def iso_date(value: str | None) -> str | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
     except ValueError:
         return find_date(value)
+
+
+def pdf_date(value) -> str | None:
+    """A PDF information date ("D:20250402093000+01'00'") as ISO 8601 (YYYY-MM-DD); its time and zone are
+    often missing or wrong (the producer's clock), so only the day is kept."""
+    m = re.match(r"(?:D:)?((?:19|20)\d\d)(\d\d)(\d\d)", value.strip()) if isinstance(value, str) else None
+    try:
+        return date(*map(int, m.groups())).isoformat() if m else None
+    except ValueError:
+        return None
 
 
 def json_ld(scripts: list[str]) -> dict:

@@ -51,7 +51,18 @@ _CAPTION_CUE = re.compile(
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _ENDS_WITH_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d[.)]?$", re.I)
-_CREDITS = re.compile(r"^(?:reporting|writing|editing|additional reporting|compiled|edited) by\b", re.I)
+# Wire credits: "Reporting by A; editing by B", usually in brackets at the story's end.
+_CREDITS = re.compile(r"^\(?(?:reporting|writing|editing|additional reporting|compiled|edited) by\b", re.I)
+# At the very end of a post, a heading that only opens a list of links ("Related on Sensor Week", "More from
+# us"): looser than the section headings above, so it counts only when links alone follow it.
+_LINKS_HEADING = _any(
+    r"(related|more|read (more|next|also)|see also|also on|elsewhere|further reading|recommended)\b.*")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+# A closing note on the writer, set apart in italics: "*Ana Reyes edits the Weekly. …*".
+_AUTHOR_NOTE = re.compile(
+    r"^([*_])(?![*_])[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3},? "
+    r"(?:is|was|edits|writes|covers|reports|has|joined|leads)\b.*\1$"
+)
 _BYLINE = re.compile(r"^\**(?i:(?:posted|written|words|story|text)\s+)?(?i:by)\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|da|al|bin))*(?:\s+(?:and|&)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*)?)")
 
 
@@ -105,6 +116,10 @@ def section_of(line: Line) -> str | None:
     return None
 
 
+def is_credits(line: Line) -> bool:
+    return bool(_CREDITS.match(_plain(line.text))) and not is_prose(line)
+
+
 def byline_name(text: str) -> str | None:
     m = _BYLINE.match(_plain(text))
     return m.group("name").strip() if m and len(text.split()) <= 12 else None
@@ -117,6 +132,7 @@ def label_lines(text: str) -> list[tuple[Line, str]]:
     if body_start is None:  # no prose at all: nothing to tell apart, keep everything
         return [(line, BODY) for line in lines]
     labels = _label_preamble(lines[:body_start]) + _label_rest(lines[body_start:])
+    _label_tail(lines, labels)
     return list(zip(lines, labels))
 
 
@@ -143,6 +159,30 @@ def _label_preamble(lines: list[Line]) -> list[str]:
     return labels
 
 
+def is_link_line(line: Line) -> bool:
+    """Mostly a Markdown link: "- [Title](https://…)", "[Title](…) (March 2024)"."""
+    links = _MARKDOWN_LINK.findall(line.text)
+    rest = _MARKDOWN_LINK.sub(" ", line.text)
+    return bool(links) and len(re.findall(r"\w+", rest)) < sum(len(re.findall(r"\w+", text)) for text in links)
+
+
+def _label_tail(lines: list[Line], labels: list[str]) -> None:
+    """Relabel the end of the body: a list of links under a "Related …" heading, then the writer's note."""
+    last = max((i for i, label in enumerate(labels) if label == BODY), default=None)
+    if last is None:
+        return
+    first_link = last + 1
+    while first_link > 0 and labels[first_link - 1] == BODY and is_link_line(lines[first_link - 1]):
+        first_link -= 1
+    heading = first_link - 1
+    if first_link <= last and heading >= 0 and labels[heading] == BODY and lines[heading].words <= 8 \
+            and _LINKS_HEADING.fullmatch(_plain(lines[heading].text)):
+        labels[heading : last + 1] = [RELATED] * (last + 1 - heading)
+        last = max((i for i in range(heading) if labels[i] == BODY), default=None)
+    if last is not None and _AUTHOR_NOTE.match(lines[last].text) and any(label == BODY for label in labels[:last]):
+        labels[last] = AUTHOR_BIO
+
+
 def _label_rest(lines: list[Line]) -> list[str]:
     labels = []
     state = BODY
@@ -162,11 +202,12 @@ def _label_rest(lines: list[Line]) -> list[str]:
             state = AUTHOR_BIO
             continue
         if state == BODY:
-            if _CHROME_LINE.fullmatch(plain) or (line.words <= 6 and plain.lower() in seen):
+            # A line of decoration alone ("---", "* * *") holds no words.
+            if not plain or _CHROME_LINE.fullmatch(plain) or (line.words <= 6 and plain.lower() in seen):
                 labels.append(CHROME)
             elif _RELATED_LINE.fullmatch(plain):
                 labels.append(RELATED)
-            elif (byline_name(line.text) and not is_prose(line)) or _CREDITS.match(plain):
+            elif (byline_name(line.text) and not is_prose(line)) or is_credits(line):
                 labels.append(BYLINE)
             else:
                 labels.append(BODY)

@@ -8,15 +8,50 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 _MANY_BLANKS = re.compile(r"\n{3,}")
 
-# A sentence ends at . ! ? or … (plus closing quotes/brackets) when whitespace
-# and something that can start a sentence follow (checked in code: not a
-# lowercase letter), or at a CJK full stop. A match starts only where a run of stops
-# starts, and runs never give back: a line of 100 000 dots stays linear.
-_SENTENCE_END = re.compile(r"(?<![.!?…])[.!?…]++[\"”’')\]]*+(?=\s+[\"“‘'(\[¿¡]?([^\W_]))|[。！？]+")
+# A sentence may end at . ! ? or … (plus closing quotes/brackets) when whitespace and a letter or digit
+# follow (after an opening quote or bracket), or at a CJK full stop; _ends_sentence decides. A match starts
+# only where a run of stops starts, and runs never give back: a line of 100 000 dots stays linear. Groups:
+# the stops, the closers, the opener, the first character of what follows.
+_SENTENCE_END = re.compile(
+    r"(?<![.!?…])([.!?…]++)([\"”’')\]]*+)(?=\s+([\"“‘'(\[¿¡]?)([^\W_]))|[。！？]+"
+)
+# Abbreviations (lowercase, without their last full stop). Any word of letters and dots such as "u.s", "e.g"
+# or "ph.d" (_DOTTED), and any single letter (an initial), counts too.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n no gen gov sen rep "
-    "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec fig vol pp "
-    "lt col maj capt sgt adm rev hon ft mt".split()
+    "mr mrs ms messrs dr prof sr jr st vs etc cf gen gov sen rep pres supt det insp inc ltd co corp "
+    "bros dept univ assn ave blvd rd jan feb mar apr jun jul aug sep sept oct nov dec lt col maj capt sgt cpl "
+    "adm rev hon ft mt".split()
+)
+# Words that are abbreviations only before a number ("No. 5", "Fig. 3", "est. 1890"); before anything else
+# they are words ("The answer was no.", "She studied art.").
+_NUMBERED = frozenset("no nos fig figs vol vols pp art sec ch approx est".split())
+_DOTTED = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
+# After an abbreviation, a capitalised word is usually a name going on with the sentence ("Dr. Okafor",
+# "U.S. Senate", "St. Louis"), so the sentence ends there only when the word is one that starts sentences
+# ("... in the U.S. The family ...") and is not itself an initial ("Mr. A. Smith").
+_STARTERS = frozenset(
+    "the a an he she it they we i you his her its their our my this that these those there here but and or so yet "
+    "in on at by for from to with as if when while after before since although though because however meanwhile "
+    "still now then some many most all both each every no not what who where why how which mr mrs ms dr "
+    "one two three four five six seven eight nine ten".split()
+)
+# a.m. and p.m. are the reverse: the capitalised words that carry on a time are few ("7 p.m. Friday",
+# "9 a.m. EST"), and any other ("at 7:15 p.m. Officials said") starts a new sentence.
+_TIMES = frozenset(["a.m", "p.m"])
+_AFTER_TIME = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec eastern central mountain pacific atlantic greenwich "
+    "et est edt ct cst cdt mt mst mdt pt pst pdt gmt utc bst cet cest ist jst aest aedt".split()
+)
+# What may come before a list item's full stop: "1." "b." "(iv)." are not sentences of their own.
+_LIST_MARKER = re.compile(r"\(?(?:\d{1,3}|[^\W\d_]|[ivxlIVXL]{1,5})\)?")
+_NEXT_WORD = re.compile(r"[^\W_]+")
+_SPACES = re.compile(r"\s*")
+# "Why?" Smith asked. — a question or exclamation quoted before its speaker goes on with the sentence.
+_SPEAKER = re.compile(
+    r"(?:[^\W\d_][\w'’-]*[ \t]+){1,3}(?:said|says|asked|asks|added|replied|wrote|told|shouted|cried|"
+    r"recalled|insisted|explained|continued|whispered|yelled|answered)\b"
 )
 
 
@@ -27,11 +62,41 @@ def normalize_whitespace(text: str) -> str:
     return _MANY_BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _is_abbreviation(text: str, end: int) -> bool:
-    """True when the full stop ending at `end` belongs to an abbreviation or an initial."""
-    words = text[max(end - 40, 0) : end].split()  # only the last word matters; never rescan the whole text
-    token = words[-1].rstrip(".").lstrip("\"“‘'([").lower() if words else ""
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+def _ends_sentence(text: str, stop: re.Match, begin: int, line_end: int) -> bool:
+    """Whether the candidate `stop` ends the sentence that begins at `begin`. It reads only the last word
+    before the stop and a few words after it, never past the sentence's start or the line's end: splitting
+    stays linear, and a sentence quoted alone splits as it did in its passage."""
+    stops, closers, opener, first = stop.groups()
+    if stops is None:  # a CJK full stop
+        return True
+    if first.islower():
+        return False
+    after = stop.start(4)
+    if stops[-1] in "?!" and closers and not opener:
+        return not _SPEAKER.match(text, after, min(after + 60, line_end)) or _is_starter(text, after, line_end)
+    if stops != "." or closers:
+        return True
+    if stop.start() - begin <= 12 and _LIST_MARKER.fullmatch(text, begin, stop.start()):
+        return False
+    if opener == "[" and first.isdigit():  # a citation marker: "... moved to the U.S. [2]"
+        return True
+    words = text[max(stop.start() - 40, begin) : stop.start()].split()
+    token = words[-1].lstrip("\"“‘'([").lower() if words else ""
+    if token in _NUMBERED:
+        return not first.isdigit()
+    initial = len(token) == 1 and token.isalpha()
+    if not (token in _ABBREVIATIONS or token in _TIMES or initial or _DOTTED.fullmatch(token)):
+        return True
+    if first.isdigit():  # "Jan. 12", "the U.S. 10-year note"
+        return False
+    if token in _TIMES:
+        return _NEXT_WORD.match(text, after, min(after + 40, line_end)).group().lower() not in _AFTER_TIME
+    return _is_starter(text, after, line_end)
+
+
+def _is_starter(text: str, at: int, line_end: int) -> bool:
+    word = _NEXT_WORD.match(text, at, min(at + 40, line_end))
+    return word.group().lower() in _STARTERS and not (len(word.group()) == 1 and text.startswith(".", word.end()))
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, int]]:
@@ -48,14 +113,13 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if not line.group().strip():
             paragraph += 1
             continue
-        line_start = start + line.start()
-        cut = line_start
-        for stop in _SENTENCE_END.finditer(text, line_start, start + line.end()):
-            if (stop.group(1) or "").islower() or (text[stop.end() - 1] == "." and _is_abbreviation(text, stop.end())):
-                continue
-            spans.append((cut, stop.end(), paragraph))
-            cut = stop.end()
-        spans.append((cut, start + line.end(), paragraph))
+        cut, line_end = start + line.start(), start + line.end()
+        begin = _SPACES.match(text, cut, line_end).end()  # where the sentence's first word is
+        for stop in _SENTENCE_END.finditer(text, cut, line_end):
+            if _ends_sentence(text, stop, begin, line_end):
+                spans.append((cut, stop.end(), paragraph))
+                cut, begin = stop.end(), _SPACES.match(text, stop.end(), line_end).end()
+        spans.append((cut, line_end, paragraph))
     return [_strip(text, s, e, p) for s, e, p in spans if text[s:e].strip()]
 
 
@@ -80,4 +144,12 @@ def content_words(text: str) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    """A light stem, so "measure", "measures", "measured" and "measuring" match: plural s,
+    then -ed / -ing, then a final e, each only where enough of the word is left."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    for ending in ("ing", "ed"):
+        if len(word) > len(ending) + 3 and word.endswith(ending):
+            word = word[: -len(ending)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word

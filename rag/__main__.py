@@ -1,65 +1,202 @@
-"""python -m rag ask "QUESTION" [--store DIR] [--backend NAME] [--json]: answer from the library."""
+"""python -m rag ask "QUESTION" [--history FILE.json] | chat  [--store DIR] [--backend NAME] [--json] …:
+answer from the library, once or as a conversation in the terminal."""
 
 import argparse
 import json
+import re
+import shutil
 import sys
+from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
 from rag.backends import BACKENDS
 from rag.settings import STORE_ENV, quiet_broken_pipe, settings_from_env, store_from_env
 from vectorstore.embedder import RUNTIMES
 
+HISTORY_SHAPE = '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]'
+NEW, QUIT = ("/new", ":new"), ("/quit", ":quit", "/exit", ":exit", ":q")
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Ask the library a question.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    ask = commands.add_parser("ask", help="answer a question with cited passages")
-    ask.add_argument("question")
-    ask.add_argument("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--source", help="only articles from this publisher, or whose path/URL contains this")
-    ask.add_argument("--author", help="only articles whose author line contains this")
-    ask.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
-    ask.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
-    ask.add_argument("--article", action="append", default=[], metavar="ID", help="only this article (repeatable; ids from `python -m ingest list`)")
-    ask.add_argument("--backend", choices=BACKENDS, help="who writes the answer (default: $DOSSIER_BACKEND or extractive)")
-    ask.add_argument("--model", help="model name on the server (openai), or a .gguf file (llamacpp); default: $DOSSIER_MODEL")
-    ask.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (default: $DOSSIER_BASE_URL or OpenAI); key in $OPENAI_API_KEY")
-    ask.add_argument("--timeout", type=float, help="seconds the model may take (default: 120)")
-    ask.add_argument("--strict", action="store_true", help="drop sentences that no cited passage supports")
-    ask.add_argument("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: ONNX for questions)")
-    ask.add_argument("--chroma-url", metavar="URL", help="a Chroma server holding the library (default: $DOSSIER_CHROMA_URL or none: the store folder)")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
+        history = read_history(args.history) if args.command == "ask" and args.history else []
         filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
-        settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout, strict=args.strict or None,
-                                    encoder=args.encoder, chroma_url=args.chroma_url)
+        settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url,
+                                     timeout=args.timeout, strict=args.strict or None, encoder=args.encoder,
+                                     chroma_url=args.chroma_url)
         assistant = Assistant(args.store, settings)
-        if args.json:
-            print(json.dumps(assistant.ask(args.question, filters=filters).to_dict(), ensure_ascii=False))
-            return 0
-        streamed = ""
-        for piece in assistant.stream(args.question, filters=filters):
-            if isinstance(piece, Answer):
-                if piece.text != streamed:  # citations Dossier added to sentences the model left uncited
-                    print(f"\n\nWith citations checked:\n{piece.text}", end="")
-                print_sources(piece)
-            else:
-                streamed += piece
-                print(piece, end="", flush=True)
+        if args.command == "chat":
+            return chat(assistant, filters, args.json)
+        show(assistant, args.question, history, filters, args.json)
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the model loads or an answer streams
+        print(file=sys.stderr)
+        return 130
     return 0
 
 
-def print_sources(answer: Answer) -> None:
-    print()
-    for i in answer.unsupported:
-        print(f"\nunverified: “{answer.sentences[i].text}” — {answer.sentences[i].reason}")
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    add = options.add_argument
+    add("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
+    add("--json", action="store_true", help="print one JSON object per answer instead of text")
+    add("--source", help="only articles from this publisher, or whose path/URL contains this")
+    add("--author", help="only articles whose author line contains this")
+    add("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
+    add("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+    add("--article", action="append", default=[], metavar="ID",
+        help="only this article (repeatable; ids from `python -m ingest list`)")
+    add("--backend", choices=BACKENDS, help="who writes the answer (default: $DOSSIER_BACKEND or extractive)")
+    add("--model", help="model name on the server (openai), or a .gguf file (llamacpp); default: $DOSSIER_MODEL")
+    add("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
+                           "(default: $DOSSIER_BASE_URL or OpenAI); key in $OPENAI_API_KEY")
+    add("--timeout", type=float, help="seconds the model may take (default: 120)")
+    add("--strict", action="store_true", help="drop sentences that no cited passage supports")
+    add("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: ONNX for questions)")
+    add("--chroma-url", metavar="URL",
+        help="a Chroma server holding the library (default: $DOSSIER_CHROMA_URL or none: the store folder)")
+    top = argparse.ArgumentParser(prog="python -m rag", description="Ask the library a question.")
+    commands = top.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser("ask", parents=[options], help="answer a question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("--history", metavar="FILE.json",
+                     help=f"the conversation so far, for follow-up questions: {HISTORY_SHAPE}")
+    commands.add_parser("chat", parents=[options], help="a conversation in the terminal: one question per line",
+                        description=f"Questions one per line; {NEW[0]} starts over, {QUIT[0]} or Ctrl-D leaves.")
+    return top
+
+
+def read_history(path: str) -> list[dict]:
+    """The turns of a --history file: a JSON list of {"role", "content"}, or the chat page's JSON export."""
+    fix = f"give a JSON list of turns such as {HISTORY_SHAPE}"
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DossierError(f"--history {path}: no such file; {fix}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DossierError(f"--history {path}: cannot read it ({getattr(e, 'strerror', None) or e}); {fix}") from None
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno}, column {e.colno}"
+        raise DossierError(f"--history {path}: not valid JSON ({where}: {e.msg}); {fix}") from None
+    if isinstance(data, dict) and "conversation" in data:
+        data = data["conversation"]
+    if not isinstance(data, list):
+        raise DossierError(f"--history {path}: holds a JSON {type(data).__name__}, not a list; {fix}")
+    for n, turn in enumerate(data, 1):
+        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
+                and isinstance(turn.get("content"), str)):
+            raise DossierError(f'--history {path}: turn {n} is not {{"role": "user" or "assistant", "content": text}}; '
+                               f"{fix}")
+    return [{"role": turn["role"], "content": turn["content"]} for turn in data]
+
+
+def chat(assistant: Assistant, filters: Filters, as_json: bool) -> int:
+    """Questions from stdin, one a line, each answered with the conversation so far."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        import readline  # noqa: F401 — line editing, and ↑ brings back earlier questions
+
+        print(f"Ask about the library. {NEW[0]} starts a new conversation; {QUIT[0]} or Ctrl-D leaves.")
+    history: list[dict] = []
+    try:
+        while True:
+            try:
+                question = input("> " if interactive else "").strip()
+            except EOFError:
+                if interactive:  # the shell's prompt on a line of its own
+                    print()
+                return 0
+            if not question:
+                continue
+            if question.lower() in QUIT:
+                return 0
+            if question.lower() in NEW:
+                history = []
+                if not as_json:
+                    print("(new conversation)\n")
+                continue
+            if re.fullmatch(r"[/:][a-z]+", question.lower()):
+                print(f"error: unknown command {question}; type {NEW[0]} or {QUIT[0]}", file=sys.stderr, flush=True)
+                continue
+            if not interactive and not as_json:  # a transcript that reads like the terminal session
+                print(f"> {question}")
+            try:
+                answer = show(assistant, question, history, filters, as_json)
+            except DossierError as e:
+                print(f"error: {e}", file=sys.stderr, flush=True)
+                continue
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+            if not as_json:
+                print(flush=True)
+    except KeyboardInterrupt:  # Ctrl-C leaves, as Ctrl-D does
+        print()
+        return 0
+
+
+def show(assistant: Assistant, question: str, history: list[dict], filters: Filters, as_json: bool) -> Answer:
+    """Print the checked answer once. On a terminal the answer streams as it is written and
+    is then replaced in place by the checked text, when checking changed it."""
+    if as_json:
+        answer = assistant.ask(question, history, filters)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return answer
+    live = sys.stdout.isatty()
+    streamed = ""
+    for piece in assistant.stream(question, history, filters):
+        if isinstance(piece, Answer):
+            answer = piece
+        elif live:
+            streamed += piece
+            print(piece, end="", flush=True)
+    if live and answer.text == streamed:
+        print()
+    else:
+        if live:
+            print(erase(streamed, shutil.get_terminal_size().columns), end="")
+        print(answer.text)
+    print_checks(answer)
+    print_sources(answer)
+    return answer
+
+
+def erase(text: str, columns: int) -> str:
+    """The ANSI codes that take the cursor back to where `text` began printing, at the start of a
+    line, and clear from there down: up over the terminal rows its lines filled."""
+    rows = sum(max(1, -(-len(line) // max(columns, 1))) for line in text.split("\n"))
+    return (f"\x1b[{rows - 1}A" if rows > 1 else "") + "\r\x1b[J"
+
+
+def print_checks(answer: Answer) -> None:
+    """What checking found, one plain line each, and the passages' own answer when the model's falls short."""
+    for s in answer.sentences:
+        if not s.supported:
+            print(f"\nunverified: “{s.text}” — {s.reason}")
+        elif s.recited:
+            print(f"\nre-cited: “{s.text}” ({s.reason})")
+    if answer.dropped:
+        print(f"\ndropped {answer.dropped} unverified sentence{'s' if answer.dropped > 1 else ''}")
     if answer.removed_markers:
-        print(f"\nremoved citations to passages that do not exist: {', '.join(f'[{n}]' for n in answer.removed_markers)}")
-    for c in answer.citations:
+        removed = ", ".join(f"[{n}]" for n in answer.removed_markers)
+        print(f"\nremoved citations to passages that do not exist: {removed}")
+    if answer.off_question:
+        print("\nThis answer does not address what the question asks.")
+    if answer.refusal_contradicted:
+        print("\nThe model said the articles don't answer this, but a passage does.")
+    if answer.repeated:
+        print("\nThe model began repeating itself; its answer was cut at the first repeat.")
+    if answer.from_passages:
+        print(f"\nFrom the passages:\n{answer.from_passages.text}")
+
+
+def print_sources(answer: Answer) -> None:
+    citations = list(answer.citations)
+    shown = {(c.article_id, c.start, c.end) for c in citations}
+    if answer.from_passages:  # its passages not already among the answer's
+        citations += [c for c in answer.from_passages.citations if (c.article_id, c.start, c.end) not in shown]
+    for c in citations:
         print(f"\n[{c.n}] {c.title or c.source} — {c.source} (characters {c.start}–{c.end})")
         print("    " + c.text.replace("\n", "\n    "))
 

@@ -26,6 +26,8 @@ class Sentence:
     citations: tuple[int, ...]
     supported: bool  # one of the cited passages supports it
     reason: str  # why it is or is not supported, for the reader
+    # Dossier moved its citation to the passage that supports it (the reason says from which).
+    recited: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class Answer:
     abstained: bool
     sentences: tuple[Sentence, ...] = ()
     removed_markers: tuple[int, ...] = ()  # [n] the model wrote that pointed at no passage
+    # Checks of a language model's answer as a whole (always False for extractive answers).
+    off_question: bool = False  # it does not address what the question asks
+    refusal_contradicted: bool = False  # it says the articles don't say, though a passage answers
+    repeated: bool = False  # the model began repeating itself; the answer was cut at the first repeat
+    dropped: int = 0  # unverified sentences removed in strict mode
+    # The extractive answer, shown beneath as "From the passages" when the model's is off the
+    # question or a refusal the passages contradict.
+    from_passages: "Answer | None" = None
     # How the answer was made: the retrieval query, the passages found, seconds per stage.
     trace: dict = field(default_factory=dict, compare=False)
 
@@ -51,5 +61,10 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "unsupported": self.unsupported,
             "removed_markers": list(self.removed_markers),
+            "off_question": self.off_question,
+            "refusal_contradicted": self.refusal_contradicted,
+            "repeated": self.repeated,
+            "dropped": self.dropped,
+            "from_passages": self.from_passages.to_dict() if self.from_passages else None,
             "trace": self.trace,
         }

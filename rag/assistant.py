@@ -3,7 +3,7 @@
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ingest.chunk import INDEXED, chunk_article
@@ -13,16 +13,20 @@ from ingest.models import Article, Chunk
 from ingest.text import content_words
 from rag.answer import Answer
 from rag.backends import BACKENDS
-from rag.citations import MarkerStream, Numbering, Verifier, finish
-from rag.conversation import previous_question, retrieval_query
+from rag.backends.extractive import ExtractiveBackend
+from rag.citations import Verifier, finish
+from rag.conversation import previous_question, resolve, retrieval_query
+from rag.evidence import weigh
 from rag.feedback import FeedbackLog
 from rag.filters import Filters
+from rag.judge import addresses, answered_plainly, first_repeat
+from rag.markers import MarkerStream, Numbering
 from rag.settings import DEFAULT_STORE, Settings
-from vectorstore.embedder import Embedder, MiniLMEmbedder
+from vectorstore.embedder import Embedder, MiniLMEmbedder, Remembering
 from vectorstore.store import ArticleRecord, ChromaStore, Hit
 
 # Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 # Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
 MAX_FILTERED_ARTICLES = 10_000
 # Chunks are embedded in groups across articles: one length-sorted encode of a few hundred
@@ -41,10 +45,18 @@ def _traced(hit: Hit) -> dict:
             "outlet": m.get("site"), "published_at": m.get("published_at"), "score": round(hit.score, 4)}
 
 
-def abstention(hits: list[Hit]) -> Answer:
-    best = max(hits, key=lambda h: h.score, default=None)
-    closest = f" The closest passage is from “{best.title or best.source}”, but it does not answer this." if best else ""
-    return Answer(text="The articles in the library don't cover this question." + closest, citations=(), abstained=True)
+def abstention(hits: list[Hit], missing: tuple[str, ...] = ()) -> Answer:
+    """Saying the library does not cover the question, and what the closest passages are about instead."""
+    titles = list(dict.fromkeys(f"“{h.title or h.source}”" for h in sorted(hits, key=lambda h: -h.score)))[:3]
+    if missing:
+        text = f"The articles in the library don't mention {' or '.join(missing)}, so they don't cover this question."
+        if titles:
+            text += f" The closest passages are about {', '.join(titles)}."
+    else:
+        text = "The articles in the library don't cover this question."
+        if titles:
+            text += f" The closest passage is from {titles[0]}, but it does not answer this."
+    return Answer(text=text, citations=(), abstained=True)
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,11 @@ class Assistant:
         self.store = ChromaStore(store, {"embedder": self.embedder.name, "dimensions": self.embedder.dim}, self.settings.chroma_url)
         self.store.recover_if_idle()
         self.feedback = FeedbackLog(self.store.path / "dossier-feedback.sqlite3")
-        self._backend = BACKENDS[self.settings.backend](self.embedder, self.settings)
-        self._verifier = Verifier(self.embedder)
+        self._sentences = Remembering(self.embedder)
+        self._backend = BACKENDS[self.settings.backend](self._sentences, self.settings)
+        extractive = isinstance(self._backend, ExtractiveBackend)
+        self._extractive = self._backend if extractive else ExtractiveBackend(self._sentences, self.settings)
+        self._verifier = Verifier(self._sentences)
         chunking = {"chunk_size": self.settings.chunk_size, "chunk_overlap": self.settings.chunk_overlap, "pipeline": PIPELINE_VERSION}
         if self.store.chunking() != chunking:
             self._rechunk(chunking)
@@ -254,28 +269,56 @@ class Assistant:
             raise DossierError(
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
-        trace = {"query": query, "filters": str(filters or ""), "passages": [_traced(h) for h in hits]}
+        evidence = weigh(query, hits, self._sentences)
+        trace = {"query": query, "filters": str(filters or ""), "passages": [_traced(h) for h in hits], "evidence": asdict(evidence)}
         retrieved = time.perf_counter()
-        if _best(hits) < self.settings.min_relevance:
-            answer = abstention(hits)
+        if not evidence.covers(self.settings.min_relevance):
+            answer = abstention(hits, evidence.missing)
             yield answer.text
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return
+        # A follow-up is answered as the question it stands for ("What did she say?" → "What did Ana Ruiz say?").
+        question = resolve(question, history) or question
         passages = self._backend.passages(question, hits, history)
         numbering = Numbering(len(passages))
         markers = MarkerStream(numbering)
-        pieces = []
+        model = self._backend is not self._extractive
+        pieces, repeated = [], False
         for piece in self._backend.stream(question, passages, history):
             pieces.append(markers.feed(piece))
+            cut = first_repeat("".join(pieces), complete=False) if model else None
+            if cut is not None:  # a small model looping: stop reading it (the stream closes)
+                pieces, repeated = ["".join(pieces)[:cut]], True
+                break
             if pieces[-1] and not self.settings.strict:
                 yield pieces[-1]
-        pieces.append(markers.flush())
-        answer = finish("".join(pieces).strip(), numbering, passages, self._verifier, self.settings.strict)
+        if not repeated:
+            pieces.append(markers.flush())
+        text = "".join(pieces).strip()
+        if model and not repeated and (cut := first_repeat(text)) is not None:
+            text, repeated = text[:cut].strip(), True
+        answer = replace(finish(text, numbering, passages, self._verifier, self.settings.strict), repeated=repeated)
+        if model:
+            answer = self._judged(question, answer, passages)
         if self.settings.strict:
             yield answer.text
-        elif pieces[-1]:
+        elif pieces[-1] and not repeated:  # what streamed past the repeat is dropped from the final text
             yield pieces[-1]
         yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": round(time.perf_counter() - retrieved, 3)}})
+
+    def _judged(self, question: str, answer: Answer, passages: list[Hit]) -> Answer:
+        """A model's answer flagged when it misses the question or refuses what a passage
+        plainly says, with the passages' own answer to show beneath it."""
+        if answer.abstained:
+            flags = {"refusal_contradicted": answered_plainly(question, passages)}
+        else:
+            flags = {"off_question": not addresses(question, answer.text, passages)}
+        if not any(flags.values()):
+            return answer
+        pieces = list(self._extractive.stream(question, passages, []))
+        numbering = Numbering(len(passages))
+        extractive = finish(numbering.rewrite("".join(pieces)), numbering, passages, self._verifier)
+        return replace(answer, **flags, from_passages=extractive)
 
     def _hits(self, question: str, history: list[dict], articles: list[str] | None, k: int) -> tuple[str, list[Hit]]:
         """The query searched for and the passages found."""

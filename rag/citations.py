@@ -1,105 +1,37 @@
-"""Citations, shared by every backend: markers renumbered as the answer streams,
-then every sentence checked against the passages it cites."""
+"""Checking an answer's citations, shared by every backend. Once the answer is whole (its markers made
+[n] by rag.markers), each sentence takes the markers that follow it and is checked against every passage the
+model was shown: a sentence its passage does not support but another does is re-cited to that one, and a
+sentence that needs two passages cites both."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ingest.text import WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
+from rag.markers import Numbering, split_sentences, strip_markers
+from rag.prompt import header
 from vectorstore.store import Hit
 
-# [1], [1, 2], [1; 3], [1][2] — what models write when told to cite as [n]. Matches start only where
-# a run of space starts (the lookbehind), so a model's run of 10 000 spaces is not scanned 10 000 times.
-_MARKER = re.compile(r"(?<!\s)(\s*)((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
-# One whole marker, and the start of one that the next piece may finish.
-_COMPLETE = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
-_OPEN = re.compile(r"\[[\d\s,;]*")
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_CANONICAL = re.compile(r"(?<!\s)(\s*)((?:\[\d+\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ABSTAINS = re.compile(
     r"\b(articles?|passages?|sources?|context|text)\b[^.]{0,60}\b(do not|don't|does not|doesn't|did not|not)\b[^.]{0,30}"
     r"\b(say|state|contain|mention|provide|cover|answer|include|specify|give)|\bno (information|mention)\b",
-    re.I,
+    re.IGNORECASE,
 )
 
-# Marks, until renumbering, a citation Dossier added to a sentence the model left uncited.
+# Marks, until renumbering, a citation Dossier wrote (added or moved) by passage index, not by model number.
 _ADDED = "\ue000"  # private use: no model writes it
 # A claim is supported by a passage when its best cosine with one of the passage's sentences
 # plus OVERLAP × the share of its content words found in the passage reaches SUPPORTED,
 # and every number it states is in the passage (calibrated in bench/citations.md).
 OVERLAP = 0.5
 SUPPORTED = 1.35
-
-
-class Numbering:
-    """Passage index → citation number, given in order of first use."""
-
-    def __init__(self, passages: int):
-        self.passages = passages
-        self.numbers: dict[int, int] = {}
-        self.removed: list[int] = []  # markers that pointed at no passage
-
-    def rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._marker, text)
-
-    def _marker(self, m: re.Match) -> str:
-        kept = []
-        for index in map(int, re.findall(r"\d+", m.group(2))):
-            if 1 <= index <= self.passages:
-                kept.append(self.numbers.setdefault(index, len(self.numbers) + 1))
-            else:
-                self.removed.append(index)
-        return m.group(1) + "".join(f"[{n}]" for n in dict.fromkeys(kept)) if kept else ""
-
-
-class MarkerStream:
-    """Rewrites markers in streamed text; holds back only what may be half a marker."""
-
-    def __init__(self, numbering: Numbering):
-        self.numbering = numbering
-        self._buffer = ""
-
-    def feed(self, piece: str) -> str:
-        self._buffer += piece
-        cut = _pending(self._buffer)
-        ready, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return self.numbering.rewrite(ready)
-
-    def flush(self) -> str:
-        ready, self._buffer = self._buffer, ""
-        return self.numbering.rewrite(ready).rstrip()
-
-
-def _pending(text: str) -> int:
-    """Where the tail that the next piece may still join to a marker group starts: an open "[",
-    the whole markers before it, and the space before them (a dropped marker takes its space along)."""
-    cut = len(text)
-    start = text.rfind("[")
-    if start >= 0 and _OPEN.fullmatch(text, start):
-        cut = start
-    while text.endswith("]", 0, cut) and (start := text.rfind("[", 0, cut)) >= 0 and _COMPLETE.fullmatch(text, start, cut):
-        cut = start
-    return len(text[:cut].rstrip())
-
-
-def split_sentences(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
-    """(start, end, the numbers it cites) of each sentence. Markers written after a
-    sentence's full stop belong to that sentence."""
-    bounds: list[list[int]] = []
-    for start, end, _ in sentence_spans(text):
-        lead = _LEADING_MARKERS.match(text, start, end)
-        if lead and bounds:
-            bounds[-1][1] = lead.end()
-            start = lead.end() + len(text[lead.end():end]) - len(text[lead.end():end].lstrip())
-        if start < end:
-            bounds.append([start, end])
-    return [(s, e, tuple(int(n) for n in re.findall(r"\[(\d+)\]", text[s:e]))) for s, e in bounds]
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"(?<!\s)\s*\[\d+\]", "", text).strip()
+# A claim whose content words are all in one sentence of the passage is supported outright.
+HELD = 1.0
+_NEGATION = re.compile(r"\b(not|no|never|nor|none|neither|without)\b|n't\b", re.IGNORECASE)
 
 
 def abstains(text: str) -> bool:
@@ -125,6 +57,24 @@ def _quoted(claim: str, passage: str) -> bool:
     return len(words) >= 5 and " ".join(words) in " ".join(WORD.findall(passage.lower()))
 
 
+def _spans(passage: str) -> list[tuple[int, int]]:
+    return [(s, e) for s, e, _ in sentence_spans(passage)] or [(0, len(passage))]
+
+
+def _held(claim: str, words: set[str], passage: str, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The passage sentence holding at least HELD of a claim's content words (four or more), negated alike:
+    a claim that reorders one sentence's words ("Eileen Marsh was from Harwick Cross" of "… Eileen Marsh,
+    67, a retired teacher from Harwick Cross …"), which a long sentence's embedding dilutes."""
+    if len(words) < 4:
+        return None
+    negated = bool(_NEGATION.search(claim))
+    for start, end in spans:
+        sentence = passage[start:end]
+        if len(words & content_words(sentence)) >= HELD * len(words) and bool(_NEGATION.search(sentence)) == negated:
+            return start, end
+    return None
+
+
 @dataclass(frozen=True)
 class Support:
     supported: bool
@@ -134,7 +84,7 @@ class Support:
 
 
 class Verifier:
-    """Checks (claim, passage) pairs: a verbatim quote is supported outright; otherwise by
+    """Checks claims against passages: a verbatim quote is supported outright; otherwise by
     embedding similarity to the passage's sentences, shared content words and numbers."""
 
     def __init__(self, embedder):
@@ -142,7 +92,7 @@ class Verifier:
 
     def check(self, pairs: list[tuple[str, str]]) -> list[Support]:
         todo = {(c, p) for c, p in pairs if not _quoted(c, p)}
-        spans = {p: [(s, e) for s, e, _ in sentence_spans(p)] or [(0, len(p))] for _, p in pairs}
+        spans = {p: _spans(p) for _, p in pairs}
         texts = list(dict.fromkeys([c for c, _ in todo] + [p[s:e] for _, p in todo for s, e in spans[p]]))
         vectors = dict(zip(texts, self._embedder.embed_batch(texts))) if texts else {}
         results = []
@@ -158,12 +108,45 @@ class Verifier:
             overlap = len(words & content_words(passage)) / len(words) if words else 0.0
             score = round(cosines[best] + OVERLAP * overlap, 3)
             missing = sorted(_numbers(claim) - _numbers(passage))
+            held = _held(claim, words, passage, spans[passage])
             if missing:
                 results.append(Support(False, score, f"the passage does not mention {', '.join(missing)}"))
+            elif held:
+                results.append(Support(True, score, "its words are the passage's", held))
             elif score < SUPPORTED:
                 results.append(Support(False, score, f"the passage does not say this (support {score:.2f} < {SUPPORTED})"))
             else:
                 results.append(Support(True, score, "supported by the passage", spans[passage][best]))
+        return results
+
+    def together(self, items: list[tuple[str, list[str]]]) -> list[tuple[Support, list[tuple[int, int]]]]:
+        """Whether passages support a claim together, with the sentence of each that does: every one
+        holds a word or number of the claim that the others lack, all its numbers are among theirs,
+        and the claim is close to their closest sentences read as one (the sum of their vectors)."""
+        spans = {p: _spans(p) for _, parts in items for p in parts}
+        texts = list(dict.fromkeys([c for c, _ in items] + [p[s:e] for p, ss in spans.items() for s, e in ss]))
+        vectors = dict(zip(texts, self._embedder.embed_batch(texts))) if texts else {}
+        results = []
+        for claim, parts in items:
+            best = [max(spans[p], key=lambda se, p=p: float(np.dot(vectors[p[se[0] : se[1]]], vectors[claim])))
+                    for p in parts]
+            joint = sum(vectors[p[s:e]] for p, (s, e) in zip(parts, best))
+            cosine = float(np.dot(joint, vectors[claim]) / (np.linalg.norm(joint) or 1.0))
+            words, numbers = content_words(claim), _numbers(claim)
+            held = [(content_words(p) | _numbers(p)) & (words | numbers) for p in parts]
+            found = set().union(*held)
+            overlap = len(words & found) / len(words) if words else 0.0
+            score = round(cosine + OVERLAP * overlap, 3)
+            missing = sorted(numbers - found)
+            if missing:
+                results.append((Support(False, score, f"the passages do not mention {', '.join(missing)}"), []))
+            elif not all(h - set().union(*(held[:i] + held[i + 1:])) for i, h in enumerate(held)):
+                results.append((Support(False, score, "not every passage holds a part of it"), []))
+            elif score < SUPPORTED:
+                reason = f"the passages do not say this (support {score:.2f} < {SUPPORTED})"
+                results.append((Support(False, score, reason), []))
+            else:
+                results.append((Support(True, score, "supported by the passages together"), best))
         return results
 
 
@@ -172,16 +155,89 @@ class _Draft:
     start: int
     end: int
     text: str
-    passages: list[int]  # 1-based indexes into the passages shown to the model
+    cited: list[int]  # 1-based indexes into the passages shown to the model, as the model cited them
+    passages: list[int]  # as cited in the end
     support: Support
     evidence: dict[int, tuple[int, int]]  # passage index → the sentence of it that supports this one
+    change: str = ""  # "added" or "moved": Dossier wrote the citation; "together": two cited passages support it
+
+
+def _bind(start: int, end: int, text: str, cited: list[int], row: dict[int, Support], unions: dict) -> _Draft:
+    """A sentence's citation: what it cites if that supports it (alone or together), else the passage
+    that does, else the two best passages together, else what it cites, flagged."""
+    ok = [i for i in cited if row[i].supported]
+    if ok:
+        best = max(ok, key=lambda i: row[i].score)
+        return _Draft(start, end, text, cited, cited, row[best], {i: row[i].evidence for i in ok})
+    change = "moved" if cited else "added"
+    union = unions.get(tuple(cited))
+    if union and union[0].supported:
+        return _Draft(start, end, text, cited, cited, union[0], dict(zip(cited, union[1])), "together")
+    others = [i for i in row if row[i].supported]
+    if others:
+        best = max(others, key=lambda i: row[i].score)
+        return _Draft(start, end, text, cited, [best], row[best], {best: row[best].evidence}, change)
+    for parts, (support, evidence) in unions.items():
+        if support.supported and set(parts) != set(cited):
+            return _Draft(start, end, text, cited, list(parts), support, dict(zip(parts, evidence)), change)
+    closest = max((row[i] for i in cited), key=lambda s: s.score, default=None)
+    if closest is None:
+        score = max((s.score for s in row.values()), default=0.0)
+        closest = Support(False, score, "it cites no passage and none supports it")
+    return _Draft(start, end, text, cited, cited, closest, {})
+
+
+def _reason(d: _Draft, ref) -> str:
+    """Why the sentence is supported or not, with passages as the reader sees them."""
+    def refs(indexes: list[int]) -> str:
+        return " and ".join(ref(i) for i in indexes)
+
+    supports = "supports it" if len(d.passages) == 1 else "together support it"
+    if d.change == "moved":
+        return f"cited {refs(d.cited)}, but {refs(d.passages)} {supports}"
+    if d.change == "added":
+        return "the model gave no citation; this passage supports it" if len(d.passages) == 1 else \
+            f"the model gave no citation; {refs(d.passages)} {supports}"
+    if d.change == "together":
+        return f"{refs(d.passages)} {supports}"
+    return d.support.reason
+
+
+def _recite(d: _Draft) -> str:
+    """The sentence's text with the citations Dossier chose, written where the model put its first marker."""
+    markers = "".join(f"[{_ADDED}{i}]" for i in d.passages)
+    if d.change == "added":
+        return f"{d.text} {markers}"
+    if d.change != "moved":
+        return d.text
+    first = _CANONICAL.search(d.text)
+    return d.text[: first.start()] + first.group(1) + markers + _CANONICAL.sub("", d.text[first.end() :])
+
+
+def _unions(verifier: Verifier, claims: list[str], passages: list[str], rows: list[dict],
+            cited: list[list[int]]) -> list[dict]:
+    """For each sentence no passage it cites supports: {passages: (support, evidence)} for the passages it
+    cites, and for the two that come closest when no passage supports it alone, checked together."""
+    wanted = []
+    for k, row in enumerate(rows):
+        if not any(row[i].supported for i in cited[k]):
+            if len(cited[k]) > 1:
+                wanted.append((k, tuple(cited[k])))
+            two = tuple(sorted(row, key=lambda i: -row[i].score)[:2])
+            if len(two) == 2 and set(two) != set(cited[k]) and not any(s.supported for s in row.values()):
+                wanted.append((k, two))
+    unions: list[dict] = [{} for _ in claims]
+    found = verifier.together([(claims[k], [passages[i - 1] for i in parts]) for k, parts in wanted])
+    for (k, parts), result in zip(wanted, found):
+        unions[k][parts] = result
+    return unions
 
 
 def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verifier, strict: bool = False) -> Answer:
-    """The final Answer: each sentence checked against the passages it cites. A sentence
-    citing none gets the passage that supports it, if one does; citations are numbered by
-    first use. The text differs from what streamed only by such added citations, by markers
-    that number no passage, and in `strict` mode by the unsupported sentences dropped."""
+    """The final Answer: each sentence checked against every passage the model was shown, and cited
+    to the one that supports it (see _bind); citations are numbered by first use. The text differs from
+    what streamed only by such changed citations, by markers that number no passage, and in `strict`
+    mode by the unsupported sentences dropped."""
     passage_of = {n: index for index, n in numbering.numbers.items()}
     # Dropping a marker can join what was around it into a new one ("[[9]3]" → "[3]"), which numbers no passage.
     text = re.sub(r"(?<!\s)\s*\[(\d+)\]", lambda m: m.group() if int(m.group(1)) in passage_of else "", text).strip()
@@ -190,25 +246,23 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     if not numbering.numbers and abstains(text):
         return Answer(text, (), True, (), tuple(numbering.removed))
     spans = split_sentences(text)
-    targets = [[passage_of[n] for n in cited] or list(range(1, len(passages) + 1)) for _, _, cited in spans]
-    pairs = [(strip_markers(text[s:e]), passages[i - 1].text) for (s, e, _), ts in zip(spans, targets) for i in ts]
-    checks = iter(verifier.check(pairs))
-    drafts = []
-    for (start, end, cited), ts in zip(spans, targets):
-        results = [(i, next(checks)) for i in ts]
-        evidence = {i: r.evidence for i, r in results if r.supported}
-        best_index, best = max(results, key=lambda r: (r[1].supported, r[1].score), default=(0, None))
-        if cited:
-            drafts.append(_Draft(start, end, text[start:end], [passage_of[n] for n in cited], best, evidence))
-        elif best and best.supported:
-            added = Support(True, best.score, "the model gave no citation; this passage supports it")
-            drafts.append(_Draft(start, end, text[start:end] + f" [{_ADDED}{best_index}]", [best_index], added, {best_index: best.evidence}))
-        else:
-            drafts.append(_Draft(start, end, text[start:end], [], Support(False, best.score if best else 0.0, "it cites no passage and none supports it"), {}))
-    if strict:
-        drafts = [d for d in drafts if d.support.supported]
-        if not drafts:
-            return Answer("None of the answer's sentences could be verified against the articles.", (), True, (), tuple(numbering.removed))
+    claims = [strip_markers(text[s:e]) for s, e, _ in spans]
+    indexes = range(1, len(passages) + 1)
+    # Each passage is checked with the source line the model saw above it: a sentence echoing the
+    # headline is the article's own claim. Evidence offsets are then moved back into the passage.
+    # (Two passages together are checked on their text alone: a shared headline is no part of either.)
+    shown = [f"{header(p)}\n{p.text}" for p in passages]
+    lead = {i: len(shown[i - 1]) - len(passages[i - 1].text) for i in indexes}
+    checks = iter(verifier.check([(c, text) for c in claims for text in shown]))
+    rows = [{i: _in_passage(next(checks), lead[i]) for i in indexes} for _ in claims]
+    cited = [list(dict.fromkeys(passage_of[n] for n in numbers)) for _, _, numbers in spans]
+    unions = _unions(verifier, claims, [p.text for p in passages], rows, cited)
+    drafts = [_bind(s, e, text[s:e], cited[k], rows[k], unions[k]) for k, (s, e, _) in enumerate(spans)]
+    kept = [d for d in drafts if d.support.supported] if strict else drafts
+    dropped, drafts = len(drafts) - len(kept), kept
+    if strict and not drafts:
+        return Answer("None of the answer's sentences could be verified against the articles.", (), True, (),
+                      tuple(numbering.removed), dropped=dropped)
     numbers: dict[int, int] = {}
     for d in drafts:
         for i in d.passages:
@@ -218,7 +272,16 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
         index = int(m.group(2)) if m.group(1) else passage_of[int(m.group(2))]
         return f"[{numbers[index]}]"
 
-    sentences = [Sentence(re.sub(rf"\[({re.escape(_ADDED)})?(\d+)\]", renumber, d.text), tuple(numbers[i] for i in dict.fromkeys(d.passages)), d.support.supported, d.support.reason) for d in drafts]
+    def ref(index: int) -> str:
+        hit = passages[index - 1]
+        return f"[{numbers[index]}]" if index in numbers else f"“{hit.title or hit.source}”"
+
+    sentences = [
+        Sentence(re.sub(rf"\[({re.escape(_ADDED)})?(\d+)\]", renumber, _recite(d)),
+                 tuple(numbers[i] for i in dict.fromkeys(d.passages)), d.support.supported, _reason(d, ref),
+                 recited=d.change == "moved")
+        for d in drafts
+    ]
     if strict:
         final = " ".join(s.text for s in sentences)
     else:
@@ -229,11 +292,22 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
         final += text[last:]
     return Answer(
         text=final,
-        citations=tuple(_citation(n, passages[i - 1], {d.evidence[i] for d in drafts if i in d.evidence}) for i, n in numbers.items()),
+        citations=tuple(_citation(n, passages[i - 1], {d.evidence[i] for d in drafts if d.evidence.get(i)})
+                        for i, n in numbers.items()),
         abstained=False,
         sentences=tuple(sentences),
         removed_markers=tuple(numbering.removed),
+        dropped=dropped,
     )
+
+
+def _moved(span: tuple[int, int] | None, lead: int) -> tuple[int, int] | None:
+    """A span of header + passage as a span of the passage (None when it lies in the header)."""
+    return (span[0] - lead, span[1] - lead) if span and span[0] >= lead else None
+
+
+def _in_passage(support: Support, lead: int) -> Support:
+    return replace(support, evidence=_moved(support.evidence, lead))
 
 
 def _citation(n: int, hit: Hit, highlights: set[tuple[int, int]]) -> Citation:

@@ -15,35 +15,38 @@ def reference(c: dict) -> str:
     return " — ".join(" ".join(p.split()) for p in dict.fromkeys(parts) if p)
 
 
-def _numbered(conversation: list[dict]) -> tuple[list[str], list[dict]]:
-    """Each assistant turn's text with its [n] renumbered across the conversation, and the references."""
-    numbers: dict[tuple, int] = {}
-    references: list[dict] = []
-    texts = []
-    for turn in conversation:
-        answer = turn.get("answer")
-        if turn["role"] != "assistant" or not answer:
-            texts.append(turn["content"])
-            continue
-        local = {}
-        for c in answer["citations"]:
-            key = (c["article_id"], c["start"], c["end"])
-            if key not in numbers:
-                numbers[key] = len(numbers) + 1
-                references.append(c)
-            local[c["n"]] = numbers[key]
-        texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", answer["answer"]))
-    return texts, references
+def _renumber(answer: dict, numbers: dict[tuple, int], references: list[dict]) -> str:
+    """The answer's text with its [n] numbered across the conversation; new passages join the references."""
+    local = {}
+    for c in answer["citations"]:
+        key = (c["article_id"], c["start"], c["end"])
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+            references.append(c)
+        local[c["n"]] = numbers[key]
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", answer["answer"])
 
 
 def to_markdown(conversation: list[dict]) -> str:
-    texts, references = _numbered(conversation)
+    numbers: dict[tuple, int] = {}
+    references: list[dict] = []
     lines = ["# Dossier conversation", ""]
-    for turn, text in zip(conversation, texts):
-        lines += [f"**{'Question' if turn['role'] == 'user' else 'Answer'}:** {text}", ""]
-        unsupported = (turn.get("answer") or {}).get("unsupported")
-        if unsupported:
-            lines += [f"_{len(unsupported)} sentence(s) of this answer could not be verified against the cited passages._", ""]
+    for turn in conversation:
+        answer = turn.get("answer")
+        if turn["role"] != "assistant" or not answer:
+            lines += [f"**{'Question' if turn['role'] == 'user' else 'Answer'}:** {turn['content']}", ""]
+            continue
+        lines += [f"**Answer:** {_renumber(answer, numbers, references)}", ""]
+        if answer["unsupported"]:
+            unverified = len(answer["unsupported"])
+            lines += [f"_{unverified} sentence(s) of this answer could not be verified against the cited passages._",
+                      ""]
+        if answer.get("off_question"):
+            lines += ["_This answer does not seem to address the question._", ""]
+        if answer.get("refusal_contradicted"):
+            lines += ["_The model said the articles don't say, but a passage appears to answer it._", ""]
+        if answer.get("from_passages"):
+            lines += [f"**From the passages:** {_renumber(answer['from_passages'], numbers, references)}", ""]
     if references:
         lines += ["## References", ""] + [f"{n}. {reference(c)}" for n, c in enumerate(references, 1)]
     return "\n".join(lines).rstrip() + "\n"

@@ -37,9 +37,13 @@ def _origin(hit: Hit) -> str:
     return hit.source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def header(hit: Hit) -> str:
+    """The source line a model sees above a passage: title — outlet — date."""
+    return _one_line(" — ".join(x for x in (hit.title, _origin(hit), hit.metadata.get("published_at")) if x))
+
+
 def passage_block(n: int, hit: Hit) -> str:
-    header = " — ".join(x for x in (hit.title, _origin(hit), hit.metadata.get("published_at")) if x)
-    return f"[{n}] {_one_line(header)}\n{_one_line(hit.text)}"
+    return f"[{n}] {header(hit)}\n{_one_line(hit.text)}"
 
 
 def _history(history: list[dict]) -> list[dict]:

@@ -1,5 +1,6 @@
-"""Answers as HTML for a web page (pure): [n] as links to source cards, unverified
-sentences marked, cited passages with the supporting sentence highlighted.
+"""Answers as HTML for a web page (pure): [n] as links to source cards, unverified and
+re-cited sentences marked, cited passages with the supporting sentence highlighted, and
+the notices that go above and below an answer.
 
 Every string from an article, a model or a reader goes through `html.escape`;
 the chat page also renders through Streamlit's sanitizer.
@@ -16,6 +17,7 @@ STYLE = """<style>
 .dossier-answer sup a { text-decoration: none; font-weight: 600; padding: 0 1px; }
 .dossier-unverified { text-decoration: underline dotted #b45309; text-underline-offset: 3px; cursor: help; }
 .dossier-unverified-mark { color: #b45309; cursor: help; }
+.dossier-recited-mark { color: #2563eb; cursor: help; }
 .dossier-source { border: 1px solid rgba(128,128,128,.35); border-radius: .5rem; padding: .5rem .75rem; margin: .4rem 0; scroll-margin-top: 4rem; }
 .dossier-source:target { outline: 2px solid #2563eb; }
 .dossier-source .meta { font-size: .85em; opacity: .75; }
@@ -62,10 +64,37 @@ def answer_html(answer: dict, key: str) -> str:
         if not s["supported"]:
             why = escape(f"Unverified: {s['reason']}")
             body = f'<span class="dossier-unverified" title="{why}">{body}</span><sup class="dossier-unverified-mark" title="{why}">⚠</sup>'
+        elif s.get("recited"):  # answers stored before re-citing existed have no such key
+            body += f'<sup class="dossier-recited-mark" title="{escape(s["reason"])}">↻</sup>'
         out.append(body)
         pos = at + len(s["text"])
     out.append(_markers(escape(text[pos:]), key))
     return '<div class="dossier-answer">' + "".join(out).replace("\n", "<br>") + "</div>"
+
+
+def notices(answer: dict) -> tuple[list[str], list[str]]:
+    """What the page says about an answer as a whole: banners above it and captions below it.
+    Plain text with no article or model words in it."""
+    above, below = [], []
+    unverified, total = len(answer["unsupported"]), len(answer["sentences"])
+    if unverified * 2 > total:  # most of it unverified: a caption under the answer would be read too late
+        above.append(f"{unverified} of {total} sentence{'' if total == 1 else 's'} could not be verified "
+                     "against the passages they cite; point at one to see why.")
+    elif unverified:
+        below.append(f"⚠ {unverified} sentence(s) could not be verified against the passage they cite; "
+                     "point at one to see why.")
+    if answer.get("off_question"):
+        above.append("This answer does not seem to address the question; the passages' own sentences are below.")
+    if answer.get("refusal_contradicted"):
+        above.append("The model said the articles don't say, but a passage appears to answer it — see below.")
+    if answer.get("repeated"):
+        below.append("The model began repeating itself; the answer was cut at the first repeat.")
+    if answer.get("dropped"):
+        below.append(f"Strict mode dropped {answer['dropped']} unverified sentence(s).")
+    if answer["removed_markers"]:
+        removed = ", ".join(f"[{n}]" for n in answer["removed_markers"])
+        below.append(f"Removed citations to passages that do not exist: {removed}")
+    return above, below
 
 
 def _passage(c: dict) -> str:

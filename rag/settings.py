@@ -56,8 +56,8 @@ class Settings:
     rerank: bool = True  # reorder the passages found by their best sentence (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to
     # cover the question (calibrated in bench/calibrate.py; see bench/calibration.md).
-    min_relevance: float = 0.35
-    max_sentences: int = 3
+    min_relevance: float = 0.45
+    max_sentences: int = 2  # sentences an extractive answer quotes (two in a row count two; bench/calibration.md)
     strict: bool = False  # drop answer sentences that no cited passage supports
     # Language-model backends (openai, llamacpp).
     model: str | None = None  # the served model's name, or a .gguf path for llamacpp

@@ -17,7 +17,7 @@ class FakeEmbedder(Embedder):
     """Deterministic bag-of-words hashing: texts sharing words have similar vectors."""
 
     name = "fake-bow"
-    dim = 256
+    dim = 1024  # wide enough that texts sharing no word rarely collide
     max_tokens = 254
 
     def embed_batch(self, texts):

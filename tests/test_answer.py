@@ -3,7 +3,6 @@ import re
 import pytest
 
 import rag
-from ingest.text import content_words
 from rag import Assistant, DossierError, Settings
 from rag.backends.extractive import is_statement
 from rag.conversation import retrieval_query

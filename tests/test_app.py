@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from ingest.load import article_id
 from rag import Assistant
+from rag.answer import Answer, Citation, Sentence
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -173,3 +174,58 @@ def test_the_backend_selector_names_a_missing_setting_and_keeps_the_page_up(monk
     assert "openai backend: no model set; pass --model" in plain(at.error[0].value)
     at.sidebar.selectbox[0].set_value("extractive").run()
     assert not at.exception and not at.error
+
+
+def shown(block) -> list[tuple[str, str]]:
+    """What a chat message shows, in page order: (kind, text) of its banners, captions, headings and HTML."""
+    kinds = ("warning", "caption", "subheader", "html")
+    return [(node.type, node.value) for node in block if getattr(node, "type", None) in kinds]
+
+
+def turn(n: int, answer: Answer) -> dict:
+    answer_id = f"{n:08d}" + "f" * 24
+    return {"role": "assistant", "content": answer.text, "answer": answer.to_dict(), "question": "?", "id": answer_id}
+
+
+def test_flagged_answers_show_banners_above_and_the_passages_answer_beneath(monkeypatch, tmp_path):
+    tide = Citation(1, "tide", "Tide <table>", "/docs/tide.md", "High tide on Friday is at 06:40.", 0, 32, 0.7)
+    gulls = Citation(1, "gulls", "Gull count", "/docs/gulls.md", "Volunteers counted 310 gulls.", 0, 29, 0.6)
+    extract = Answer("High tide on Friday is at 06:40 [1].", (tide,), False,
+                     (Sentence("High tide on Friday is at 06:40 [1].", (1,), True, "quoted"),))
+    off = Answer("Volunteers counted 310 gulls [1].", (gulls,), False,
+                 (Sentence("Volunteers counted 310 gulls [1].", (1,), True, "quoted"),),
+                 off_question=True, from_passages=extract)
+    refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, from_passages=extract)
+    shaky = Answer("Gulls nest on roofs [1]. They eat chips [1]. There were 310 [1].", (gulls,), False,
+                   (Sentence("Gulls nest on roofs [1].", (1,), False, "the passage does not say \"roofs\""),
+                    Sentence("They eat chips [1].", (1,), False, "the passage does not say \"chips\""),
+                    Sentence("There were 310 [1].", (1,), True, "moved from [2] to [1]", recited=True)),
+                   repeated=True, dropped=1)
+    monkeypatch.setenv("DOSSIER_STORE", str(tmp_path / "store"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["messages"] = [turn(1, off), turn(2, refused), turn(3, shaky)]
+    at.run()
+    assert not at.exception
+
+    kinds = shown(at.chat_message[0])
+    assert [k for k, _ in kinds] == ["warning", "html", "html", "subheader", "html", "html"]
+    assert kinds[0][1] == "This answer does not seem to address the question; the passages' own sentences are below."
+    assert "310 gulls" in kinds[1][1] and kinds[3][1] == "From the passages"
+    # The passages' answer has its own cards: its [1] opens the tide card, not the gulls card of the model's answer.
+    assert 'href="#a00000001p-source-1"' in kinds[4][1] and 'id="a00000001p-source-1"' in kinds[5][1]
+    assert "Tide &lt;table&gt;" in kinds[5][1] and 'id="a00000001-source-1"' in kinds[2][1]
+
+    kinds = shown(at.chat_message[1])
+    assert kinds[0] == ("warning",
+                        "The model said the articles don't say, but a passage appears to answer it — see below.")
+    assert "06:40" in kinds[-2][1] and kinds[-3] == ("subheader", "From the passages")
+
+    kinds = shown(at.chat_message[2])
+    assert kinds[0] == ("warning", "2 of 3 sentences could not be verified against the passages they cite; "
+                                   "point at one to see why.")
+    assert kinds[1][0] == "html" and kinds[1][1].count("⚠") == 2 and kinds[1][1].count("↻") == 1
+    assert [v for k, v in kinds if k == "caption"] == [
+        "The model began repeating itself; the answer was cut at the first repeat.",
+        "Strict mode dropped 1 unverified sentence(s).",
+    ]
+    assert not any("could not be verified" in v for k, v in kinds if k == "caption")

@@ -1,12 +1,16 @@
 """The chat page in a real browser: `streamlit run app.py` on 127.0.0.1, driven by
 Playwright through Debian's Chromium. Screenshots go to artifacts/ (git-ignored)."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,17 +31,17 @@ GLACIERS = "How many glaciers did the researchers measure?"
 PIGEONS = "How many harbor pigeons did volunteers count?"
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, minilm):
-    store = tmp_path_factory.mktemp("browser") / "store"
-    results = Assistant(store, embedder=minilm).ingest([LIBRARY, FIXTURES / "hostile" / "pigeon-xss.md"])
-    assert [r.status for r in results] == ["added"] * 4
+@contextmanager
+def streamlit(store: Path, **env):
+    """`streamlit run app.py` on a free port of 127.0.0.1 over `store`, with `env` added; yields its URL."""
     port = free_port()
-    log = store.parent / "streamlit.log"
+    log = store.parent / f"streamlit-{port}.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "DOSSIER_STORE": str(store)}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "DOSSIER_STORE": str(store), **env}, stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -51,9 +55,54 @@ def app_url(tmp_path_factory, minilm):
                 server.kill()
                 pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, minilm):
+    store = tmp_path_factory.mktemp("browser") / "store"
+    results = Assistant(store, embedder=minilm).ingest([LIBRARY, FIXTURES / "hostile" / "pigeon-xss.md"])
+    assert [r.status for r in results] == ["added"] * 4
+    with streamlit(store) as url:
+        yield url
+
+
+# Two sentences that no passage of the library supports, cited to the first passage.
+UNVERIFIED = "The glaciers were counted from a hot-air balloon [1]. A parrot led the survey team [1]."
+
+
+class ScriptedModel(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint that streams UNVERIFIED, word by word, whatever it is asked."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for word in UNVERIFIED.split(" "):
+            delta = {"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+            chunk = {"id": "scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted", **delta}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def llm_app_url(tmp_path_factory, minilm):
+    store = tmp_path_factory.mktemp("browser-llm") / "store"
+    Assistant(store, embedder=minilm).ingest([LIBRARY])
+    model = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedModel)
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{model.server_port}/v1"
+    with streamlit(store, DOSSIER_BACKEND="openai", DOSSIER_MODEL="scripted", DOSSIER_BASE_URL=base_url) as url:
+        yield url
+    model.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +151,8 @@ def test_a_citation_opens_its_source_card_with_the_supporting_sentence_highlight
     expect(card).to_be_in_viewport()
     assert card.evaluate("e => e.matches(':target')"), "the link should target its card"
     expect(card).to_contain_text("Alpine Glaciers Lost a Tenth of Their Ice")
-    expect(card.locator("mark")).to_be_visible()
-    expect(card.locator("mark")).to_contain_text("176 glaciers")
+    # Every sentence the answer quotes from this passage is marked; the one that answers among them.
+    expect(card.locator("mark", has_text="176 glaciers")).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "chat-desktop.png", full_page=True)
 
@@ -155,4 +204,27 @@ def test_phone_width_keeps_answer_and_sources_readable(app_url, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "chat-phone.png", full_page=True)
+    page.close()
+
+
+def test_an_answer_mostly_unverified_says_so_above_it(llm_app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, llm_app_url)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(GLACIERS)
+    box.press("Enter")
+    banner = page.get_by_text("2 of 2 sentences could not be verified", exact=False)
+    expect(banner).to_be_visible(timeout=120_000)
+    answer = page.locator(".dossier-answer").first
+    expect(answer).to_contain_text("hot-air balloon")
+    expect(answer.locator(".dossier-unverified-mark")).to_have_count(2)
+    # Both boxes in one script run: the page scrolls smoothly to the new answer while it is read.
+    gap = banner.evaluate("(b, a) => a.getBoundingClientRect().top - b.getBoundingClientRect().bottom",
+                          answer.element_handle())
+    assert gap >= 0, "the banner should be read before the answer"
+    ARTIFACTS.mkdir(exist_ok=True)
+    # The chat scrolls inside its own container: a full-page shot would show only its end.
+    banner.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "chat-unverified.png")
     page.close()

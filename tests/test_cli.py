@@ -9,12 +9,13 @@ import sys
 import threading
 import time
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
+from rag import DossierError
 from tests.conftest import FIXTURES, LIBRARY
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -83,7 +84,10 @@ def test_ask_json_has_the_documented_shape(ingested):
     result = run("rag", "ask", "What price did arabica coffee futures reach?", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers", "trace"}
+    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers", "trace",
+                           "off_question", "refusal_contradicted", "repeated", "dropped", "from_passages"}
+    assert answer["off_question"] is answer["refusal_contradicted"] is answer["repeated"] is False
+    assert answer["dropped"] == 0 and answer["from_passages"] is None
     assert answer["abstained"] is False and answer["unsupported"] == [] and answer["removed_markers"] == []
     assert [s["citations"] for s in answer["sentences"]] and all(s["supported"] for s in answer["sentences"])
     fields = {"n": int, "article_id": str, "title": str, "source": str, "text": str, "start": int, "end": int, "score": float,
@@ -241,3 +245,194 @@ def test_kill_9_mid_ingest_leaves_a_consistent_store_and_the_next_run_completes(
     assert again.returncode == 0, again.stderr
     assert re.match(r"40 articles: \d+ added, 0 replaced, \d+ unchanged, 0 duplicate, 0 failed", summary(again))
     assert run("ingest", "check", "--store", store).stdout.startswith(f"store {store}: consistent (40 articles)")
+
+
+# -- rag chat and rag ask --history
+
+
+def answers(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def turn(stdout: str, question: str) -> str:
+    """What a piped chat printed for one question: from its echoed "> question" to the next one."""
+    return stdout.split(f"> {question}\n", 1)[1].split("\n> ", 1)[0]
+
+
+def test_chat_keeps_the_conversation_starts_over_and_ends_cleanly(ingested):
+    store, _ = ingested
+    lines = ["How many glaciers did the team measure?", "", "/bogus", "/new",
+             "What price did arabica coffee futures reach?"]
+    result = run("rag", "chat", "--store", store, stdin="\n".join(lines) + "\n")  # ends with Ctrl-D: no /quit
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == "error: unknown command /bogus; type /new or /quit"
+    first = turn(result.stdout, lines[0])
+    assert "176 glaciers" in first and "\n[1] Alpine Glaciers Lost a Tenth of Their Ice in Two Years — " in first
+    assert "(new conversation)" in result.stdout and "3.20 dollars" in turn(result.stdout, lines[-1])
+
+
+def test_chat_follow_ups_search_for_the_person_the_conversation_named(ingested):
+    store, _ = ingested
+    lines = ["What did Dr. Petra Lindqvist say about the melt?", "What else did she say?", ":new",
+             "What else did she say?", "/quit", "How many glaciers did the team measure?"]
+    result = run("rag", "chat", "--store", store, "--json", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    queries = [a["trace"]["query"] for a in answers(result)]  # one JSON object per answer; nothing after /quit
+    assert queries == [lines[0], "What else did Petra Lindqvist say?", "What else did she say?"]
+
+
+def test_ask_history_file_carries_the_conversation(ingested, tmp_path):
+    store, _ = ingested
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([
+        {"role": "user", "content": "Who objected to the crossing?"},
+        {"role": "assistant", "content": "Councillor Miriam Osei, who voted against the plan, said so [1]."},
+    ]))
+    result = run("rag", "ask", "What did the mayor reply to her?", "--history", history, "--store", store, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["trace"]["query"] == "What did the mayor reply to Miriam Osei?"
+
+
+def test_ask_history_mistakes_are_one_line_naming_the_file_and_the_fix(tmp_path):
+    missing = run("rag", "ask", "Anything?", "--history", tmp_path / "nope.json", "--store", tmp_path / "store")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    [line] = missing.stderr.splitlines()
+    fix = "give a JSON list of turns such as ["
+    assert line.startswith(f"error: --history {tmp_path / 'nope.json'}: no such file; {fix}")
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"role": "user", "content": "Hi"},\n {"role": "assistant" "content": "Hello"}]')
+    bad = run("rag", "ask", "Anything?", "--history", broken, "--store", tmp_path / "store")
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+    assert f"--history {broken}: not valid JSON (line 2, column 23: Expecting ',' delimiter); {fix}" in bad.stderr
+    assert not (tmp_path / "store").exists()  # the file is checked before anything else is opened
+
+
+def test_history_files_hold_turns_or_the_chat_pages_export(tmp_path):
+    from rag.__main__ import read_history
+
+    path = tmp_path / "h.json"
+    turns = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A [1].", "answer": {"citations": []}}]
+    path.write_text(json.dumps({"exported_at": "2025-01-01T00:00:00Z", "conversation": turns}))
+    assert read_history(str(path)) == [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A [1]."}]
+    for wrong, message in [({"role": "user"}, "holds a JSON dict, not a list"), ([{"role": "system", "content": "x"}], "turn 1 is not"),
+                           ([{"role": "user", "content": 3}], "turn 1 is not")]:
+        path.write_text(json.dumps(wrong))
+        with pytest.raises(DossierError, match=message):
+            read_history(str(path))
+
+
+class ScriptedModel(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint replaying REPLIES in turn, streamed word by word; an int is an HTTP error."""
+
+    replies: list = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        reply = self.replies.pop(0)
+        if isinstance(reply, int):
+            self.send_error(reply, "scripted failure")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for word in reply.split(" "):
+            chunk = {"id": "s", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+                     "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def model():
+    """Start a scripted model with `model(reply, …)`; yields the options that point `rag` at it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedModel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def script(*replies):
+        ScriptedModel.replies = list(replies)
+        return ["--backend", "openai", "--model", "scripted", "--base-url", f"http://127.0.0.1:{server.server_port}/v1"]
+
+    yield script
+    server.shutdown()
+
+
+# True, but written without a citation: Dossier adds [1] to the checked text.
+UNCITED = "The team measured 176 glaciers using drones, ground-penetrating radar and stakes drilled into the ice."
+
+
+def test_chat_with_a_model_prints_checked_answers_once_and_goes_on_after_an_error(ingested, model):
+    store, _ = ingested
+    options = model(500, UNCITED, "The articles don't say.", "The team counted many glaciers in the Alps. " * 4)
+    lines = ["How many glaciers were counted?", "How many glaciers did the team measure?",
+             "How many glaciers were measured?", "How many glaciers did the study measure?"]
+    result = run("rag", "chat", "--store", store, *options, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    [error] = result.stderr.splitlines()
+    assert error.startswith("error: openai backend: ") and "500" in error
+    checked = turn(result.stdout, lines[1])
+    assert checked.startswith(UNCITED + " [1]\n") and checked.count("using drones") == 2  # the answer, then its source
+    assert "With citations checked" not in result.stdout
+    refused = turn(result.stdout, lines[2])
+    assert refused.startswith("The articles don't say.\n")
+    assert "\nThe model said the articles don't answer this, but a passage does.\n" in refused
+    assert "\nFrom the passages:\n" in refused and "176 glaciers" in refused.split("From the passages:")[1]
+    looped = turn(result.stdout, lines[3])
+    assert looped.startswith("The team counted many glaciers in the Alps.\n\n")  # once
+    assert "\nThe model began repeating itself; its answer was cut at the first repeat.\n" in looped
+
+
+def test_ask_on_a_terminal_streams_the_answer_then_replaces_it_with_the_checked_one(ingested, model):
+    import pty
+
+    store, _ = ingested
+    main, terminal = pty.openpty()
+    command = [sys.executable, "-m", "rag", "ask", "How many glaciers were measured?", "--store", str(store),
+               *model(UNCITED)]
+    proc = subprocess.Popen(command, cwd=ROOT, env={**env(), "COLUMNS": "80"}, stdin=subprocess.DEVNULL,
+                            stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    out = b""
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        out += data
+    os.close(main)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    text = out.decode().replace("\r\n", "\n")
+    streamed, checked = text.split("\x1b[1A\r\x1b[J", 1)  # up over the two rows the 103 characters took, and clear
+    assert streamed == UNCITED and checked.startswith(UNCITED + " [1]\n")
+
+
+def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_sources(capsys):
+    from rag.__main__ import print_checks, print_sources
+    from rag.answer import Answer, Citation, Sentence
+
+    def cited(n, text):
+        return Citation(n, f"art-{n}", f"Title {n}", f"/docs/{n}.md", text, 0, len(text), 0.5)
+
+    extractive = Answer("The pier is 300 metres long [2].", (cited(2, "The pier is 300 metres long."),), False)
+    answer = Answer(
+        "The pier opened in 1890 [1]. It is painted blue [1].", (cited(1, "The pier opened in 1890."),), False,
+        (Sentence("The pier opened in 1890 [1].", (1,), True, "moved from [2]: passage 1 supports it", recited=True),
+         Sentence("It is painted blue [1].", (1,), False, "the passage does not say this")),
+        off_question=True, repeated=True, dropped=2, from_passages=extractive)
+    print_checks(answer)
+    print_sources(answer)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert lines == [
+        "re-cited: “The pier opened in 1890 [1].” (moved from [2]: passage 1 supports it)",
+        "unverified: “It is painted blue [1].” — the passage does not say this",
+        "dropped 2 unverified sentences",
+        "This answer does not address what the question asks.",
+        "The model began repeating itself; its answer was cut at the first repeat.",
+        "From the passages:", "The pier is 300 metres long [2].",
+        "[1] Title 1 — /docs/1.md (characters 0–24)", "    The pier opened in 1890.",
+        "[2] Title 2 — /docs/2.md (characters 0–28)", "    The pier is 300 metres long.",
+    ]

@@ -130,3 +130,145 @@ def test_markdown_front_matter_is_metadata_not_text():
     assert art.title.startswith("Pigeons <img src=x onerror=")
     assert "title:" not in art.text and art.text.startswith("# Pigeons")
     assert "4,210 harbor pigeons" in indexed_text(art)
+
+
+# -- PDF reports: running headers and footers, breaks across pages, dates
+
+
+def report_pdf(pages: list[list[str]], created=None) -> bytes:
+    """A PDF whose pages hold these lines, each on its own visual line, under a running header and footer."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_creation_date(created)
+    pdf.set_font("Helvetica", size=10)
+    for number, lines in enumerate(pages, 1):
+        pdf.add_page()
+        pdf.cell(0, 6, "Tarrow Harbour Trust  |  Dredging review HT-7/2023", new_x="LMARGIN", new_y="NEXT")
+        for line in lines:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, f"Page {number} of {len(pages)}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+LONG = "The outer channel was dredged to a depth of nine metres over the winter,"
+
+
+def test_pdf_running_header_footer_and_page_numbers_stay_out_and_breaks_across_pages_join():
+    from datetime import datetime
+
+    data = report_pdf([
+        ["Silt in the outer channel", LONG, "and the contractor reported that the sedi-"],
+        ["ment survey found far less clay than in 2019, when the channel was last",
+         "cleared by the Trust's own barge.", "A second survey is planned."],
+    ], created=datetime(2023, 11, 30, 9, 0))
+    art = parse("dredging.pdf", data)
+    assert "Tarrow Harbour Trust" not in art.text and "Page 1" not in art.text and "Page 2" not in art.text
+    assert (f"{LONG} and the contractor reported that the sediment survey found far less clay than in 2019, "
+            "when the channel was last cleared by the Trust's own barge.") in art.text.split("\n")
+    # The sentence that runs over the break belongs to the page it starts on; the next one to page 2.
+    first, second = art.regions
+    assert (first.page, second.page) == (1, 2)
+    assert "sediment survey" in art.text[first.start : first.end]
+    assert art.text[second.start : second.end] == "A second survey is planned."
+    assert art.metadata["published_at"] == "2023-11-30"  # nothing in the text says when: the PDF's creation date
+
+
+def test_pdf_date_stated_in_the_opening_beats_the_title_date_and_the_creation_date():
+    from datetime import datetime
+
+    opening = ["Flooding of the east quay, 4 January 2023", "Issued 12 March 2023", LONG, "and the quay reopened."]
+    data = report_pdf([opening, ["The gates were repaired in the spring."]], created=datetime(2023, 3, 14))
+    assert parse("quay.pdf", data).metadata["published_at"] == "2023-03-12"
+
+
+def test_running_lines_are_the_repeated_edges_and_page_numbers_not_the_body():
+    from ingest.extract import without_running_lines
+
+    pages = [
+        ["Annual survey 2022", "Bay Water Board", "The first page opens the survey.", "- 1 -"],
+        ["Annual survey 2022", "Bay Water Board", "Readings rose in June.", "Bay Water Board", "- 2 -"],
+        ["Annual survey 2022", "Bay Water Board", "Readings fell in July.", "3"],
+    ]
+    assert without_running_lines(pages) == [
+        ["The first page opens the survey."], ["Readings rose in June."], ["Readings fell in July."]]
+    # A single page has nothing to repeat: only its page number goes; a line met on one page only stays.
+    one_page = [["Bay Water Board", "Readings rose.", "Page 4"]]
+    assert without_running_lines(one_page) == [["Bay Water Board", "Readings rose."]]
+    assert without_running_lines([["Heading", "Text one."], ["Other heading", "Text two."]]) == [
+        ["Heading", "Text one."], ["Other heading", "Text two."]]
+
+
+def test_dates_broken_over_lines_join_but_table_rows_ending_in_numbers_stay_apart():
+    from ingest.extract import unwrap
+
+    prose = "The pumps at the north basin were switched off at 4:15 p.m. on 23"
+    after = "October, after the tide had turned."
+    assert unwrap(f"{prose}\n{after}", set()) == f"{prose} {after}"
+    assert unwrap("The basin was drained and inspected on 23 October\n2021 by the harbour engineer.", set()) == (
+        "The basin was drained and inspected on 23 October 2021 by the harbour engineer.")
+    table = ["Volume dredged from the outer channel in cubic metres in 2021 48200",
+             "Samples of silt taken from the outer channel bed for testing 312",
+             "Berth 12", "May works"]
+    assert unwrap("\n".join(table), set()).split("\n") == table
+
+
+# -- text and Markdown pages
+
+
+def test_front_matter_date_with_a_time_is_read():
+    art = parse("ferry.md", b"---\ntitle: Ferry fares frozen\ndate: 2024-10-02T07:45:00+01:00\n---\n\n"
+                            b"The island ferry company will keep its fares at this level until the spring, it said.\n")
+    assert art.metadata["published_at"] == "2024-10-02T07:45:00+01:00"
+
+
+def test_wire_credits_in_brackets_are_a_byline_but_a_sentence_about_reporting_is_body():
+    story = ("Grain barge sinks at Mellor lock\nBy Ines Harte\n\n"
+             "MELLOR, Jan 9 (Rivernews) - A grain barge sank at Mellor lock on Thursday after striking the lower gate, "
+             "the canal trust said, and the lock will stay shut for a week.\n\n"
+             "Reporting by the Mellor Gazette found that the lower gate had been patched twice since the summer.\n\n"
+             "(Reporting by Ines Harte; Additional reporting by Tom Vell; Editing by Kay Osei)\n")
+    art = parse("barge.txt", story.encode())
+    assert_clean(art, kept=["patched twice since the summer", "the lower gate"], dropped=["Editing by Kay Osei"])
+    assert "Editing by Kay Osei" in art.region_text("byline")
+
+
+POST = """---
+title: Tide tables go digital
+author: Ros Penhale
+---
+
+Harbour users can now read the tide tables on the Trust's website, which replaces the printed booklet this year.
+
+## More tables, fewer booklets
+
+More than 300 booklets were printed last year, and the Trust says most went unread in the harbour office.
+
+*Ros Penhale writes about the coast for the Quay Letter. Tips: ros@quayletter.example*
+
+---
+
+**More from the Quay Letter**
+
+- [Why the breakwater lights changed colour](https://quayletter.example/lights)
+- [A winter on the dredger](https://quayletter.example/dredger) (5 min)
+"""
+
+
+def test_markdown_post_ends_with_writer_note_rule_and_related_links_out_of_the_body():
+    art = parse("tides.md", POST.encode())
+    body = art.region_text("body")
+    assert "printed booklet" in body and "## More tables, fewer booklets" in body and "went unread" in body
+    assert "breakwater lights" not in body and "Quay Letter" not in body and "---" not in body
+    assert "breakwater lights" in art.region_text("related") and "A winter on the dredger" in art.region_text("related")
+    assert art.region_text("author_bio").startswith("*Ros Penhale writes about the coast")
+    assert art.metadata["author_bio"].startswith("Ros Penhale writes")
+    assert "breakwater lights" not in indexed_text(art)
+
+
+def test_a_heading_that_opens_prose_or_links_inside_the_body_stays_body():
+    # "More …" before prose, and a link list that the article goes on after, are the article's own.
+    links = "**Related on the Quay Letter**\n\n- [The tide gauge](https://quayletter.example/gauge)\n\n"
+    post = POST.split("*Ros")[0] + links + "The Trust will print a few booklets for the lifeboat station.\n"
+    body = parse("tides.md", post.encode()).region_text("body")
+    assert "More tables, fewer booklets" in body and "[The tide gauge]" in body and "lifeboat station" in body

@@ -108,7 +108,9 @@ def test_seed_article_answers_who_wrote_it_from_the_author_bio_and_never_quotes_
     author = a.ask("Who is Bruce Klingner?")
     assert any("Senior Research Fellow" in s for s, _ in cited(author))
     comment = a.ask("Is China getting more land from Russia along the Tumen river?")
-    assert "Tumen" not in comment.text and all("Tumen" not in c.text for c in comment.citations)
+    # Only a reader's comment mentions the Tumen: the answer quotes none, and an abstention may name it as missing.
+    assert all("Tumen" not in c.text for c in comment.citations)
+    assert comment.abstained or "Tumen" not in comment.text
 
 
 @pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")

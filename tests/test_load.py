@@ -106,6 +106,16 @@ def test_jsonl_dump_gives_one_article_per_line_with_ids_and_extra_metadata(tmp_p
         parse_articles(read_file(tmp_path / "bad.json"))
 
 
+def test_a_dump_body_ending_in_wire_credits_keeps_them_out_of_the_body(tmp_path):
+    body = "The ferry to Holm resumed on Friday after a week of gales.\n\n(Reporting by Aud Lind; editing by Per Sand)"
+    path = tmp_path / "wire.jsonl"
+    path.write_text(json.dumps({"id": "w-1", "body": body}) + "\n")
+    (article,), _ = parse_articles(read_file(path))
+    assert article.text == body
+    assert article.region_text("body") == "The ferry to Holm resumed on Friday after a week of gales."
+    assert article.region_text("byline") == "(Reporting by Aud Lind; editing by Per Sand)"
+
+
 def test_pdf_text_layer_with_page_numbers_and_clear_errors(tmp_path):
     from fpdf import FPDF
 

@@ -18,7 +18,8 @@ from ingest.errors import DossierError
 from ingest.load import Document, decode, parse_articles, sniff
 from ingest.regions import LABELS
 from ingest.text import content_words, normalize_whitespace, sentence_spans
-from rag.citations import MarkerStream, Numbering, Verifier, finish, split_sentences
+from rag.citations import Verifier, finish
+from rag.markers import MarkerStream, Numbering, split_sentences
 from tests.conftest import PDF_ONE_PAGE, FakeEmbedder
 from vectorstore.store import Hit
 

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from ingest.errors import DossierError
+from rag.answer import Answer, Citation, Sentence
 from rag.export import to_json, to_markdown
 from rag.feedback import FeedbackLog
-from rag.render import answer_html, closest_html, sources_html, text_fragment
+from rag.render import answer_html, closest_html, notices, sources_html, text_fragment
 
 
 def citation(n, article="a1", start=0, text="Volunteers counted 4,210 pigeons. The count rose.", **extra):
@@ -32,6 +33,57 @@ def test_answer_html_links_markers_to_cards_and_marks_unverified_sentences():
     assert '<sup><a href="#m1-source-1" title="Source 1">[1]</a></sup>' in html
     assert '<span class="dossier-unverified" title="Unverified: the passage does not say &quot;blue&quot;">They were all blue' in html
     assert html.count("⚠") == 1
+
+
+def checked(text, sentences, **flags):
+    """A real Answer as the page stores it; sentences are (text, supported, recited, reason)."""
+    passage = Citation(1, "ferry", "Ferry timetable", "/docs/ferry.md", "The night ferry leaves at 22:15.", 0, 32, 0.7)
+    checked = tuple(Sentence(t, (1,), ok, why, recited) for t, ok, recited, why in sentences)
+    return Answer(text, (passage,), False, checked, **flags).to_dict()
+
+
+def test_a_re_cited_sentence_shows_its_own_mark_with_the_reason_and_no_warning():
+    a = checked("The ferry leaves at 22:15 [1]. It is the last one [1].",
+                [("The ferry leaves at 22:15 [1].", True, True, 'moved from [2] to [1]: "22:15" is <only> in [1]'),
+                 ("It is the last one [1].", True, False, "quoted")])
+    html = answer_html(a, "r1")
+    why = "moved from [2] to [1]: &quot;22:15&quot; is &lt;only&gt; in [1]"
+    assert f'<sup class="dossier-recited-mark" title="{why}">↻</sup>' in html
+    assert html.count("↻") == 1 and "⚠" not in html and "<only>" not in html
+    # The mark follows the sentence's own citation, before the next sentence.
+    assert html.index("r1-source-1") < html.index("↻") < html.index("It is the last one")
+
+
+def test_most_sentences_unverified_is_a_banner_above_and_a_few_a_caption_below():
+    two_of_three = checked("A [1]. B [1]. C [1].", [("A [1].", False, False, "no"), ("B [1].", False, False, "no"),
+                                                     ("C [1].", True, False, "quoted")])
+    one_of_three = checked("A [1]. B [1]. C [1].", [("A [1].", False, False, "no"), ("B [1].", True, False, "quoted"),
+                                                     ("C [1].", True, False, "quoted")])
+    half = checked("A [1]. B [1].", [("A [1].", False, False, "no"), ("B [1].", True, False, "quoted")])
+    above, below = notices(two_of_three)
+    assert above == ["2 of 3 sentences could not be verified against the passages they cite; point at one to see why."]
+    assert below == []
+    above, below = notices(one_of_three)
+    assert above == [] and below[0].startswith("⚠ 1 sentence(s) could not be verified")
+    assert notices(half)[0] == []  # a half is not "most"
+    assert notices(checked("A [1].", [("A [1].", True, False, "quoted")])) == ([], [])
+
+
+def test_notices_name_an_off_question_answer_a_contradicted_refusal_a_repeat_and_dropped_sentences():
+    extract = checked("The ferry leaves at 22:15 [1].", [("The ferry leaves at 22:15 [1].", True, False, "quoted")])
+    off = checked("Buses run hourly [1].", [("Buses run hourly [1].", True, False, "quoted")], off_question=True)
+    assert notices(off)[0] == ["This answer does not seem to address the question; "
+                               "the passages' own sentences are below."]
+    refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, repeated=True, dropped=2,
+                     from_passages=Answer("x", (), False)).to_dict()
+    above, below = notices(refused)
+    assert above == ["The model said the articles don't say, but a passage appears to answer it — see below."]
+    assert below == ["The model began repeating itself; the answer was cut at the first repeat.",
+                     "Strict mode dropped 2 unverified sentence(s)."]
+    assert extract["from_passages"] is None and notices(extract) == ([], [])
+    # Answers stored before these checks existed (session state, feedback logs) have none of the keys.
+    old = {k: v for k, v in off.items() if k not in ("off_question", "refusal_contradicted", "repeated", "dropped")}
+    assert notices(old) == ([], [])
 
 
 def test_source_cards_escape_text_highlight_support_and_link_only_web_urls():
@@ -84,6 +136,26 @@ def test_markdown_export_numbers_references_across_the_conversation():
     exported = json.loads(to_json(conversation))
     assert [t["role"] for t in exported["conversation"]] == ["user", "assistant", "user", "assistant"]
     assert exported["conversation"][3]["answer"]["citations"][1]["url"] == "https://market.example/coffee"
+
+
+def test_markdown_export_says_an_answer_missed_the_question_and_adds_the_passages_answer():
+    ferry = Citation(1, "ferry", "Ferry timetable", "/docs/ferry.md", "The night ferry leaves at 22:15.", 0, 32, 0.7)
+    buses = Citation(1, "buses", "Bus routes", "/docs/buses.md", "Buses run hourly.", 0, 17, 0.5)
+    extract = Answer("The night ferry leaves at 22:15 [1].", (ferry,), False)
+    off = Answer("Buses run hourly [1].", (buses,), False, off_question=True, from_passages=extract).to_dict()
+    refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, from_passages=extract).to_dict()
+    md = to_markdown([{"role": "user", "content": "When does the last ferry leave?"},
+                      {"role": "assistant", "content": off["answer"], "answer": off},
+                      {"role": "user", "content": "And the night ferry?"},
+                      {"role": "assistant", "content": refused["answer"], "answer": refused}])
+    assert ("**Answer:** Buses run hourly [1].\n\n_This answer does not seem to address the question._\n\n"
+            "**From the passages:** The night ferry leaves at 22:15 [2].\n") in md
+    assert ("**Answer:** The articles don't say.\n\n_The model said the articles don't say, but a passage appears "
+            "to answer it._\n\n**From the passages:** The night ferry leaves at 22:15 [2].\n") in md
+    assert md.endswith("1. “Bus routes” — /docs/buses.md\n2. “Ferry timetable” — /docs/ferry.md\n")
+    [turn] = json.loads(to_json([{"role": "assistant", "content": off["answer"], "answer": off}]))["conversation"]
+    assert turn["answer"]["off_question"] is True
+    assert turn["answer"]["from_passages"]["answer"] == "The night ferry leaves at 22:15 [1]."
 
 
 def test_feedback_is_kept_per_answer_and_a_second_rating_replaces_the_first(tmp_path):

@@ -21,9 +21,9 @@ def test_convex_fusion_weighs_scaled_bm25_against_cosine():
 
 def test_lexical_overlap_counts_question_content_words():
     q = content_words("How many bridges did the council approve?")
-    assert q == {"many", "bridge", "council", "approve"}
+    assert q == {"many", "bridg", "council", "approv"}  # light stems: "approved" and "approve" meet
     plain = lexical_overlap(q, ["The council approved two bridges.", "Nothing relevant."])
-    assert plain[1] == 0.0 and 0.3 < plain[0] < 0.5
+    assert plain[1] == 0.0 and 0.5 < plain[0] < 0.8  # council, approved, bridges: all but "many"
     # A word every sentence shares counts for less than a word only one has.
     rare_first = lexical_overlap(q, ["The council met about the bridge.", "The bridge is long.", "A bridge fell."])
     assert rare_first[0] > 2 * rare_first[1] and rare_first[1] == rare_first[2] > 0
@@ -72,7 +72,7 @@ def test_on_a_large_index_the_commonest_question_words_are_left_out_of_the_match
 
 
 def test_hybrid_search_finds_rare_words_that_vectors_miss_and_scores_stay_cosines(tmp_path, fake_embedder):
-    store = ChromaStore(tmp_path / "s", {"embedder": "fake-bow", "dimensions": 256})
+    store = ChromaStore(tmp_path / "s", {"embedder": "fake-bow", "dimensions": fake_embedder.dim})
     texts = [f"Report {i} covers the weather, the markets and the local football results in plain words." for i in range(30)]
     texts.append("The inspector's code name was XK-4471 during the operation in the harbour district.")
     for i, text in enumerate(texts):
@@ -102,6 +102,10 @@ def test_one_article_may_not_fill_every_slot_unless_nothing_else_is_relevant():
     relevant = {"a1", "a2", "a3", "a4"}
     assert per_article_cap(["a1", "a2", "a3", "a4", "b1", "c1"], article_of, 4, relevant) == ["a1", "a2", "a3", "a4"]
     assert per_article_cap(["a1", "b1", "a2", "a3", "c1"], article_of, 4, {"a1", "a2", "a3", "b1"}) == ["a1", "b1", "a2", "a3"]
+    # Nothing reaches the floor (a question whose rare words BM25 finds in passages about something else):
+    # the ranking stands, and A's extra passages do not jump ahead of the others.
+    assert per_article_cap(["b1", "c1", "a1", "a2", "a3", "a4"], article_of, 4, set()) == ["b1", "c1", "a1", "a2"]
+    assert per_article_cap(["a1", "a2", "a3", "b1", "c1"], article_of, 4, set()) == ["a1", "a2", "b1", "c1"]
 
 
 def test_user_text_never_breaks_the_lexical_query(tmp_path):

@@ -1,4 +1,3 @@
-import json
 
 import numpy as np
 import pytest
@@ -6,10 +5,10 @@ import pytest
 from ingest.chunk import chunk_article
 from ingest.errors import DossierError
 from ingest.models import Chunk
-from tests.conftest import parse
+from tests.conftest import FakeEmbedder, parse
 from vectorstore.store import ChromaStore
 
-EMBEDDER = {"embedder": "fake-bow", "dimensions": 256}
+EMBEDDER = {"embedder": "fake-bow", "dimensions": FakeEmbedder.dim}
 INDEXED = ("body", "caption")
 
 
@@ -82,7 +81,7 @@ def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, chroma_
     store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
     # Simulate a crash after a new version's chunks went in but before its record did.
-    store._chunks.upsert(ids=["x-new-0"], embeddings=[np.ones(256)], documents=["half"],
+    store._chunks.upsert(ids=["x-new-0"], embeddings=[np.ones(FakeEmbedder.dim)], documents=["half"],
                          metadatas=[{"article_id": art.id, "content_hash": "newer", "source": "/docs/one.txt", "start": 0, "end": 4}])
     store._site.begin(art.id)
     assert any("chunks without a matching article record" in p for p in store.check())
@@ -90,7 +89,7 @@ def test_an_interrupted_write_is_rolled_back_on_the_next_write(tmp_path, chroma_
         pass
     assert store.check() == []
     # A crash while a brand-new article was half written leaves nothing of it.
-    store._chunks.upsert(ids=["y-0"], embeddings=[np.ones(256)], documents=["orphan"],
+    store._chunks.upsert(ids=["y-0"], embeddings=[np.ones(FakeEmbedder.dim)], documents=["orphan"],
                          metadatas=[{"article_id": "y", "content_hash": "h", "source": "/y", "start": 0, "end": 6}])
     store._site.begin("y")
     with store.writing():

@@ -52,3 +52,72 @@ def test_sentence_splitting_is_linear_on_long_lines():
     started = time.monotonic()
     assert len(sentence_spans(line)) == 20000
     assert time.monotonic() - started < 5
+
+
+def sentences(text):
+    return [text[s:e] for s, e, _ in sentence_spans(text)]
+
+
+def test_abbreviations_before_names_and_numbers_go_on_with_the_sentence():
+    text = ("Prof. Lindqvist of St. Andrews met Sen. Oduya at No. 10 on Feb. 3, and the U.S. Coast Guard "
+            "towed the ship for Halvorsen Ltd. Three tugs helped.")
+    assert sentences(text) == [text.removesuffix(" Three tugs helped."), "Three tugs helped."]
+
+
+def test_an_abbreviation_ends_the_sentence_before_a_word_that_starts_sentences():
+    text = "The firm moved to the U.S. The staff stayed with Berg & Co. They hired cooks, cleaners, etc. It grew."
+    assert sentences(text) == [
+        "The firm moved to the U.S.", "The staff stayed with Berg & Co.", "They hired cooks, cleaners, etc.",
+        "It grew."]
+
+
+def test_words_that_abbreviate_only_before_numbers():
+    text = "The reply was no. Voters agreed. See Fig. 4 and No. 12 below. She studied art. Galleries took her work."
+    assert sentences(text) == [
+        "The reply was no.", "Voters agreed.", "See Fig. 4 and No. 12 below.", "She studied art.",
+        "Galleries took her work."]
+
+
+def test_times_end_a_sentence_unless_a_day_month_or_zone_follows():
+    text = ("The ferry sailed at 6:05 a.m. Tuesday and docked at 11 a.m. GMT. The crew left at 4 p.m. Harbour staff "
+            "counted the cargo at 5 p.m. on the quay. Doors close at 9 p.m. Dec. 24.")
+    assert sentences(text) == [
+        "The ferry sailed at 6:05 a.m. Tuesday and docked at 11 a.m. GMT.", "The crew left at 4 p.m.",
+        "Harbour staff counted the cargo at 5 p.m. on the quay.", "Doors close at 9 p.m. Dec. 24."]
+
+
+def test_decimals_initials_and_ellipses():
+    text = ("Output rose 2.75 percent to $3.4 billion under T. S. Marlow and Harriet B. Quill. Then it stalled... "
+            "Nobody knew why. It waited... and recovered.")
+    assert sentences(text) == [
+        "Output rose 2.75 percent to $3.4 billion under T. S. Marlow and Harriet B. Quill.", "Then it stalled...",
+        "Nobody knew why.", "It waited... and recovered."]
+
+
+def test_quotes_end_sentences_inside_them_unless_the_speaker_follows():
+    text = ('"The dam held." Engineers cheered. He wrote "done." and slept. "Is it safe?" Marta Ruiz asked. '
+            '"Run!" Everyone ran. "Why now?" She shrugged.')
+    assert sentences(text) == [
+        '"The dam held."', "Engineers cheered.", 'He wrote "done." and slept.', '"Is it safe?" Marta Ruiz asked.',
+        '"Run!"', "Everyone ran.", '"Why now?"', "She shrugged."]
+
+
+def test_list_markers_are_not_sentences_of_their_own():
+    text = "Steps:\n1. Drain the tank.\n2. Seal the valve. 3. Refill it.\nB. Other options.\n(ii). Last."
+    assert sentences(text) == [
+        "Steps:", "1. Drain the tank.", "2. Seal the valve.", "3. Refill it.", "B. Other options.", "(ii). Last."]
+
+
+def test_a_citation_marker_after_an_abbreviation_ends_the_sentence():
+    text = "Output fell in the U.S. [2] Exports rose by 7 p.m. [1]"
+    assert sentences(text) == ["Output fell in the U.S.", "[2] Exports rose by 7 p.m.", "[1]"]
+
+
+def test_abbreviation_rules_stay_linear_on_long_lines():
+    import time
+
+    for unit in ("Q. ", "U.S. Navy ", "No. ", "p.m. Friday ", '"Why?" Pat asked ', "1. ", "Dr. The "):
+        line = unit * (400_000 // len(unit))
+        started = time.monotonic()
+        sentence_spans(line)
+        assert time.monotonic() - started < 5, unit

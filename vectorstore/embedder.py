@@ -191,3 +191,26 @@ def export_onnx(model_dir: Path, target: Path) -> None:
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}, opset_version=17, dynamo=False,
         )
     partial.replace(target)
+
+
+class Remembering:
+    """An embedder's `embed_batch` that remembers recent texts: answering one question embeds
+    the same sentences to weigh the evidence, to choose the answer and to check citations.
+    Safe across threads (a chat page's sessions share one): a lookup never depends on a
+    vector another thread may drop."""
+
+    LIMIT = 4096
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        known = {t: v for t in texts if (v := self._vectors.get(t)) is not None}
+        new = list(dict.fromkeys(t for t in texts if t not in known))
+        if new:
+            known.update(zip(new, self._embedder.embed_batch(new)))
+            if len(self._vectors) > self.LIMIT:
+                self._vectors = {}
+            self._vectors.update((t, known[t]) for t in new)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self._embedder.dim), np.float32)

@@ -54,6 +54,8 @@ def per_article_cap(ranked: list[str], article_of: dict[str, str], k: int, relev
     for i in ranked:
         taken[article_of[i]] += 1
         (kept if taken[article_of[i]] <= cap else deferred).append(i)
-    # Deferred ids go back in behind the last relevant kept one: irrelevant ids never displace them.
+    # Relevant deferred ids go back in behind the last relevant kept one: irrelevant ids never displace
+    # them. Irrelevant deferred ids stay behind everything (when no passage is relevant, the ranking stands).
     cut = max((n + 1 for n, i in enumerate(kept) if i in relevant), default=0)
-    return (kept[:cut] + deferred + kept[cut:])[:k]
+    back = [i for i in deferred if i in relevant]
+    return (kept[:cut] + back + kept[cut:] + [i for i in deferred if i not in relevant])[:k]
