@@ -46,6 +46,7 @@ from ingest.errors import DossierError
 from rag import Assistant, Settings
 from rag.assistant import PIPELINE_VERSION
 from rag.markers import strip_markers
+from rag.judge import addresses, answered_plainly
 from rag.prompt import header
 from vectorstore.store import Hit
 
@@ -106,6 +107,8 @@ model's): *false alarms* is the share of truly supported sentences Dossier marks
 |---|---|---|---|---|---|"""
 JUDGE = """
 ## Off-question answers and contradicted refusals (hand-labelled model answers)
+
+Flags as `rag/judge.py` sets them now, recomputed from each saved answer and its retrieved passages.
 
 | backend | truly off-question: flagged | on the question: flagged | truly contradicted refusals: flagged \
 | sound refusals: flagged | answers waiting for a label |
@@ -257,7 +260,8 @@ def write_pairs(cache: Path) -> None:
         for path in [results_path(cache, backend, name) for name in SETS]:
             for r in read_jsonl(path) if path.exists() else []:
                 for line in label_lines(r) if "answer" in r else []:
-                    given = {k: v for k, v in old.get(line["key"], {}).items() if k.endswith("label") and v is not None}
+                    given = {k: v for k, v in old.get(line["key"], {}).items()
+                             if (k.endswith("label") or k == "why") and v is not None}
                     new[line["key"]] = line | given
     lines = list(new.values()) + [line for k, line in old.items() if k not in new and labelled(line)]
     LABELS.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
@@ -336,6 +340,15 @@ def check_rates(judged: list[tuple[bool, bool]]) -> tuple[str, str]:
     return ratio((sum(not s for s in true), len(true))), ratio((sum(said), len(said)))
 
 
+def flagged_now(r: dict, flag: str) -> bool:
+    """The flag as rag.judge sets it today, from the saved answer and passages: a long model run
+    may predate a change to the rules, and need not be asked again to measure it."""
+    hits = [Hit(f"p{i}", f"p{i}", text, 0, len(text), 0.0, None, "", {}) for i, text in enumerate(r["passages"])]
+    if flag == "refusal_contradicted":
+        return answered_plainly(r["question"], hits)
+    return not addresses(r["question"], r["answer"]["answer"], hits)
+
+
 def judge_rates(records: list[dict], labels: dict, flag: str) -> tuple[str, str, int]:
     """Over the model answers labelled for `flag` (off_question for answers, refusal_contradicted for
     refusals): the share of true cases Dossier flagged, the share of false ones it flagged (false flags),
@@ -348,7 +361,7 @@ def judge_rates(records: list[dict], labels: dict, flag: str) -> tuple[str, str,
             if label is None:
                 waiting += 1
             else:
-                cases.append((label, a[flag]))
+                cases.append((label, flagged_now(r, flag)))
     true = [said for truth, said in cases if truth]
     false = [said for truth, said in cases if not truth]
     return ratio((sum(true), len(true))), ratio((sum(false), len(false))), waiting

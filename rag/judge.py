@@ -2,7 +2,7 @@
 the answer still miss the question (asked what the city will spend on flood barriers, a model
 restates the sentence about road repairs); a small model can refuse what its sources plainly
 say, or loop on the same sentences. Each check is plain rules over the question's answer type
-and rare words (calibrated in bench/answers.md)."""
+and rare words (measured on the hand-labelled model answers of bench/answers-labels.jsonl, in bench/answers.md)."""
 
 from ingest.text import WORD, content_words, sentence_spans
 from rag.backends.extractive import candidates, rarity, statements, together
@@ -14,7 +14,7 @@ from vectorstore.store import Hit
 # (rare ones weigh most) and, for questions asking for a kind of answer, one of that kind.
 ADDRESSES = 0.4
 # A passage answers plainly when one candidate holds this share and the kind of answer asked for.
-ANSWERS = 0.6
+ANSWERS = 0.4
 # Sentences shorter than this are not taken for a loop when repeated ("Yes." twice is not one).
 _LOOP_WORDS = 4
 

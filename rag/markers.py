@@ -16,8 +16,12 @@ _LABEL = rf"(?i:{'|'.join(_LABELS)}){_SP}:?{_SP}"
 _BODY = rf"{_SP}(?:{_LABEL})?{_LIST}{_SP}"
 # Always citations: [1] [1, 2] [1; 3] [1-3] [^1] [Source 1] 【1】 ^[1] (Source 1).
 _PLAIN = rf"\[\^?{_BODY}\]|【{_BODY}】|\^\[{_BODY}\]|\({_SP}{_LABEL}{_LIST}{_SP}\)"
-# Citations only where they read as one (_reads_as_citation): (1) and ^1.
-_BARE = rf"\({_SP}{_LIST}{_SP}\)|\^{_NUM}"
+# Citations only where they read as one (_reads_as_citation), and only with numbers a prompt's passages can
+# have: (1) and ^1, not "(2002)", "(1869–1909)" or "^123".
+_SMALL = r"\d{1,2}+"
+_SMALL_ITEM = rf"{_SMALL}(?:{_SP}[-–—]{_SP}{_SMALL})?"
+_SMALL_LIST = rf"{_SMALL_ITEM}(?:{_SP}(?:[,;&]|and){_SP}{_SMALL_ITEM}){{0,19}}"
+_BARE = rf"\({_SP}{_SMALL_LIST}{_SP}\)|\^{_SMALL}(?!\d)"
 _UNIT = re.compile(rf"{_PLAIN}|{_BARE}")
 # A run of markers and the space before it (a dropped marker takes its space along). A match starts only
 # where a run of space starts (the lookbehind), so a model's run of 10 000 spaces is not scanned 10 000 times.

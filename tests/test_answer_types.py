@@ -110,8 +110,8 @@ class WordsEmbedder:
         return FakeEmbedder().embed_batch(texts)
 
 
-def answer(question, passage):
-    backend = ExtractiveBackend(WordsEmbedder(), Settings(max_sentences=2))
+def answer(question, passage, sentences=2):
+    backend = ExtractiveBackend(WordsEmbedder(), Settings(max_sentences=sentences))
     return "".join(backend.stream(question, [hit(passage)], []))
 
 
@@ -146,3 +146,10 @@ def test_a_looping_answer_is_cut_at_the_first_repeated_sentence():
     assert text[:cut].strip() == "The dam held through the storm [1]. Crews checked it twice [2]."
     assert first_repeat("Yes. Yes. It rained all week [1].") is None  # short sentences are not a loop
     assert first_repeat("It rained all week [1]. It rained all", complete=False) is None
+
+
+def test_the_names_that_place_a_question_weigh_less_than_what_it_asks():
+    passage = ("BRACKEN FALLS, May 2 (Wire) — Orrin Valve Works Ltd said on Friday it would recall 800 pressure valves "
+               "sold to Orrin Valve Works customers in three counties. "
+               "Chief executive Marta Quist said the company regretted the fault and would replace every valve.")
+    assert "Marta Quist" in answer("Who is the chief executive of Orrin Valve Works?", passage, sentences=1)

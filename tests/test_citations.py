@@ -352,3 +352,12 @@ def test_a_claim_reordering_one_sentences_words_is_supported_unless_it_negates_t
     assert passage[start:end].startswith("One of the skippers")
     assert not negated.supported or negated.reason != "its words are the passage's"
     assert added.reason != "its words are the passage's"  # "pilot" is not in that sentence
+
+
+def test_years_and_large_numbers_in_parentheses_are_text_not_citations():
+    quoted = "Cohn, Jr. (2002), and Herlihy (1997) agreed. The president (1869–1909) rowed. Area: 40 m^2, x^123."
+    assert strip_markers(quoted) == quoted
+    numbering = Numbering(3)
+    stream = MarkerStream(numbering)
+    assert stream.feed(quoted) + stream.flush() == quoted
+    assert numbering.numbers == {} and numbering.removed == []
