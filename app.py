@@ -14,6 +14,7 @@ import streamlit as st
 
 from ingest.extract import FORMATS
 from rag import Answer, Assistant, DossierError, Settings
+from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
 from rag.filters import Filters
@@ -199,7 +200,7 @@ def stream_answer(live, pieces) -> dict:
 
 def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: list[str], k: int, timings: bool) -> None:
     # The input is pinned to the bottom whatever the order; reading it first lets the chips render last, just above it.
-    question = st.chat_input("Ask about your articles")
+    question = st.chat_input("Ask about your articles", max_chars=MAX_QUESTION)
     if not messages and not question:
         st.caption("Ask a question about the articles in your library. Every sentence of the answer cites the passage it comes from.")
     for turn in messages:

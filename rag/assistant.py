@@ -14,7 +14,7 @@ from ingest.text import content_words
 from rag.answer import Answer
 from rag.backends import BACKENDS
 from rag.backends.extractive import ExtractiveBackend
-from rag.citations import Verifier, finish
+from rag.citations import Verifier, abstains, finish
 from rag.conversation import previous_question, resolve, retrieval_query
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
@@ -27,6 +27,8 @@ from vectorstore.store import ArticleRecord, ChromaStore, Hit
 
 # Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
 PIPELINE_VERSION = "4"
+# A question, not a document: longer ones are refused rather than scanned by every rule.
+MAX_QUESTION = 2000
 # Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
 MAX_FILTERED_ARTICLES = 10_000
 # Chunks are embedded in groups across articles: one length-sorted encode of a few hundred
@@ -259,9 +261,11 @@ class Assistant:
         (default `Settings.top_k`). With `Settings.strict`, sentences no cited passage
         supports are dropped, so the text comes whole at the end.
         """
-        question = question.strip()
+        question = " ".join(question.split())
         if not question:
             raise DossierError("the question is empty; type a question")
+        if len(question) > MAX_QUESTION:
+            raise DossierError(f"the question is {len(question)} characters long; ask in under {MAX_QUESTION}")
         history = history or []
         began = time.perf_counter()
         query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
@@ -269,16 +273,18 @@ class Assistant:
             raise DossierError(
                 f"store {self.store.path} has no articles yet; add some with: python -m ingest PATH --store {self.store.path}"
             )
-        evidence = weigh(query, hits, self._sentences)
-        trace = {"query": query, "filters": str(filters or ""), "passages": [_traced(h) for h in hits], "evidence": asdict(evidence)}
+        # The evidence is weighed for what the user asks ("What did she say?" → "What did Ana Ruiz say?"), not for
+        # a retrieval query that may carry the previous question's names along.
+        question = resolve(question, history) or question
+        evidence = weigh(question, hits, self._sentences)
+        trace = {"query": query, "filters": str(filters or ""), "passages": [_traced(h) for h in hits],
+                 "evidence": asdict(evidence)}
         retrieved = time.perf_counter()
         if not evidence.covers(self.settings.min_relevance):
             answer = abstention(hits, evidence.missing)
             yield answer.text
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return
-        # A follow-up is answered as the question it stands for ("What did she say?" → "What did Ana Ruiz say?").
-        question = resolve(question, history) or question
         passages = self._backend.passages(question, hits, history)
         numbering = Numbering(len(passages))
         markers = MarkerStream(numbering)
@@ -309,8 +315,8 @@ class Assistant:
     def _judged(self, question: str, answer: Answer, passages: list[Hit]) -> Answer:
         """A model's answer flagged when it misses the question or refuses what a passage
         plainly says, with the passages' own answer to show beneath it."""
-        if answer.abstained:
-            flags = {"refusal_contradicted": answered_plainly(question, passages)}
+        if answer.abstained:  # the model said the articles don't say (not: gave nothing, or nothing verified)
+            flags = {"refusal_contradicted": abstains(answer.text) and answered_plainly(question, passages)}
         else:
             flags = {"off_question": not addresses(question, answer.text, passages)}
         if not any(flags.values()):

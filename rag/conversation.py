@@ -121,7 +121,8 @@ def resolve(question: str, history: list[dict] | None) -> str | None:
     that does for they. The question itself when it names the referent before the pronoun;
     None when nothing fits."""
     answer = _last(history, "assistant")
-    pronoun = _PRONOUN.search(question)
+    # "the IT department" is no pronoun: words in capitals are acronyms.
+    pronoun = next((m for m in _PRONOUN.finditer(question) if not (len(m.group()) > 1 and m.group().isupper())), None)
     if not answer or not pronoun:
         return None
     word = pronoun.group().lower()

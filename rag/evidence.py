@@ -43,7 +43,7 @@ class Evidence:
             return False
         together = min_named if self.named else min_together
         return (self.passage >= min_relevance or self.sentence >= min_sentence
-                or (self.together >= min(together, min_together) and self.passage >= LEXICAL_FLOOR))
+                or (self.together >= together and self.passage >= LEXICAL_FLOOR))
 
 
 def unmentioned(question: str, hits: list[Hit]) -> tuple[str, ...]:
@@ -67,7 +67,7 @@ def weigh(question: str, hits: list[Hit], embedder) -> Evidence:
     return Evidence(
         passage=max(h.score for h in hits),
         sentence=round(best_sentence, 4),
-        together=round(shares[0][0], 4) if shares else 0.0,
+        together=round(float(shares[0][0]), 4) if shares else 0.0,
         missing=missing,
         named=bool(names(question)) and not missing,
     )

@@ -21,6 +21,8 @@ _LOOP_WORDS = 4
 
 def addresses(question: str, text: str, hits: list[Hit]) -> bool:
     """Whether an answer's text speaks to what the question asks."""
+    if not content_words(question):  # "Why?", "Who?": nothing to check the answer against
+        return True
     text = strip_markers(text)
     weights = rarity(question, statements(question, hits))
     share = together(weights, frozenset(content_words(text) & content_words(question)))

@@ -15,9 +15,12 @@ _TYPE_RULES = [
     ("quantity", r"\bhow (much|many|long|far|old|tall|big|large|often|high|deep|wide|fast|heavy)\b"
                  r"|\b(what|which) (margin|score|majority|speed|distance|size|length|height|weight|capacity)\b"
                  r"|\bby (what|how much|how many)\b"
+                 r"|\bwhat (is|was|are|were) the ([\w-]+ )?(toll|cost|price|budget|score|total|number|amount|rate"
+                 r"|population|margin|majority|speed|fine|bill)\b"
                  r"|\bwhat (percentage|percent|share|proportion|number|amount|sum|price|cost|figure|total|rate|toll)\b"
                  r"|\b(how much|what) did (it|they|this) cost\b"),
     ("date", r"\bwhen\b|\bwhat (year|date|day|month|time|decade|century|hour)\b|\bat what (time|hour|point)\b"
+             r"|\bwhat (is|was) the (\w+ )?(date|time|day|year)\b"
              r"|\b(which|what) (year|date|day|month)\b|\bsince when\b"),
     ("quote", r"\b(call|calls|called|describe|describes|described|characteri[sz]e[sd]?|dub|dubbed|label"
               r"|labelled|labeled"
@@ -32,7 +35,7 @@ _TYPE_RULES = [
                r"|investigator|spokes(man|woman|person)|chief|director|author|reporter|driver|officer|judge)\b"),
     ("reason", r"\bwhy\b|\bwhat (caused|causes|led to|leads to|prompted|triggered|explains)\b|\bfor what reason\b"
                r"|\bhow come\b|\bwhat was the (cause|reason)\b"),
-    ("definition", r"^\s*what (is|are|was|were) (an? |the )?[\w-]+( [\w-]+)?\s*\??\s*$|\bwhat does .+ mean\b"
+    ("definition", r"^\s*what (is|are|was|were) (an? |the )?[\w-]+( [\w-]+)?\s*\??\s*$|\bwhat does .{1,80} mean\b"
                    r"|\bwhat is meant by\b"),
     ("yesno", r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|shall|may|might)\b"),
 ]
@@ -66,10 +69,13 @@ _NOT_NAMES = frozenset(
     "a an the this that these those it its he she they we i you his her their our my your what who whom whose "
     "which when where why how is are was were do does did can could will would has have had should shall may might "
     "and but or if in on at of for to from by with as after before since during about mr mrs ms dr prof sir "
-    "according also however meanwhile then there here yes no not".split()
+    "according also however meanwhile then there here yes no not am pm a.m p.m so ok".split()
 ) | frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_CALENDAR = frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _TITLES = frozenset("mr mrs ms dr prof sir president minister mayor governor senator judge chief inspector".split())
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*(?:\s+(?:of|de|la|von|van|der|the)?\s*[A-Z][\w’'&.-]*)*")
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|de|la|von|van|der|the)\s+)?[A-Z][\w’'&.-]*)*")
+# Where a sentence or line starts: its first word is capitalised whatever it is.
+_OPENER = re.compile(r"(?:^|[.?!:;]\s+|\n)[\s\"“‘'(]*\Z")
 
 
 def answer_type(question: str) -> str:
@@ -83,13 +89,12 @@ def answer_type(question: str) -> str:
 
 def names(text: str) -> list[str]:
     """Capitalised word runs that look like names ("Harbor Bridge", "Ana Ruiz"), minus
-    question words, titles and sentence openers. A lone capitalised first word is taken
-    for an ordinary word written with a capital ("Officials said …", "Name the …")."""
+    question words, titles and sentence openers. A lone capitalised word opening a sentence or
+    line is taken for an ordinary word ("Officials said …", "Name the …", "… Give details.")."""
     found = []
-    opening = len(text) - len(text.lstrip(" \"“‘'("))
     for m in _CAPITALISED.finditer(text):
-        words = [w.strip(".’'") for w in m.group().split()]
-        if m.start() == opening and len(words) == 1:
+        words = [w.strip(".’'").removesuffix("’s").removesuffix("'s") for w in m.group().split()]
+        if len(words) == 1 and _OPENER.search(text[max(0, m.start() - 40) : m.start()]):
             continue
         while words and words[0].lower() in _NOT_NAMES | _TITLES:
             words.pop(0)
@@ -124,7 +129,7 @@ def _near(word: str, words: set[str]) -> bool:
         return True
     if len(word) < 5:
         return False
-    for other in words:
+    for other in words - _CALENDAR:  # "Marsh" is no typo of "March"
         if len(other) == len(word):
             diff = [i for i, (a, b) in enumerate(zip(word, other)) if a != b]
             if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == other[diff[1]]
@@ -178,6 +183,7 @@ _PERSON_CUE = re.compile(
 _PLACE_CUE = re.compile(r"\b(?:in|at|near|outside|from|to|towards|across|along|beside|below|above)\s+(?:the\s+)?[A-Z]")
 _STRONG_REASON = re.compile(r"\b(because|due to|owing to|as a result|caused by|blamed|attributed to|the reason|"
                             r"led to|leading to|resulted from|stemmed from|so that|in order to|thanks to)\b", re.I)
+_SAID = re.compile(r"\b(said|says|told|warned|argued|added|according to)\b", re.I)
 _CALLED = re.compile(r"\b(call|called|calls|describe|described|describes|dubbed|labelled|labeled|termed)\b", re.I)
 
 
@@ -203,7 +209,7 @@ def answer_strength(kind: str, sentence: str, question: str) -> float:
             return 1.0 if _YEAR.search(rest) else 0.3 * bool(_DATE.search(rest))
         return 1.0 if _DATE.search(rest) else 0.0
     if kind == "quote":
-        return 1.0 if _QUOTED.search(sentence) else 0.5 * bool(_CALLED.search(sentence))
+        return 1.0 if _QUOTED.search(sentence) else 0.5 * bool(_CALLED.search(sentence) or _SAID.search(sentence))
     if kind == "reason":
         return 1.0 if _STRONG_REASON.search(sentence) else 0.5 * bool(_REASON.search(sentence))
     if kind == "definition":
@@ -231,6 +237,6 @@ def _personal(cued: str) -> bool:
 
 def _without(sentence: str, question: str) -> str:
     """The sentence minus the numbers and dates the question itself states ("in 2019")."""
-    for token in set(re.findall(r"\d[\d,.:]*", question)):
-        sentence = sentence.replace(token, " ")
+    for token in set(re.findall(r"\d[\d,.:]*\d|\d", question)):
+        sentence = re.sub(rf"(?<![\d.,:]){re.escape(token)}(?![\d]|[.,:]\d)", " ", sentence)
     return sentence

@@ -153,3 +153,23 @@ def test_the_names_that_place_a_question_weigh_less_than_what_it_asks():
                "sold to Orrin Valve Works customers in three counties. "
                "Chief executive Marta Quist said the company regretted the fault and would replace every valve.")
     assert "Marta Quist" in answer("Who is the chief executive of Orrin Valve Works?", passage, sentences=1)
+
+
+def test_words_opening_a_sentence_or_line_are_no_names_and_a_month_is_no_typo_of_a_name():
+    assert names("Where did the ferry leave from? Give details.") == []
+    assert names("So what did the divers find?\nBe brief.") == []
+    assert names("What happened at 9:40 A.M.?") == []
+    assert not mentions("Marsh", "The ferry sailed on 3 March.")
+    assert mentions("Brandt", "Ilse Brandt, the skipper, said the harbour was calm.")
+
+
+def test_a_number_in_the_question_is_removed_from_a_sentence_only_where_it_stands_alone():
+    assert answer_strength("date", "Route 9 opened in 1990.", "What year did Route 9 open?") == 1.0
+    assert answer_strength("quantity", "In all 2 ferries and 12 barges sank.", "How many barges sank besides the 2 ferries?") > 0
+
+
+def test_a_question_longer_than_a_question_is_refused_in_one_line(tmp_path, fake_embedder):
+    from rag import Assistant, DossierError
+
+    with pytest.raises(DossierError, match="characters long; ask in under"):
+        Assistant(tmp_path / "store", embedder=fake_embedder).ask("why " * 1000)

@@ -133,6 +133,8 @@ def candidates(question: str, found: list[Statement]) -> list[_Candidate]:
 def select(scored: list[tuple[_Candidate, float]], max_sentences: int) -> list[_Candidate]:
     """The best candidate, then others scoring within MARGIN of it, up to max_sentences sentences."""
     ranked = sorted(scored, key=lambda cs: -cs[1])
+    if not ranked:
+        return []
     best = ranked[0][1]
     chosen, used = [], set()
     for candidate, score in ranked:
