@@ -45,10 +45,10 @@ from report import emit
 from ingest.errors import DossierError
 from rag import Assistant, Settings
 from rag.assistant import PIPELINE_VERSION
-from rag.markers import strip_markers
 from rag.judge import addresses, answered_plainly
+from rag.markers import strip_markers
 from rag.prompt import header
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 ROOT = Path(__file__).resolve().parents[1]
 SQUAD = ROOT.parent / "shared/bench/squad2"

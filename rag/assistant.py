@@ -23,7 +23,8 @@ from rag.judge import addresses, answered_plainly, first_repeat
 from rag.markers import MarkerStream, Numbering
 from rag.settings import DEFAULT_STORE, Settings
 from vectorstore.embedder import Embedder, MiniLMEmbedder, Remembering
-from vectorstore.store import ArticleRecord, ChromaStore, Hit
+from vectorstore.records import ArticleRecord, Hit
+from vectorstore.store import ChromaStore
 
 # Bump when cleaning or chunking changes what a stored chunk is: stores re-chunk.
 PIPELINE_VERSION = "4"

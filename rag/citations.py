@@ -12,7 +12,7 @@ from ingest.text import WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
 from rag.markers import Numbering, split_sentences, strip_markers
 from rag.prompt import header
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 _CANONICAL = re.compile(r"(?<!\s)(\s*)((?:\[\d+\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

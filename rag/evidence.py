@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.backends.extractive import rarity, statements, together
 from rag.question import mentions, names
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 # The best sentence's cosine that alone shows the passages cover the question.
 MIN_SENTENCE = 0.5

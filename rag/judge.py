@@ -8,7 +8,7 @@ from ingest.text import WORD, content_words, sentence_spans
 from rag.backends.extractive import candidates, rarity, statements, together
 from rag.markers import strip_markers
 from rag.question import KINDS, answer_strength, answer_type
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 # An answer addresses the question when it holds this weighted share of the question's words
 # (rare ones weigh most) and, for questions asking for a kind of answer, one of that kind.

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from ingest.chunk import count_llm_tokens
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 SYSTEM = (
     "You answer questions about news articles using only the numbered sources you are given. "

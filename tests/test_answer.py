@@ -6,7 +6,7 @@ import rag
 from rag import Assistant, DossierError, Settings
 from rag.backends.extractive import is_statement
 from rag.conversation import retrieval_query
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 
 def hit(chunk_id, text="Some passage.", score=0.8):

@@ -7,7 +7,7 @@ from rag.evidence import Evidence, unmentioned
 from rag.judge import addresses, answered_plainly, first_repeat
 from rag.question import answer_strength, answer_type, mentions, names
 from rag.settings import Settings
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 
 def hit(text, score=0.6, n=1, title=None):

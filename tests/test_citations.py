@@ -13,7 +13,7 @@ from rag.citations import Verifier, abstains, finish
 from rag.markers import MarkerStream, Numbering, split_sentences, strip_markers
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 
 def hit(n, text):

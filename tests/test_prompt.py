@@ -9,7 +9,7 @@ from ingest.chunk import count_llm_tokens
 from rag import Assistant, DossierError, Settings
 from rag.prompt import SYSTEM, fit, messages, passage_block
 from tests.conftest import free_port
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 
 def hit(n, text, **meta):

@@ -21,7 +21,7 @@ from ingest.text import content_words, normalize_whitespace, sentence_spans
 from rag.citations import Verifier, finish
 from rag.markers import MarkerStream, Numbering, split_sentences
 from tests.conftest import PDF_ONE_PAGE, FakeEmbedder
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 FAKE = FakeEmbedder()
 # The same examples on every run, so that CI's verdict is the one seen here; @example pins the cases found.

@@ -20,7 +20,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -31,6 +31,14 @@ from ingest.errors import DossierError
 from ingest.models import Article, Chunk, Region
 from vectorstore.lexical import LexicalIndex
 from vectorstore.ranking import LEXICAL_WEIGHT, convex_fusion, per_article_cap, rerank
+from vectorstore.records import (
+    PAGE,
+    ArticleRecord,
+    Hit,
+    chunk_metadata,
+    fetch,
+    records_of,
+)
 from vectorstore.sites import Folder, Server
 
 log = logging.getLogger(__name__)
@@ -38,7 +46,6 @@ CHUNKS = "dossier_chunks"
 ARTICLES = "dossier_articles"
 # Chunk metadata that citations and filters use, copied from the article.
 _ARTICLE_FIELDS = ("author", "published_at", "site", "url")
-PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
 
 
 @contextmanager
@@ -58,31 +65,6 @@ def _served(method):
             return method(self, *args, **kwargs)
 
     return call
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: str
-    article_id: str
-    text: str
-    start: int
-    end: int
-    score: float  # cosine similarity to the query, -1..1
-    title: str | None
-    source: str
-    metadata: dict
-
-
-@dataclass(frozen=True)
-class ArticleRecord:
-    id: str
-    title: str | None
-    source: str
-    content_hash: str
-    chunks: int
-    published_at: str | None = None
-    author: str | None = None
-    site: str | None = None
 
 
 class ChromaStore:
@@ -153,16 +135,16 @@ class ChromaStore:
 
     @_served
     def article(self, article_id: str) -> ArticleRecord | None:
-        return next(iter(self._records(self._articles.get(ids=[article_id], include=["metadatas"]))), None)
+        return next(iter(records_of(self._articles.get(ids=[article_id], include=["metadatas"]))), None)
 
     @_served
     def find(self, **where) -> ArticleRecord | None:
         """The first article whose record matches, e.g. find(source=...) or find(content_hash=...)."""
-        return next(iter(self._records(self._articles.get(where=where, limit=1, include=["metadatas"]))), None)
+        return next(iter(records_of(self._articles.get(where=where, limit=1, include=["metadatas"]))), None)
 
     @_served
     def articles(self) -> list[ArticleRecord]:
-        return sorted(self._records(_fetch(self._articles, ["metadatas"])), key=lambda r: (r.title or "", r.source))
+        return sorted(records_of(fetch(self._articles, ["metadatas"])), key=lambda r: (r.title or "", r.source))
 
     @_served
     def load_article(self, article_id: str) -> tuple[Article, tuple[str, ...]]:
@@ -179,7 +161,7 @@ class ChromaStore:
     @_served
     def article_ids(self, keep) -> list[str]:
         """Ids of the articles whose record metadata `keep(metadata)` accepts."""
-        got = _fetch(self._articles, ["metadatas"])
+        got = fetch(self._articles, ["metadatas"])
         return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
 
     @_served
@@ -238,7 +220,7 @@ class ChromaStore:
 
     def _versions(self, article_ids=None) -> dict[str, str]:
         """{article id: content hash} of the listed articles' records (of all, without a list)."""
-        got = _fetch(self._articles, ["metadatas"], None if article_ids is None else list(article_ids))
+        got = fetch(self._articles, ["metadatas"], None if article_ids is None else list(article_ids))
         return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"])}
 
     def _current(self, article_ids: set[str], generation: str) -> dict[str, str | None]:
@@ -271,7 +253,7 @@ class ChromaStore:
         wanted = list(versions.items())
         for start in range(0, len(wanted), 100):
             batch = dict(wanted[start : start + 100])
-            got = _fetch(self._chunks, ["documents", "metadatas"], where={"article_id": {"$in": list(batch)}})
+            got = fetch(self._chunks, ["documents", "metadatas"], where={"article_id": {"$in": list(batch)}})
             self._bm25.add([
                 (i, m["article_id"], m["content_hash"], f"{m['context']}\n\n{d}" if m.get("context") else d)
                 for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
@@ -314,7 +296,7 @@ class ChromaStore:
         for start in range(0, len(ids), PAGE):
             part = slice(start, start + PAGE)
             self._chunks.upsert(ids=ids[part], embeddings=vectors[part], documents=[c.text for c in chunks[part]],
-                                metadatas=[_chunk_metadata(base, c) for c in chunks[part]])
+                                metadatas=[chunk_metadata(base, c) for c in chunks[part]])
         self._bm25.add([(i, article.id, article.content_hash, c.embedding_text) for i, c in zip(ids, chunks)])
         mean = vectors.mean(axis=0)
         self._articles.upsert(
@@ -373,9 +355,9 @@ class ChromaStore:
         """Problems: chunks without their article record, records whose chunks are missing,
         a BM25 index that differs from the chunks, an interrupted write."""
         self._follow_server()
-        records = {r.id: r for r in self._records(_fetch(self._articles, ["metadatas"]))}
+        records = {r.id: r for r in records_of(fetch(self._articles, ["metadatas"]))}
         counts, orphans = Counter(), set()
-        chunks = _fetch(self._chunks, ["metadatas"])
+        chunks = fetch(self._chunks, ["metadatas"])
         lexical = self._bm25.ids()
         problems = [f"BM25 index and vectors differ by {len(lexical ^ set(chunks['ids']))} chunks"] if lexical != set(chunks["ids"]) else []
         for m in chunks["metadatas"]:
@@ -398,38 +380,9 @@ class ChromaStore:
     def repair(self) -> None:
         """Fix what check() finds (inside `writing()`): articles with orphan or missing chunks are
         removed (the next ingest adds them again) and the BM25 index is rebuilt from the chunks."""
-        chunks = _fetch(self._chunks, ["metadatas"])["metadatas"]
+        chunks = fetch(self._chunks, ["metadatas"])["metadatas"]
         records = self._versions()
         for article_id in {m["article_id"] for m in chunks} | set(records):
             self._repair(article_id)
         self._sync_lexical()
         self._site.changed()
-
-    @staticmethod
-    def _records(got) -> list[ArticleRecord]:
-        return [
-            ArticleRecord(i, m.get("title"), m["source"], m["content_hash"], m["chunks"], m.get("published_at"), m.get("author"), m.get("site"))
-            for i, m in zip(got["ids"], got["metadatas"])
-        ]
-
-
-def _fetch(collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
-    """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""
-    got = {"ids": [], **{k: [] for k in include}}
-    start = 0
-    while ids is None or start < len(ids):
-        page = collection.get(include=include, **({"where": where, "limit": PAGE, "offset": start} if ids is None else {"ids": ids[start : start + PAGE]}))
-        for k in got:
-            got[k] += page[k]
-        if ids is None and len(page["ids"]) < PAGE:
-            break
-        start += PAGE
-    return got
-
-
-def _chunk_metadata(base: dict, chunk: Chunk) -> dict:
-    m = {**base, "index": chunk.index, "context": chunk.context, "start": chunk.start, "end": chunk.end, "tokens": chunk.tokens,
-         "llm_tokens": chunk.llm_tokens, "region": chunk.region}
-    if chunk.page is not None:
-        m["page"] = chunk.page
-    return m

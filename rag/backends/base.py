@@ -2,7 +2,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from rag import prompt
-from vectorstore.store import Hit
+from vectorstore.records import Hit
 
 
 class Backend(ABC):

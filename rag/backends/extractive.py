@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from ingest.text import content_words, sentence_spans
 from rag.backends.base import Backend
 from rag.markers import strip_markers
-from rag.question import answer_strength, answer_type, names
-from vectorstore.store import Hit
+from rag.question import KINDS, answer_strength, answer_type, names
+from vectorstore.records import Hit
 
 # Candidate score = cosine(question, best sentence) + LEXICAL × share of the question's content
 # words (weighted by rarity) in the candidate + PASSAGE × cosine(question, passage)
@@ -36,7 +36,7 @@ MARGIN = 0.15
 # by the rest of the score are embedded.
 EMBEDDED = 12
 # Answer types whose answer can sit in the sentence after the one naming the question's subject.
-_NEIGHBOURLY = frozenset({"quantity", "date", "person", "organisation", "place", "quote", "reason"})
+_NEIGHBOURLY = KINDS | {"reason"}
 _PERSON = re.compile(r"[\"“‘']?(he|she|they|his|her|their)\b", re.I)
 _THING = re.compile(r"(it|its|this|that)\b", re.I)
 
