@@ -1,4 +1,4 @@
-"""Dossier's chat page: a thin Streamlit shell over rag.Assistant.
+"""Dossier's chat page: a thin Streamlit shell over rag.Assistant and its Library.
 
 Article text, titles and URLs reach the page only through `escape` (Markdown)
 or rag.render (HTML escaped, then sanitised again by st.html).
@@ -9,22 +9,38 @@ import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import date
+from urllib.parse import urlsplit
 
 import streamlit as st
 
-from ingest.extract import FORMATS
-from rag import Answer, Assistant, DossierError, Settings
+from rag import Answer, Assistant, DossierError, Filters, Library, Settings
 from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
-from rag.filters import Filters
+from rag.library import FORMATS, MiniLMEmbedder
 from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
-from rag.settings import settings_from_env, store_from_env
-from vectorstore.embedder import MiniLMEmbedder
+from rag.sample import SAMPLE, SAMPLE_QUESTIONS, load_sample
+from rag.settings import load_settings
 
 UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 EARLIEST = date(1700, 1, 1)  # archives reach far back: the State of the Union corpus starts in 1790
 FILTERS_OFF = {"f_source": "", "f_author": "", "f_since": None, "f_until": None, "f_articles": []}
+SETTINGS = "under Answer settings in the sidebar"
+# The engine's messages are written for its command lines, and a web user has no terminal: a fix that names
+# a flag the page has a field for names the field; other fixes that need a terminal are left out (TERMINAL).
+PAGE_WORDS = (
+    (r"pass --model (NAME|PATH/TO/MODEL\.gguf)", f"fill in Model, {SETTINGS}"),
+    (r"--model and --base-url", f"Model and Server URL, {SETTINGS}"),
+    (r"(or|check) --base-url", rf"\1 Server URL, {SETTINGS},"),
+    (r"give --chroma-url http://HOST:PORT", f"give Chroma server as http://HOST:PORT, {SETTINGS}"),
+    (
+        r"(start it with chroma run or fix|check that the server is running \(chroma run\) and) --chroma-url",
+        f"check that the server runs, and Chroma server {SETTINGS}",
+    ),
+    (r"add some with: python -m ingest PATH --store \S+", "load the sample library or add articles in the sidebar"),
+    (r"see `python -m ingest list`", "see the Library view"),
+)
+TERMINAL = re.compile(r"python -m |pip install |(?<![\w-])--[a-z]")
 
 
 def escape(text: str) -> str:
@@ -32,9 +48,17 @@ def escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", text)
 
 
+def page_message(message: str) -> str:
+    """A DossierError's message ("what; fix; …") in the page's words."""
+    for pattern, words in PAGE_WORDS:
+        message = re.sub(pattern, words, message)
+    what, *fixes = message.split("; ")
+    return "; ".join([what] + [fix for fix in fixes if not TERMINAL.search(fix)])
+
+
 def show_error(message: str, where=st) -> None:
     """Errors name inputs (file names, URLs, a server's reply): shown as written too."""
-    where.error(escape(message))
+    where.error(escape(page_message(message)))
 
 
 def unique_labels(records, label) -> dict[str, str]:
@@ -45,14 +69,14 @@ def unique_labels(records, label) -> dict[str, str]:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def load_embedder(runtime: str) -> MiniLMEmbedder:
-    return MiniLMEmbedder(runtime)
+def load_embedder(runtime: str, cache: str | None) -> MiniLMEmbedder:
+    return MiniLMEmbedder(runtime, cache)
 
 
 # Keyed by the settings that shape an Assistant; the number of passages is given per question.
 @st.cache_resource(show_spinner="Opening the library…", max_entries=4)
-def load_assistant(store: str, settings: Settings) -> Assistant:
-    return Assistant(store, settings, embedder=load_embedder(settings.encoder))
+def load_assistant(settings: Settings) -> Assistant:
+    return Assistant(settings=settings, embedder=load_embedder(settings.encoder, settings.cache))
 
 
 # -- sidebar
@@ -60,63 +84,71 @@ def load_assistant(store: str, settings: Settings) -> Assistant:
 
 def answer_settings() -> Settings:
     """The answer backend and its settings, starting from the environment's; kept for the session."""
-    default = settings_from_env()
+    default = load_settings()
     names = list(BACKENDS)
-    backend = st.selectbox("Answer backend", names, index=names.index(default.backend), key="backend",
-                           help="extractive quotes the articles; the others ask a language model")
-    st.slider("Passages per answer", 1, 10, default.top_k, key="top_k", help="how many passages are retrieved for each question")
-    chroma_url = st.text_input("Chroma server", default.chroma_url or "", key="chroma_url", placeholder="http://HOST:PORT", persist_state="session",
-                               help="a shared library on a Chroma server (chroma run); empty: the store folder on this machine") or None
-    default = replace(default, chroma_url=chroma_url)
+    backend = st.selectbox(
+        "Answer backend", names, index=names.index(default.backend), key="backend",
+        help="extractive quotes the articles; the others ask a language model",
+    )  # fmt: skip
+    st.slider("Passages per answer", 1, 10, default.top_k, key="top_k", help="passages retrieved for each question")
+    chroma_url = st.text_input(
+        "Chroma server", default.chroma_url or "", key="chroma_url", placeholder="http://HOST:PORT",
+        persist_state="session", help="a shared library on a Chroma server; empty: the store folder on this machine",
+    )  # fmt: skip
+    default = replace(default, chroma_url=chroma_url or None)
     if backend == "extractive":
         return replace(default, backend=backend)
-    model = st.text_input("Model", default.model or "", key="model", persist_state="session",
-                          help="the name the server serves (openai), or the path of a .gguf file (llamacpp)")
+    model = st.text_input(
+        "Model", default.model or "", key="model", persist_state="session",
+        help="the name the server serves (openai), or the path of a .gguf file (llamacpp)",
+    )  # fmt: skip
     base_url = default.base_url
     if backend == "openai":
-        base_url = st.text_input("Server URL", default.base_url or "", key="base_url", placeholder="https://api.openai.com/v1", persist_state="session",
-                                 help="any OpenAI-compatible /v1 endpoint; the key comes from OPENAI_API_KEY") or None
-    strict = st.checkbox("Only verified sentences", default.strict, key="strict", persist_state="session",
-                         help="drop sentences that the passage they cite does not support")
-    return replace(default, backend=backend, model=model or None, base_url=base_url, strict=strict)
+        base_url = st.text_input(
+            "Server URL", default.base_url or "", key="base_url", placeholder="https://api.openai.com/v1",
+            persist_state="session", help="any OpenAI-compatible /v1 endpoint; the key comes from OPENAI_API_KEY",
+        )  # fmt: skip
+    strict = st.checkbox(
+        "Only verified sentences", default.strict, key="strict", persist_state="session",
+        help="drop sentences that the passage they cite does not support",
+    )  # fmt: skip
+    return replace(default, backend=backend, model=model or None, base_url=base_url or None, strict=strict)
 
 
-def add_articles(assistant: Assistant) -> None:
+def add_articles(library: Library) -> None:
     with st.form("add", clear_on_submit=True):
         files = st.file_uploader("Add articles", type=UPLOAD_TYPES, accept_multiple_files=True)
         url = st.text_input("…or an article's URL", placeholder="https://")
         if not st.form_submit_button("Add to library"):
             return
-    jobs = [(f.name, lambda f=f: assistant.ingest_upload(f.name, f.getvalue())) for f in files or []]
+    jobs = [(f.name, lambda f=f: library.ingest_upload(f.name, f.getvalue())) for f in files or []]
     if url.strip():
-        jobs.append((url.strip(), lambda: assistant.ingest([url.strip()])))
+        jobs.append((url.strip(), lambda: library.ingest([url.strip()])))
     if not jobs:
         st.warning("Choose files or type a URL first.")
         return
     bar = st.progress(0.0)
-    stored = failed = 0
+    stored, failures = 0, []
     with st.status(f"Adding {len(jobs)} item(s)…", expanded=True) as status:
         for done, (name, job) in enumerate(jobs):
             bar.progress(done / len(jobs), text=escape(name))
             try:
                 results = job()
             except DossierError as e:
-                failed += 1
-                show_error(str(e))
+                failures.append(str(e))
                 continue
+            failures += [r.error for r in results if r.status == "failed"]
             for r in results:
-                if r.status == "failed":
-                    failed += 1
-                    show_error(r.error)
-                else:
+                if r.status != "failed":
                     stored += 1
                     st.write(f"{r.status}: {escape(r.title or name)} ({r.chunks} passages)")
         bar.progress(1.0, text="Done")
-        status.update(label=f"{stored} article(s) stored, {failed} failed", state="error" if failed else "complete")
-
-
-def clear_filters() -> None:
-    st.session_state.update(FILTERS_OFF)
+        status.update(
+            label=f"{stored} article(s) stored, {len(failures)} failed", state="error" if failures else "complete"
+        )
+    # Outside the status box, which folds up: why an item failed stays in sight.
+    for failure in failures:
+        show_error(failure)
 
 
 def filter_box(records) -> tuple[Filters, list[str]]:
@@ -128,28 +160,46 @@ def filter_box(records) -> tuple[Filters, list[str]]:
         since = st.date_input("Published since", value=None, min_value=EARLIEST, key="f_since")
         until = st.date_input("Published until", value=None, min_value=EARLIEST, key="f_until")
         chosen = st.multiselect("Only these articles", list(titles), format_func=titles.get, key="f_articles")
-        st.button("Clear filters", on_click=clear_filters)
-    filters = Filters(source.strip() or None, author.strip() or None, since and since.isoformat(), until and until.isoformat(),
-                      tuple(chosen))
-    chips = [f"{name}: {value}" for name, value in (("source", filters.source), ("author", filters.author),
-                                                  ("since", filters.since), ("until", filters.until)) if value]
-    if filters.articles:
-        chips += [f"article: {titles[i]}" for i in filters.articles] if len(filters.articles) <= 3 else [f"{len(filters.articles)} articles"]
+        st.button("Clear filters", on_click=st.session_state.update, args=(FILTERS_OFF,))
+    filters = Filters(source.strip() or None, author.strip() or None, since, until, tuple(chosen))
+    given = {"source": filters.source, "author": filters.author, "since": filters.since, "until": filters.until}
+    chips = [f"{name}: {value}" for name, value in given.items() if value]
+    if len(filters.articles) > 3:
+        chips.append(f"{len(filters.articles)} articles")
+    else:
+        chips += [f"article: {titles[i]}" for i in filters.articles]
     return filters, chips
-
-
-def new_chat() -> None:
-    st.session_state["messages"].clear()
 
 
 def export_buttons(messages: list[dict]) -> None:
     st.caption("Export the conversation")
     left, right = st.columns(2)
-    left.download_button("⬇ Markdown", to_markdown(messages), "dossier-conversation.md", "text/markdown", on_click="ignore")
-    right.download_button("⬇ JSON", to_json(messages), "dossier-conversation.json", "application/json", on_click="ignore")
+    markdown, json = to_markdown(messages), to_json(messages)
+    left.download_button("⬇ Markdown", markdown, "dossier-conversation.md", "text/markdown", on_click="ignore")
+    right.download_button("⬇ JSON", json, "dossier-conversation.json", "application/json", on_click="ignore")
 
 
 # -- main area
+
+
+def offer_sample(library: Library) -> None:
+    """An empty library: how to fill it, and the sample library, one click away."""
+    st.info(
+        "The library is empty. Add your own articles with the box in the sidebar (text, Markdown, HTML, PDF or "
+        "JSON files, or a page's URL), or load the sample library: five short news and analysis articles about a "
+        "seaside town's tidal turbines, seabirds and ferry, written for Dossier, to try questions on."
+    )
+    if not st.button("Load the sample library", key="load_sample", type="primary"):
+        return
+    try:
+        with st.spinner("Adding the sample articles…"):
+            failures = [r.error for r in load_sample(library) if r.status == "failed"]
+    except DossierError as e:
+        failures = [str(e)]
+    for failure in failures:
+        show_error(failure)
+    if not failures:
+        st.rerun()
 
 
 def rate(assistant: Assistant, turn: dict) -> None:
@@ -159,7 +209,7 @@ def rate(assistant: Assistant, turn: dict) -> None:
     try:
         assistant.feedback.record(turn["id"], rating, turn["question"], turn["answer"])
     except DossierError as e:
-        st.toast(escape(str(e)))
+        st.toast(escape(page_message(str(e))))
 
 
 def show_answer(assistant: Assistant, turn: dict, timings: bool) -> None:
@@ -168,8 +218,7 @@ def show_answer(assistant: Assistant, turn: dict, timings: bool) -> None:
     for banner in above:
         st.warning(banner, icon="⚠️")
     st.html(answer_html(answer, key))
-    closest = closest_html(answer) if answer["abstained"] else ""
-    if closest:
+    if answer["abstained"] and (closest := closest_html(answer)):
         st.html(closest)
     for caption in below:
         st.caption(caption)
@@ -198,11 +247,16 @@ def stream_answer(live, pieces) -> dict:
     raise AssertionError("Assistant.stream always ends with an Answer")
 
 
-def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: list[str], k: int, timings: bool) -> None:
+def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: list[str], sample: bool) -> None:
     # The input is pinned to the bottom whatever the order; reading it first lets the chips render last, just above it.
-    question = st.chat_input("Ask about your articles", max_chars=MAX_QUESTION)
+    question = st.chat_input("Ask about your articles", max_chars=MAX_QUESTION) or st.session_state.pop("asked", None)
     if not messages and not question:
-        st.caption("Ask a question about the articles in your library. Every sentence of the answer cites the passage it comes from.")
+        st.caption("Ask a question about the articles in your library. Every sentence of the answer cites its passage.")
+        if sample:
+            st.caption("Or try one of these about the sample library:")
+            for n, suggestion in enumerate(SAMPLE_QUESTIONS):
+                st.button(suggestion, key=f"try-{n}", on_click=st.session_state.update, kwargs={"asked": suggestion})
+    timings = st.session_state["timings"]
     for turn in messages:
         with st.chat_message(turn["role"]):
             if turn["role"] == "user":
@@ -216,11 +270,12 @@ def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: li
         with st.chat_message("assistant"):
             live = st.empty()
             try:
-                answer = stream_answer(live, assistant.stream(question, history, filters, k))
+                answer = stream_answer(live, assistant.stream(question, history, filters, st.session_state["top_k"]))
             except DossierError as e:
                 show_error(str(e), live)
             else:
-                turn = {"role": "assistant", "content": answer["answer"], "answer": answer, "question": question, "id": uuid.uuid4().hex}
+                turn = {"role": "assistant", "content": answer["answer"], "answer": answer, "question": question}
+                turn["id"] = uuid.uuid4().hex
                 messages += [{"role": "user", "content": question}, turn]
                 with live.container():
                     show_answer(assistant, turn, timings)
@@ -228,42 +283,77 @@ def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: li
         st.html(f"<div>Filters: {chips_html(chips)}</div>")
 
 
-def regions_count(regions: list) -> str:
-    return f"{len(regions)} region{'' if len(regions) == 1 else 's'}"
+def short_source(source: str) -> str:
+    """Where an article came from, short enough for a table cell: a URL's host and path, else a file's name."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        return parts.netloc + parts.path.rstrip("/")
+    return re.split(r"[/\\:]", source)[-1]  # a path, upload:NAME or stdin:HASH
 
 
-def library(assistant: Assistant, records) -> None:
+# Widths (px) that together fit the centred page, so that no column hides behind a sideways scroll.
+COLUMNS = {
+    "Title": st.column_config.TextColumn(width=240),
+    "Outlet": st.column_config.TextColumn(width=130),
+    "Date": st.column_config.TextColumn(width=90),
+    "Passages": st.column_config.NumberColumn(width=75),
+    "Source": st.column_config.TextColumn(width=135, help="the file's name or the page's address"),
+}
+
+
+def library_view(library: Library, records) -> None:
     st.subheader("Library")
-    query = st.text_input("Search the library", key="library_search", placeholder="title, outlet, author or source", persist_state="session").strip().lower()
+    query = st.text_input(
+        "Search the library", key="library_search", placeholder="title, outlet, author or source",
+        persist_state="session",
+    ).strip().lower()  # fmt: skip
     found = [r for r in records if query in " ".join(filter(None, (r.title, r.source, r.site, r.author))).lower()]
     st.caption(f"{len(found)} of {len(records)} articles")
     if not found:
         return
-    st.dataframe(
-        [{"Title": r.title or "", "Outlet": r.site or "", "Date": (r.published_at or "")[:10], "Passages": r.chunks, "Source": r.source} for r in found],
-        hide_index=True,
-    )
+    rows = [
+        {"Title": r.title or "", "Outlet": r.site or "", "Date": (r.published_at or "")[:10], "Passages": r.chunks,
+         "Source": short_source(r.source)}
+        for r in found
+    ]  # fmt: skip
+    st.dataframe(rows, hide_index=True, column_config=COLUMNS)
     titles = unique_labels(found, lambda r: f"{r.title or r.source} ({(r.published_at or 'no date')[:10]})")
     chosen = st.selectbox("Article", list(titles), format_func=titles.get, key="library_article")
     record = next(r for r in found if r.id == chosen)
     st.caption(escape(" · ".join(filter(None, (record.author, record.site, record.source)))))
-    if st.button("Remove from library", key="remove"):
-        try:
-            assistant.remove(record.id)
-        except DossierError as e:
-            show_error(str(e))
-        else:
-            st.toast(f"Removed {escape(record.title or record.source)}")
-            st.rerun()
-    regions = assistant.regions(record.id)
-    kept, dropped = [r for r in regions if r[2]], [r for r in regions if not r[2]]
-    indexed_tab, dropped_tab = st.tabs([f"Indexed ({regions_count(kept)})", f"Dropped ({regions_count(dropped)})"])
-    for tab, shown, empty in ((indexed_tab, kept, "Nothing was indexed."), (dropped_tab, dropped, "Nothing was dropped.")):
+    remove_button(library, record)
+    regions = library.regions(record.id)
+    groups = {"Indexed": [r for r in regions if r[2]], "Dropped": [r for r in regions if not r[2]]}
+    tabs = st.tabs([f"{name} ({len(shown)} region{'' if len(shown) == 1 else 's'})" for name, shown in groups.items()])
+    for tab, (name, shown) in zip(tabs, groups.items()):
         with tab:
             if not shown:
-                st.caption(empty)
+                st.caption(f"Nothing was {name.lower()}.")
             for label, text, _ in shown:
                 st.markdown(f"**{label.replace('_', ' ')}**  \n{escape(text)}")
+
+
+def remove_button(library: Library, record) -> None:
+    """Removing takes a second click, on a button that names what goes."""
+    st.button("Remove from library…", key="remove", on_click=st.session_state.update, kwargs={"removing": record.id})
+    if st.session_state.get("removing") != record.id:
+        return
+    name = record.title or record.source
+    with st.container(border=True):
+        st.warning(f"Remove “{escape(name)}” and its {record.chunks} passages from the library?")
+        yes, no = st.columns(2)
+        confirmed = yes.button("Remove it", key="remove_confirm", type="primary")
+        no.button("Keep it", key="remove_cancel", on_click=st.session_state.pop, args=("removing",))
+    if not confirmed:
+        return
+    st.session_state.pop("removing")
+    try:
+        library.remove(record.id)
+    except DossierError as e:
+        show_error(str(e))
+    else:
+        st.toast(f"Removed {escape(name)}")
+        st.rerun()
 
 
 def main() -> None:
@@ -271,39 +361,40 @@ def main() -> None:
     st.html(STYLE)
     st.title("Dossier")
     messages = st.session_state.setdefault("messages", [])
-    with st.sidebar:
-        view = st.radio("View", ["Chat", "Library"], horizontal=True, key="view", label_visibility="collapsed")
-        counts, adding, filtering = st.empty(), st.container(), st.container()
-        with st.expander("Answer settings"):
-            settings = answer_settings()
-        st.button("New chat", on_click=new_chat)
-        timings = st.toggle("Show timings", key="timings", help="time spent finding passages and writing each answer")
-        exports = st.container()
-    try:
-        assistant = load_assistant(store_from_env(), settings)
+    try:  # settings from the environment, and the library they open
+        with st.sidebar:
+            view = st.radio("View", ["Chat", "Library"], horizontal=True, key="view", label_visibility="collapsed")
+            counts, adding, filtering = st.empty(), st.container(), st.container()
+            with st.expander("Answer settings"):
+                settings = answer_settings()
+            st.button("New chat", on_click=messages.clear)
+            st.toggle("Show timings", key="timings", help="time spent finding passages and writing each answer")
+            exports = st.container()
+        assistant = load_assistant(settings)
     except DossierError as e:
         show_error(str(e))
         st.stop()
+    library = assistant.library
     with adding:
-        add_articles(assistant)
-    records = assistant.articles()
-    articles, chunks = assistant.counts()
+        add_articles(library)
+    records = library.articles()
+    articles, chunks = library.counts()
     counts.markdown(f"**{articles}** articles · **{chunks}** passages")
     with filtering:
         filters, chips = filter_box(records)
 
     if not articles:
-        st.info(
-            "The library is empty. Add articles (text, Markdown, HTML, PDF or JSON) or a URL with the box in the sidebar, "
-            "or from a terminal: `python -m ingest PATH`."
-        )
+        offer_sample(library)
     if view == "Library":
-        library(assistant, records)
+        library_view(library, records)
     else:
-        chat(assistant, messages, filters, chips, st.session_state["top_k"], timings)
+        sample = str(SAMPLE.resolve())
+        chat(assistant, messages, filters, chips, any(r.source.startswith(sample) for r in records))
     if messages:
         with exports:
             export_buttons(messages)
 
 
-main()
+# Under `streamlit run` (and AppTest) the script is __main__; tests import it for page_message.
+if __name__ == "__main__":
+    main()

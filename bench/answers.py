@@ -42,10 +42,10 @@ from textwrap import shorten
 from calibrate import contains_answer, read_jsonl
 from report import emit
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag import Assistant, Settings
-from rag.assistant import PIPELINE_VERSION
 from rag.judge import addresses, answered_plainly
+from rag.library import PIPELINE_VERSION
 from rag.markers import strip_markers
 from rag.prompt import header
 from vectorstore.records import Hit
@@ -59,8 +59,10 @@ SERVED = {"backend": "openai", "timeout": 300}
 BACKENDS = {
     "extractive": ("extractive, default settings", {}),
     "smollm2": ("SmolLM2-135M-Instruct Q4_1", {**SERVED, "base_url": "http://127.0.0.1:8092/v1", "model": "smollm2"}),
-    "qwen": ("Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
-             {**SERVED, "base_url": "http://127.0.0.1:8091/v1", "model": "qwen1.5b"}),
+    "qwen": (
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+        {**SERVED, "base_url": "http://127.0.0.1:8091/v1", "model": "qwen1.5b"},
+    ),
 }
 FLAGS = ("off_question", "refusal_contradicted", "repeated")
 MISSES = 12  # misses listed per backend × set
@@ -122,9 +124,17 @@ def load_questions(name: str) -> tuple[list[dict], Path]:
     """The set's questions as {id, question, answers, kind, type, gold, history?}, and what to ingest for it."""
     if name == "news":
         return read_jsonl(NEWS / "questions.jsonl"), NEWS / "articles"
-    return [{"id": q["id"], "question": q["question"], "answers": q["answers"], "type": None, "gold": [q["gold_doc"]],
-             "kind": "impossible" if q["is_impossible"] else "answerable"}
-            for q in read_jsonl(SQUAD / "questions-dev.jsonl")], SQUAD / "corpus.jsonl"
+    return [
+        {
+            "id": q["id"],
+            "question": q["question"],
+            "answers": q["answers"],
+            "type": None,
+            "gold": [q["gold_doc"]],
+            "kind": "impossible" if q["is_impossible"] else "answerable",
+        }
+        for q in read_jsonl(SQUAD / "questions-dev.jsonl")
+    ], SQUAD / "corpus.jsonl"
 
 
 def gold_ids(names: list[str], articles: list) -> list[str]:
@@ -162,22 +172,28 @@ def ask_set(backend: str, name: str, args, embedder=None) -> Assistant:
     store = args.cache / f"answers-{name}-c{built.chunk_size}o{built.chunk_overlap}-p{PIPELINE_VERSION}"
     assistant = Assistant(store, Settings(**BACKENDS[backend][1]), embedder)
     started = time.time()
-    failed = [r for r in assistant.ingest([corpus]) if r.status == "failed"]
+    failed = [r for r in assistant.library.ingest([corpus]) if r.status == "failed"]
     if failed:
         raise SystemExit(f"{name}: {failed[0].source} did not ingest: {failed[0].error}")
     print(f"{name} store ready ({time.time() - started:.0f} s)", flush=True)
     path = results_path(args.cache, backend, name)
     kept = [r for r in read_jsonl(path) if "error" not in r] if args.resume and path.exists() else []
     done = {r["id"] for r in kept}
-    asked, articles = questions[: args.limit], assistant.articles()
+    asked, articles = questions[: args.limit], assistant.library.articles()
     with open(path, "w", encoding="utf-8") as out:
         out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
         for n, q in enumerate(asked, 1):
             if q["id"] in done:
                 continue
             gold = gold_ids(q["gold"], articles) if name == "news" else q["gold"]
-            record = {**q, "gold": gold, "backend": backend, "set": name, "date": date.today().isoformat(),
-                      "pipeline": PIPELINE_VERSION}
+            record = {
+                **q,
+                "gold": gold,
+                "backend": backend,
+                "set": name,
+                "date": date.today().isoformat(),
+                "pipeline": PIPELINE_VERSION,
+            }
             began = time.perf_counter()
             try:
                 answer = assistant.ask(q["question"], history=q.get("history"))
@@ -217,30 +233,64 @@ def gated(answer: dict) -> bool:
 def sentences(answer: dict) -> list[tuple[str, list[dict], dict]]:
     """Each answer sentence: its text without markers, the citations it gives, the sentence record."""
     cited = {c["n"]: c for c in answer["citations"]}
-    return [(strip_markers(s["text"]), [cited[n] for n in s["citations"] if n in cited], s)
-            for s in answer["sentences"]]
+    return [
+        (strip_markers(s["text"]), [cited[n] for n in s["citations"] if n in cited], s) for s in answer["sentences"]
+    ]
 
 
 def label_lines(r: dict) -> list[dict]:
     """The lines to label for one model answer: each (sentence, cited passage) pair, and the answer as a whole."""
     a, b = r["answer"], r["backend"]
     meta = {"backend": b, "set": r["set"], "id": r["id"], "question": r["question"]}
-    lines = [{"kind": "pair", "key": key(b, r["id"], claim, c["text"]), **meta, "sentence": claim, "n": c["n"],
-              "header": source_line(c), "passage": c["text"], "supported": s["supported"], "reason": s["reason"],
-              "recited": s["recited"], "label": None}
-             for claim, cites, s in sentences(a) for c in cites]
+    lines = [
+        {
+            "kind": "pair",
+            "key": key(b, r["id"], claim, c["text"]),
+            **meta,
+            "sentence": claim,
+            "n": c["n"],
+            "header": source_line(c),
+            "passage": c["text"],
+            "supported": s["supported"],
+            "reason": s["reason"],
+            "recited": s["recited"],
+            "label": None,
+        }
+        for claim, cites, s in sentences(a)
+        for c in cites
+    ]
     if not gated(a):
         label = "refusal_contradicted_label" if a["abstained"] else "off_question_label"
-        lines.append({"kind": "answer", "key": key(b, r["id"], a["answer"]), **meta, "answer": a["answer"],
-                      "gold_answers": r["answers"], "passages": r["passages"], **{f: a[f] for f in FLAGS},
-                      "from_passages": a["from_passages"]["answer"] if a["from_passages"] else None, label: None})
+        lines.append(
+            {
+                "kind": "answer",
+                "key": key(b, r["id"], a["answer"]),
+                **meta,
+                "answer": a["answer"],
+                "gold_answers": r["answers"],
+                "passages": r["passages"],
+                **{f: a[f] for f in FLAGS},
+                "from_passages": a["from_passages"]["answer"] if a["from_passages"] else None,
+                label: None,
+            }
+        )
     return lines
 
 
 def source_line(c: dict) -> str:
     """The source line the model saw above a cited passage (rag.prompt.header), from the citation."""
-    hit = Hit("", c["article_id"], c["text"], c["start"], c["end"], c["score"], c["title"], c["source"],
-              {"site": c["outlet"], "published_at": c["published_at"]})
+    hit = Hit(
+        "",
+        c["article_id"],
+        c["text"],
+        c["start"],
+        c["end"],
+        c["score"],
+        c["title"],
+        c["source"],
+        outlet=c["outlet"],
+        published_at=c["published_at"],
+    )
     return header(hit)
 
 
@@ -260,8 +310,11 @@ def write_pairs(cache: Path) -> None:
         for path in [results_path(cache, backend, name) for name in SETS]:
             for r in read_jsonl(path) if path.exists() else []:
                 for line in label_lines(r) if "answer" in r else []:
-                    given = {k: v for k, v in old.get(line["key"], {}).items()
-                             if (k.endswith("label") or k == "why") and v is not None}
+                    given = {
+                        k: v
+                        for k, v in old.get(line["key"], {}).items()
+                        if (k.endswith("label") or k == "why") and v is not None
+                    }
                     new[line["key"]] = line | given
     lines = list(new.values()) + [line for k, line in old.items() if k not in new and labelled(line)]
     LABELS.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
@@ -310,16 +363,22 @@ def figures(records: list[dict], labels: dict) -> dict:
     pairs = [(s, truths) for r in ok if not r["answer"]["abstained"] for s, truths in pair_truths(r, labels)]
     known = [t for _, truths in pairs for t in truths if t is not None]
     return {
-        "asked": len(records), "errors": len(records) - len(ok),
-        "recall": (len(right), len(answerable)), "recall answered": (len(right), len(answered)),
-        "recall with passages": (len(right | shown), len(answerable)), "flagged recall": (len(shown), len(flagged)),
-        "in passages": (sum(contains_answer(" ".join(r["passages"]), r["answers"]) for r in answerable),
-                        len(answerable)),
+        "asked": len(records),
+        "errors": len(records) - len(ok),
+        "recall": (len(right), len(answerable)),
+        "recall answered": (len(right), len(answered)),
+        "recall with passages": (len(right | shown), len(answerable)),
+        "flagged recall": (len(shown), len(flagged)),
+        "in passages": (
+            sum(contains_answer(" ".join(r["passages"]), r["answers"]) for r in answerable),
+            len(answerable),
+        ),
         "words": sum(len(text_of(r["answer"]).split()) for r in answered) / max(len(answered), 1),
         "abstain answerable": (len(answerable) - len(answered), len(answerable)),
         "model refusals": sum(r["answer"]["abstained"] and not gated(r["answer"]) for r in ok),
         "abstain unanswerable": (sum(r["answer"]["abstained"] for r in unanswerable), len(unanswerable)),
-        "citation recall": tuple(cited), "citation precision": (sum(known), len(known)),
+        "citation recall": tuple(cited),
+        "citation precision": (sum(known), len(known)),
         "pairs": sum(len(t) for _, t in pairs),
         "uncited": sum(not cites for r in answered for _, cites, _ in sentences(r["answer"])),
         # Each cited sentence whose pairs are all judged: (truly supported by one of them, Dossier's verdict).
@@ -343,7 +402,7 @@ def check_rates(judged: list[tuple[bool, bool]]) -> tuple[str, str]:
 def flagged_now(r: dict, flag: str) -> bool:
     """The flag as rag.judge sets it today, from the saved answer and passages: a long model run
     may predate a change to the rules, and need not be asked again to measure it."""
-    hits = [Hit(f"p{i}", f"p{i}", text, 0, len(text), 0.0, None, "", {}) for i, text in enumerate(r["passages"])]
+    hits = [Hit(f"p{i}", f"p{i}", text, 0, len(text), 0.0, None, "") for i, text in enumerate(r["passages"])]
     if flag == "refusal_contradicted":
         return answered_plainly(r["question"], hits)
     return not addresses(r["question"], r["answer"]["answer"], hits)
@@ -383,21 +442,36 @@ def targets(figs: dict, runs: dict, labels: dict) -> list[str]:
         return f"{shown} ({'met' if met else 'NOT met'}: {'≤' if at_most else '≥'} {goal})"
 
     squad, news = ("extractive", "squad2"), ("extractive", "news")
-    lines = ["", "## Targets (issue 14)", "",
-             (f"- Extractive, squad2 answerable: recall {versus(squad, 'recall', 0.92)}; mean words "
-             f"{versus(squad, 'words', 45, True)}; abstention {versus(squad, 'abstain answerable', 0.02, True)}."),
-             (f"- Extractive, news: recall {versus(news, 'recall', 0.90)}; out-of-scope abstention "
-             f"{versus(news, 'abstain unanswerable', 0.95)}; citation precision "
-             f"{versus(news, 'citation precision', 0.98)}. Abstention on squad2's impossible questions: in the table.")]
+    lines = [
+        "",
+        "## Targets (issue 14)",
+        "",
+        (
+            f"- Extractive, squad2 answerable: recall {versus(squad, 'recall', 0.92)}; mean words "
+            f"{versus(squad, 'words', 45, True)}; abstention {versus(squad, 'abstain answerable', 0.02, True)}."
+        ),
+        (
+            f"- Extractive, news: recall {versus(news, 'recall', 0.90)}; out-of-scope abstention "
+            f"{versus(news, 'abstain unanswerable', 0.95)}; citation precision "
+            f"{versus(news, 'citation precision', 0.98)}. Abstention on squad2's impossible questions: in the table."
+        ),
+    ]
     for s in [s for s in SETS if ("qwen", s) in figs]:
         off, refused = (judge_rates(runs["qwen", s], labels, flag)[0] for flag in FLAGS[:2])
-        lines.append(f"- Qwen 1.5B, {s}: citation precision on labelled pairs "
-                     f"{versus(('qwen', s), 'citation precision', 0.95)}; recall in the table beside extractive's; "
-                     f"labelled off-question answers flagged {off}, contradicted refusals flagged {refused} "
-                     "(≥ 0.90).")
+        lines.append(
+            f"- Qwen 1.5B, {s}: citation precision on labelled pairs "
+            f"{versus(('qwen', s), 'citation precision', 0.95)}; recall in the table beside extractive's; "
+            f"labelled off-question answers flagged {off}, contradicted refusals flagged {refused} "
+            "(≥ 0.90)."
+        )
     alarms, precision = check_rates([j for (b, _), f in figs.items() if b != "extractive" for j in f["judged"]])
-    return [*lines, (f"- The citation check on labelled model sentences (all models, both sets): false alarms "
-                    f"{alarms} (≤ 0.05), precision of supported {precision} (≥ 0.94).")]
+    return [
+        *lines,
+        (
+            f"- The citation check on labelled model sentences (all models, both sets): false alarms "
+            f"{alarms} (≤ 0.05), precision of supported {precision} (≥ 0.94)."
+        ),
+    ]
 
 
 def summary_row(b: str, s: str, f: dict) -> str:
@@ -405,56 +479,113 @@ def summary_row(b: str, s: str, f: dict) -> str:
     errors = f", {f['errors']} errors" if f["errors"] else ""
     of_pairs = "" if b == "extractive" else f"; {f['citation precision'][1]} of {f['pairs']} pairs labelled"
     own = f"; flagged answers' own {ratio(f['flagged recall'])}" if f["flagged recall"][1] else ""
-    cells = [b, s, f"{f['asked']}{errors}", ratio(f["recall"]), ratio(f["recall answered"]),
-             ratio(f["recall with passages"]) + own, ratio(f["in passages"]), f"{f['words']:.1f}",
-             ratio(f["abstain answerable"]) + refusals, ratio(f["abstain unanswerable"]), ratio(f["citation recall"]),
-             ratio(f["citation precision"]) + of_pairs, " / ".join(str(f["flags"][k]) for k in FLAGS),
-             f"{f['seconds']:.1f}"]
+    cells = [
+        b,
+        s,
+        f"{f['asked']}{errors}",
+        ratio(f["recall"]),
+        ratio(f["recall answered"]),
+        ratio(f["recall with passages"]) + own,
+        ratio(f["in passages"]),
+        f"{f['words']:.1f}",
+        ratio(f["abstain answerable"]) + refusals,
+        ratio(f["abstain unanswerable"]),
+        ratio(f["citation recall"]),
+        ratio(f["citation precision"]) + of_pairs,
+        " / ".join(str(f["flags"][k]) for k in FLAGS),
+        f"{f['seconds']:.1f}",
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
 def report(cache: Path, started: float, down: list[str]) -> list[str]:
     labels = read_labels()
-    runs = {(b, s): read_jsonl(results_path(cache, b, s)) for b in BACKENDS for s in SETS
-            if results_path(cache, b, s).exists()}
+    runs = {
+        (b, s): read_jsonl(results_path(cache, b, s))
+        for b in BACKENDS
+        for s in SETS
+        if results_path(cache, b, s).exists()
+    }
     figs = {k: figures(v, labels) for k, v in runs.items()}
     models = [b for b in list(BACKENDS)[1:] if any(k[0] == b for k in runs)]
     not_run = [f"{b} on {s}" for b in BACKENDS for s in SETS if (b, s) not in figs]
-    saved = [f"{b} on {s}: {', '.join(sorted({r['date'] for r in rs}))} (pipeline "
-             f"{', '.join(sorted({r['pipeline'] for r in rs}))})" for (b, s), rs in runs.items()]
-    lines = HEAD.format(today=date.today().isoformat(), machine=platform.machine(), cpus=os.cpu_count(),
-                        python=platform.python_version(), seconds=time.time() - started, saved="; ".join(saved),
-                        models="; ".join(f"{b}: {BACKENDS[b][0]}" for b in list(BACKENDS)[1:])).splitlines()
-    lines += [*[summary_row(b, s, f) for (b, s), f in figs.items()], "",
-              f"Not run: {', '.join(not_run) or 'none'}." + (f" No server: {', '.join(down)}." if down else ""),
-              *targets(figs, runs, labels), *CHECK.splitlines(),
-              *[f"| {b} | {s} | {len(f['judged'])} | {' | '.join(check_rates(f['judged']))} | {f['uncited']} |"
-                for (b, s), f in figs.items()], *JUDGE.splitlines()]
+    saved = [
+        f"{b} on {s}: {', '.join(sorted({r['date'] for r in rs}))} (pipeline "
+        f"{', '.join(sorted({r['pipeline'] for r in rs}))})"
+        for (b, s), rs in runs.items()
+    ]
+    lines = HEAD.format(
+        today=date.today().isoformat(),
+        machine=platform.machine(),
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        seconds=time.time() - started,
+        saved="; ".join(saved),
+        models="; ".join(f"{b}: {BACKENDS[b][0]}" for b in list(BACKENDS)[1:]),
+    ).splitlines()
+    lines += [
+        *[summary_row(b, s, f) for (b, s), f in figs.items()],
+        "",
+        f"Not run: {', '.join(not_run) or 'none'}." + (f" No server: {', '.join(down)}." if down else ""),
+        *targets(figs, runs, labels),
+        *CHECK.splitlines(),
+        *[
+            f"| {b} | {s} | {len(f['judged'])} | {' | '.join(check_rates(f['judged']))} | {f['uncited']} |"
+            for (b, s), f in figs.items()
+        ],
+        *JUDGE.splitlines(),
+    ]
     for b in models:
         records = [r for (b2, _), rs in runs.items() if b2 == b for r in rs]
         (off, off_false, n1), (ref, ref_false, n2) = (judge_rates(records, labels, flag) for flag in FLAGS[:2])
         lines.append(f"| {b} | {off} | {off_false} | {ref} | {ref_false} | {n1 + n2} |")
     if news := [k for k in figs if k[1] == "news"]:
-        lines += ["", "## News recall by question type", "", "| type | " + " | ".join(b for b, _ in news) + " |",
-                  "|---" * (len(news) + 1) + "|"]
+        lines += [
+            "",
+            "## News recall by question type",
+            "",
+            "| type | " + " | ".join(b for b, _ in news) + " |",
+            "|---" * (len(news) + 1) + "|",
+        ]
         for t in sorted({t for k in news for t, _ in figs[k]["types"]}):
             counts = [figs[k]["types"] for k in news]
             lines.append(f"| {t} | " + " | ".join(ratio((c[t, True], c[t, True] + c[t, False])) for c in counts) + " |")
-    lines += ["", "## Misses", "", (f"The first {MISSES} answerable questions each run misses (gold answers → the "
-              "answer), and the unanswerable questions it answers."), ""]
+    lines += [
+        "",
+        "## Misses",
+        "",
+        (
+            f"The first {MISSES} answerable questions each run misses (gold answers → the "
+            "answer), and the unanswerable questions it answers."
+        ),
+        "",
+    ]
     for (b, s), f in figs.items():
-        lines += [f"### {b}, {s}", "",
-                  *[f"- {r['id']} *{r['question']}* ({' / '.join(r['answers'][:2])}) → {said(r)}"
-                    for r in f["misses"][:MISSES]],
-                  *[f"- answered, though {r['kind'].replace('_', ' ')}: {r['id']} *{r['question']}* → {said(r)}"
-                    for r in f["leaks"][:MISSES]], ""]
+        lines += [
+            f"### {b}, {s}",
+            "",
+            *[
+                f"- {r['id']} *{r['question']}* ({' / '.join(r['answers'][:2])}) → {said(r)}"
+                for r in f["misses"][:MISSES]
+            ],
+            *[
+                f"- answered, though {r['kind'].replace('_', ' ')}: {r['id']} *{r['question']}* → {said(r)}"
+                for r in f["leaks"][:MISSES]
+            ],
+            "",
+        ]
     return lines
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", nargs="?", choices=["run", "pairs"], default="run",
-                   help="run: ask and report (default); pairs: write the model answers' lines to label")
+    p.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "pairs"],
+        default="run",
+        help="run: ask and report (default); pairs: write the model answers' lines to label",
+    )
     p.add_argument("--backend", action="append", choices=list(BACKENDS), help="repeatable (default: extractive)")
     p.add_argument("--sets", default=",".join(SETS), help="comma-separated: squad2, news (default: both)")
     p.add_argument("--limit", type=int, help="ask only the first N questions of each set")

@@ -24,8 +24,9 @@ import numpy as np
 
 import rag.backends.extractive as extractive
 from rag import Assistant, Settings
-from rag.assistant import PIPELINE_VERSION
 from rag.evidence import MIN_NAMED, MIN_SENTENCE, MIN_TOGETHER, weigh
+from rag.library import PIPELINE_VERSION
+from rag.markers import unmarked
 
 THRESHOLDS = [round(0.20 + 0.05 * i, 2) for i in range(9)]  # 0.20 .. 0.60
 MAX_IN_SCOPE_ABSTAIN = 0.02
@@ -34,8 +35,14 @@ SENTENCE_GRID = [0.5, 0.55, 0.6, 0.65, 0.7, 9]
 TOGETHER_GRID = [0.6, 0.75, 0.9, 9]
 NAMED_GRID = [0.4, 0.5, 0.6, 9]
 WEIGHTS = ("LEXICAL", "PASSAGE", "TYPE", "SPAN", "MARGIN")
-GRID = {"LEXICAL": [0.3, 0.45, 0.6], "PASSAGE": [0.3], "TYPE": [0.0, 0.15, 0.45], "SPAN": [0.05, 0.1],
-        "MARGIN": [0.1, 0.15, 0.2], "max_sentences": [1, 2, 3]}
+GRID = {
+    "LEXICAL": [0.3, 0.45, 0.6],
+    "PASSAGE": [0.3],
+    "TYPE": [0.0, 0.15, 0.45],
+    "SPAN": [0.05, 0.1],
+    "MARGIN": [0.1, 0.15, 0.2],
+    "max_sentences": [1, 2, 3],
+}
 
 # Questions that neither the squad2 paragraphs nor the seed article answer.
 OUT_OF_SCOPE = [
@@ -187,7 +194,7 @@ def answer_with(embedder, settings: Settings, question: str, hits, config: dict,
         for k in WEIGHTS:
             setattr(extractive, k, config[k])
         backend = extractive.ExtractiveBackend(embedder, replace(settings, max_sentences=config["max_sentences"]))
-        return re.sub(r"\s*\[\d+\]", "", "".join(backend.stream(question, hits, [])))
+        return unmarked("".join(backend.stream(question, hits, [])))
     finally:
         for k, v in saved.items():
             setattr(extractive, k, v)
@@ -217,15 +224,28 @@ def threshold_section(evidence: dict[str, list], in_scope: str, out_of_scope: li
     out-of-scope ones, and reports how each group fares."""
 
     def rate(name, config, names=True):
-        return float(np.mean([not (e.covers(*config) if names else replace(e, missing=()).covers(*config))
-                              for _, _, e in evidence[name]]))
+        return float(
+            np.mean(
+                [
+                    not (e.covers(*config) if names else replace(e, missing=()).covers(*config))
+                    for _, _, e in evidence[name]
+                ]
+            )
+        )
 
     configs = list(itertools.product(THRESHOLDS, SENTENCE_GRID, TOGETHER_GRID, NAMED_GRID))
     allowed = [c for c in configs if rate(in_scope, c) <= MAX_IN_SCOPE_ABSTAIN] or [(min(THRESHOLDS), 9, 9, 9)]
     # Ties go to fewer in-scope abstentions, a higher min_relevance, then to the sentence and word rules
     # switched on at their highest thresholds: they rescue answers in passages about something else.
-    chosen = max(allowed, key=lambda c: (np.mean([rate(n, c) for n in out_of_scope]), -rate(in_scope, c), c[0],
-                                         *[x for t in c[1:] for x in (t < 9, t * (t < 9))]))
+    chosen = max(
+        allowed,
+        key=lambda c: (
+            np.mean([rate(n, c) for n in out_of_scope]),
+            -rate(in_scope, c),
+            c[0],
+            *[x for t in c[1:] for x in (t < 9, t * (t < 9))],
+        ),
+    )
     current = (Settings().min_relevance, MIN_SENTENCE, MIN_TOGETHER, MIN_NAMED)
     leaks = [(q, hits) for name in out_of_scope for q, hits, e in evidence[name] if e.covers(*chosen)]
     leaks.sort(key=lambda leak: -best(leak[1]).score)
@@ -241,9 +261,12 @@ def threshold_section(evidence: dict[str, list], in_scope: str, out_of_scope: li
         "",
         "| group | passage median | sentence median | together median | names missing |",
         "|---|---|---|---|---|",
-        *[f"| {name} | {np.median([e.passage for *_, e in rows_]):.2f} | {np.median([e.sentence for *_, e in rows_]):.2f} | "
-          f"{np.median([e.together for *_, e in rows_]):.2f} | {pct(np.mean([bool(e.missing) for *_, e in rows_]))} |"
-          for name, rows_ in evidence.items()],
+        *[
+            f"| {name} | {np.median([e.passage for *_, e in rows_]):.2f} | "
+            f"{np.median([e.sentence for *_, e in rows_]):.2f} | {np.median([e.together for *_, e in rows_]):.2f} | "
+            f"{pct(np.mean([bool(e.missing) for *_, e in rows_]))} |"
+            for name, rows_ in evidence.items()
+        ],
         "",
         "## Abstain rate",
         "",
@@ -253,7 +276,9 @@ def threshold_section(evidence: dict[str, list], in_scope: str, out_of_scope: li
         "| thresholds | | " + " | ".join(evidence) + " |",
         "|---|---|" + "---|" * len(evidence),
         *[f"| {fmt(c)} | {label} | " + " | ".join(pct(rate(n, c)) for n in evidence) + " |" for c, label in rows],
-        f"| {fmt(chosen)} | chosen, without the names check | " + " | ".join(pct(rate(n, chosen, False)) for n in evidence) + " |",
+        f"| {fmt(chosen)} | chosen, without the names check | "
+        + " | ".join(pct(rate(n, chosen, False)) for n in evidence)
+        + " |",
         "",
         f"**Chosen: min_relevance {chosen[0]:.2f}, MIN_SENTENCE {chosen[1]}, MIN_TOGETHER {chosen[2]}, "
         f"MIN_NAMED {chosen[3]}** — of the "
@@ -262,8 +287,10 @@ def threshold_section(evidence: dict[str, list], in_scope: str, out_of_scope: li
         "then the higher min_relevance, then the sentence and word rules on at their highest thresholds). "
         f"Out-of-scope questions it lets through ({len(leaks)}):",
         "",
-        *[f"- {best(hits).score:.2f} *{q}* → {best(hits).title or best(hits).source}: “{clip(best(hits).text, 100)}”"
-          for q, hits in leaks[:12]],
+        *[
+            f"- {best(hits).score:.2f} *{q}* → {best(hits).title or best(hits).source}: “{clip(best(hits).text, 100)}”"
+            for q, hits in leaks[:12]
+        ],
         "",
     ]
     return lines, chosen
@@ -290,10 +317,13 @@ def selection_section(embedder, settings: Settings, answerable: list[dict], hits
     misses = [
         (q, t)
         for q, t in zip(answerable, texts)
-        if not contains_answer(t, q["answers"]) and contains_answer(" ".join(h.text for h in hits[q["id"]]), q["answers"])
+        if not contains_answer(t, q["answers"])
+        and contains_answer(" ".join(h.text for h in hits[q["id"]]), q["answers"])
     ]
     fixed = ", ".join(
-        f"{k} {v}" for k, v in vars(extractive).items() if k.isupper() and isinstance(v, (int, float)) and k not in WEIGHTS
+        f"{k} {v}"
+        for k, v in vars(extractive).items()
+        if k.isupper() and isinstance(v, (int, float)) and k not in WEIGHTS
     )
     columns = [(m, g) for m in GRID["max_sentences"] for g in GRID["MARGIN"] if m > 1 or g == current["MARGIN"]]
     lines = [
@@ -309,7 +339,9 @@ def selection_section(embedder, settings: Settings, answerable: list[dict], hits
         "in bold (" + ", ".join(f"{k} {v}" for k, v in current.items()) + "). With the chosen abstention "
         f"the current settings' end-to-end recall is {pct(end_to_end)}.",
         "",
-        "| LEXICAL | PASSAGE | TYPE | SPAN | " + " | ".join(f"{m} sent" + (f", margin {g}" if m > 1 else "") for m, g in columns) + " |",
+        "| LEXICAL | PASSAGE | TYPE | SPAN | "
+        + " | ".join(f"{m} sent" + (f", margin {g}" if m > 1 else "") for m, g in columns)
+        + " |",
         "|---|---|---|---|" + "---|" * len(columns),
     ]
     for lex, psg, typ, span in itertools.product(GRID["LEXICAL"], GRID["PASSAGE"], GRID["TYPE"], GRID["SPAN"]):
@@ -353,10 +385,10 @@ def run(args) -> str:
     corpus, questions = read_jsonl(args.corpus), read_jsonl(args.questions)
     args.cache.mkdir(parents=True, exist_ok=True)
     squad = open_store(args.cache, "squad2")
-    squad.ingest([args.corpus])
+    squad.library.ingest([args.corpus])
     seed = open_store(args.cache, "seed", embedder=squad.embedder)
-    failed = [r for r in seed.ingest([args.seed]) if r.status == "failed"]
-    if failed or not seed.counts()[1]:
+    failed = [r for r in seed.library.ingest([args.seed]) if r.status == "failed"]
+    if failed or not seed.library.counts()[1]:
         raise SystemExit(f"seed store is empty: {failed[0].error if failed else f'no articles in {args.seed}'}")
     print(f"stores ready ({time.time() - started:.0f} s); retrieving …", flush=True)
 
@@ -408,10 +440,10 @@ def run(args) -> str:
             f"- Stores built with the default settings (chunks of {s.chunk_size} tokens, overlap {s.chunk_overlap}, "
             f"top_k {s.top_k}, {squad.embedder.name}): the {len(corpus)} SQuAD 2.0 paragraphs of `{args.corpus.name}` "
             f"as articles, and the seed article ingested from `{args.seed.name}/`.",
-            "- The answerer abstains unless the evidence covers the question (`rag/evidence.py`): no name in the question "
-            "is missing from every retrieved passage, and the best passage cosine reaches `min_relevance`, or the best "
-            "sentence cosine reaches MIN_SENTENCE, or one sentence holds MIN_TOGETHER of the question's rarity-weighted "
-            "words (with a passage cosine of at least 0.2).",
+            "- The answerer abstains unless the evidence covers the question (`rag/evidence.py`): no name in the "
+            "question is missing from every retrieved passage, and the best passage cosine reaches `min_relevance`, "
+            "or the best sentence cosine reaches MIN_SENTENCE, or one sentence holds MIN_TOGETHER of the question's "
+            "rarity-weighted words (with a passage cosine of at least 0.2).",
             f"- In scope: the {len(answerable)} answerable squad2 questions against the squad2 store. Out of scope: "
             f"all {len(questions)} squad2 questions against the seed store, {len(OUT_OF_SCOPE)} general questions "
             "written for this benchmark (cooking, programming, sports, trivia, household) against both stores, and "
@@ -421,8 +453,8 @@ def run(args) -> str:
             "them (SQuAD's were written while reading the paragraph).",
             f"- Chosen thresholds: those that abstain most on the out-of-scope groups while abstaining on at most "
             f"{pct(MAX_IN_SCOPE_ABSTAIN)} of the answerable in-scope questions.",
-            f"- Sample sizes are small: one answerable question is {100 / len(answerable):.1f} points, so differences of "
-            "a point or two below are noise.",
+            f"- Sample sizes are small: one answerable question is {100 / len(answerable):.1f} points, so differences "
+            "of a point or two below are noise.",
             "",
             *threshold_lines,
             *selection_lines,

@@ -30,13 +30,20 @@ QUESTION = "What is Russia getting from North Korea?"
 
 def seed_store() -> Path:
     if not STORE.exists():
-        subprocess.run([sys.executable, "-m", "ingest", str(SEED), "--store", str(STORE)], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "ingest", str(SEED), "--store", str(STORE)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     return STORE
 
 
 def cli_seconds() -> float:
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "rag", "ask", QUESTION, "--store", str(STORE)], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", QUESTION, "--store", str(STORE)], cwd=ROOT, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - began
     if done.returncode != 0 or "[1]" not in done.stdout:
         raise SystemExit(f"rag ask failed: {done.stderr or done.stdout}")
@@ -49,9 +56,25 @@ def page_seconds(browser, port: int) -> dict:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     began = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "DOSSIER_STORE": str(STORE)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DOSSIER_STORE": str(STORE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -90,20 +113,29 @@ def main() -> None:
     cli_seconds()  # the first run after install also compiles bytecode and warms the disk cache; not counted
     cli, pages = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                                                 "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         for _ in range(args.runs):  # alternating, so both see the same machine
             cli.append(cli_seconds())
             pages.append(page_seconds(browser, free_port()))
         browser.close()
+
     def row(label: str, runs: list[float]) -> str:
         return f"| {label} | {statistics.median(runs):.2f} | {', '.join(f'{r:.2f}' for r in runs)} |"
 
     lines = [
         "# Cold start",
         "",
-        f"{date.today()} · {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs · seed store (1 article) · "
-        f"question “{QUESTION}” · median of {args.runs} runs · `python bench/cold_start.py`",
+        f"{date.today()} · {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs · "
+        f"seed store (1 article) · question “{QUESTION}” · median of {args.runs} runs · `python bench/cold_start.py`",
         "",
         "| path | median s | runs (s) |",
         "|---|---:|---|",

@@ -44,13 +44,21 @@ def variants() -> dict:
 
             target = cache_dir() / "bench-int8.onnx"
             if not target.exists():
-                quantize_dynamic(super()._onnx_file(), target, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
-                                 extra_options={"DefaultTensorType": 1})
+                quantize_dynamic(
+                    super()._onnx_file(),
+                    target,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=["MatMul"],
+                    extra_options={"DefaultTensorType": 1},
+                )
             return target
 
     return {
         "PyTorch float32": Float32Torch("torch"),
-        "PyTorch bfloat16 (AMX)" if embedder._has_amx(__import__("torch")) else "PyTorch (no AMX: float32)": MiniLMEmbedder("torch"),
+        "PyTorch bfloat16 (AMX)"
+        if embedder._has_amx(__import__("torch"))
+        else "PyTorch (no AMX: float32)": MiniLMEmbedder("torch"),
         "ONNX Runtime float32": MiniLMEmbedder("onnx"),
         "ONNX Runtime int8": Int8Onnx("onnx"),
         "auto (default)": MiniLMEmbedder("auto"),
@@ -98,14 +106,16 @@ def main() -> None:
     for name in models:
         rate = statistics.median(speed[name]) if name in speed else None
         q = quality[name]
-        rows.append(f"| {name} | {f'{rate:.1f}' if rate else '(PyTorch’s)'} | {f'{rate / reference:.2f}' if rate else ''} | "
-                    f"{q['hits_at_1']:.3f} | {q['hits_at_5']:.3f} | {q['mrr_at_10']:.3f} |")
+        rows.append(
+            f"| {name} | {f'{rate:.1f}' if rate else '(PyTorch’s)'} | {f'{rate / reference:.2f}' if rate else ''} | "
+            f"{q['hits_at_1']:.3f} | {q['hits_at_5']:.3f} | {q['mrr_at_10']:.3f} |"
+        )
     lines = [
         "## Encoder runtimes",
         "",
-        f"{date.today()} · {platform.machine()}, {os.cpu_count()} CPUs · throughput over {len(texts)} of Dossier's sotu chunks "
-        f"(median of {args.rounds} alternating rounds, batches of 8 sorted by length) · squad2: 250 questions over 411 paragraphs, "
-        "hybrid + rerank · `python bench/encoders.py`",
+        f"{date.today()} · {platform.machine()}, {os.cpu_count()} CPUs · throughput over {len(texts)} of Dossier's "
+        f"sotu chunks (median of {args.rounds} alternating rounds, batches of 8 sorted by length) · squad2: 250 "
+        "questions over 411 paragraphs, hybrid + rerank · `python bench/encoders.py`",
         "",
         "| runtime | chunks/s | × PyTorch float32 | Hits@1 | Hits@5 | MRR@10 |",
         "|---|---:|---:|---:|---:|---:|",

@@ -11,11 +11,10 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from rag import Assistant, Settings
 from rag.eval import evaluate, gold_rank, ingest_corpus, load_questions, render_report, results, store_settings
 from vectorstore.ranking import LEXICAL_WEIGHT, RERANK_WEIGHT, convex_fusion, rerank
+from vectorstore.store import ChromaStore
 
 CONFIGS = [
     ("dense (MiniLM + Chroma)", "dense", False),
@@ -27,30 +26,28 @@ CONFIGS = [
 ]
 
 
-def ranking_table(assistant: Assistant, questions) -> str:
+def ranking_table(store: ChromaStore, embedder, questions) -> str:
     """Hits@1 / Hits@5 / MRR@10 of fusion and rerank rules over the same 40 dense and 40 lexical candidates."""
-    store = assistant.store
-    vectors = assistant.embedder.embed_batch([q.question for q in questions])
+    vectors = embedder.embed_batch([q.question for q in questions])
     candidates = []
     for q, v in zip(questions, vectors):
-        r = store._chunks.query(query_embeddings=[v], n_results=40, include=["documents", "metadatas", "distances"])
-        cosine = {i: 1 - d for i, d in zip(r["ids"][0], r["distances"][0])}
-        article = {i: m["article_id"] for i, m in zip(r["ids"][0], r["metadatas"][0])}
-        text = dict(zip(r["ids"][0], r["documents"][0]))
-        lexical = {i: score for i, score, *_ in store._bm25.search(q.question, 40)}
-        missing = [i for i in lexical if i not in cosine]
-        extra = store._chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"]) if missing else {"ids": []}
-        for i, d, m, e in zip(extra["ids"], extra.get("documents", []), extra.get("metadatas", []), extra.get("embeddings", [])):
-            cosine[i], article[i], text[i] = float(np.dot(e, v)), m["article_id"], d
-        candidates.append((q, cosine, lexical, article, text))
+        found = store.search.candidates(v, q.question, 40)
+        cosine = {i: h.score for i, h in found.hits.items()}
+        article = {i: h.article_id for i, h in found.hits.items()}
+        text = {i: h.text for i, h in found.hits.items()}
+        candidates.append((q, cosine, found.lexical, article, text))
 
     def rrf(weight_dense):
         def rank(q, cosine, lexical, text):
             score = {}
-            for ranking, weight in ((sorted(cosine, key=lambda i: -cosine[i])[:40], weight_dense), (list(lexical), 1.0)):
+            for ranking, weight in (
+                (sorted(cosine, key=lambda i: -cosine[i])[:40], weight_dense),
+                (list(lexical), 1.0),
+            ):
                 for n, i in enumerate(ranking, 1):
                     score[i] = score.get(i, 0.0) + weight / (60 + n)
             return sorted(score, key=lambda i: -score[i])
+
         return rank
 
     def convex(weight, depth=0, rerank_weight=RERANK_WEIGHT):
@@ -59,15 +56,27 @@ def ranking_table(assistant: Assistant, questions) -> str:
             ranked = sorted(score, key=lambda i: -score[i])
             top = {i: score[i] for i in ranked[:depth]}
             return rerank(q.question, top, text, rerank_weight) + ranked[depth:]
+
         return rank
 
-    rules = [("dense only", lambda q, c, l, t: sorted(c, key=lambda i: -c[i])), ("lexical only", lambda q, c, l, t: list(l)),
-             ("reciprocal rank (k=60)", rrf(1.0)), ("reciprocal rank, dense weight 0.5", rrf(0.5))]
+    rules = [
+        ("dense only", lambda q, cosine, lexical, text: sorted(cosine, key=lambda i: -cosine[i])),
+        ("lexical only", lambda q, cosine, lexical, text: list(lexical)),
+        ("reciprocal rank (k=60)", rrf(1.0)),
+        ("reciprocal rank, dense weight 0.5", rrf(0.5)),
+    ]
     rules += [(f"convex, lexical weight {w}", convex(w)) for w in (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)]
-    rules += [(f"convex 0.3 + rerank top {d}, weight {w}", convex(LEXICAL_WEIGHT, d, w)) for d in (5, 10, 20) for w in (0.25, 0.5, 1.0)]
+    rules += [
+        (f"convex 0.3 + rerank top {d}, weight {w}", convex(LEXICAL_WEIGHT, d, w))
+        for d in (5, 10, 20)
+        for w in (0.25, 0.5, 1.0)
+    ]
     lines = ["| ranking | Hits@1 | Hits@5 | MRR@10 |", "|---|---|---|---|"]
     for name, rank in rules:
-        ranks = [gold_rank([article[i] for i in rank(q, cosine, lexical, text)], q.gold_doc) for q, cosine, lexical, article, text in candidates]
+        ranks = [
+            gold_rank([article[i] for i in rank(q, cosine, lexical, text)], q.gold_doc)
+            for q, cosine, lexical, article, text in candidates
+        ]
         n = len(ranks)
         hits1 = sum(r == 1 for r in ranks) / n
         hits5 = sum(bool(r and r <= 5) for r in ranks) / n
@@ -89,26 +98,52 @@ def main() -> int:
     sections = [
         "# squad2: retrieval configurations\n",
         f"Reproduce with `python bench/eval_squad2.py` ({len(questions)} questions of `questions-dev.jsonl`, "
-        f"{sum(not q.is_impossible for q in questions)} answerable; 411 paragraphs as articles). Hits and MRR are at article level "
-        "over all questions (each has a gold paragraph); answer figures come from the extractive answerer.\n",
+        f"{sum(not q.is_impossible for q in questions)} answerable; 411 paragraphs as articles). "
+        "Hits and MRR are at article level over all questions (each has a gold paragraph); "
+        "answer figures come from the extractive answerer.\n",
         "The default is the configuration with the best Hits@1 and MRR@10 without losing Hits@5: hybrid retrieval "
         "(convex fusion, lexical weight 0.3), then the passages found (10 here, 5 for an answer) reranked by their "
         "best sentence's rarity-weighted overlap with the question (weight 0.5). Reranking only reorders what was "
         "found, so the passages an answer draws on stay those of hybrid search; it needs no model and costs a few "
         "milliseconds. The tables at the end show the weights around the chosen ones.\n",
     ]
-    ranking = ranking_table(base, [q for q in questions if q.gold_doc])
-    for title, mode, rerank in CONFIGS:
-        assistant = Assistant(args.store, Settings(retrieval=mode, rerank=rerank), embedder=base.embedder)
+    store = ChromaStore(args.store, {"embedder": base.embedder.name, "dimensions": base.embedder.dim})
+    ranking = ranking_table(store, base.embedder, [q for q in questions if q.gold_doc])
+    for title, mode, reranked in CONFIGS:
+        assistant = Assistant(args.store, Settings(retrieval=mode, rerank=reranked), embedder=base.embedder)
         outcomes = evaluate(assistant, questions)
         result = results(outcomes)
-        command = shlex.join(["python", "-m", "rag.eval", "--corpus", str(corpus), "--questions", str(questions_file), "--store", args.store])
-        sections.append(render_report(result, title, f"{command} --retrieval {mode}" + ("" if rerank else " --no-rerank"), store_settings(assistant)))
+        command = shlex.join(
+            [
+                "python",
+                "-m",
+                "rag.eval",
+                "--corpus",
+                str(corpus),
+                "--questions",
+                str(questions_file),
+                "--store",
+                args.store,
+            ]
+        )
+        sections.append(
+            render_report(
+                result,
+                title,
+                f"{command} --retrieval {mode}" + ("" if reranked else " --no-rerank"),
+                store_settings(assistant),
+            )
+        )
         print(f"{title}: done", file=sys.stderr)
     missed = [o for o in outcomes if not (o.rank and o.rank <= 5)]  # of the default, evaluated last
     sections.append(
-        "## Questions the default misses in its top 5\n\n| question | answers | impossible | gold rank |\n|---|---|---|---|\n"
-        + "".join(f"| {o.question.question} | {' / '.join(o.question.answers)} | {o.question.is_impossible} | {o.rank or '–'} |\n" for o in missed)
+        "## Questions the default misses in its top 5\n\n"
+        "| question | answers | impossible | gold rank |\n|---|---|---|---|\n"
+        + "".join(
+            f"| {o.question.question} | {' / '.join(o.question.answers)} | {o.question.is_impossible} "
+            f"| {o.rank or '–'} |\n"
+            for o in missed
+        )
     )
     sections.append("## Fusion and rerank rules on the same candidates\n\n" + ranking + "\n")
     args.report.write_text("\n".join(sections), encoding="utf-8")

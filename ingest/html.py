@@ -12,28 +12,49 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from dossier_core.text import CONTROL, MONTHS, WEEKDAYS
 from ingest.metadata import find_date, iso_date, json_ld
 from ingest.regions import AUTHOR_BIO, BODY, BYLINE, CAPTION, CHROME, COMMENTS, RELATED, byline_name
 
 # Tested in order against an element's id and class names.
 _BY_NAME = [
-    (COMMENTS, re.compile(r"(^|[\s_-])(comments?|commentlist|comment-list|comments-area|disqus|discussion)([\s_-]|$)", re.I)),
-    (AUTHOR_BIO, re.compile(r"author[-_]?(bio|box|info|card|profile|description|about)|about[-_]?(the[-_]?)?author|(^|[\s_-])bio([\s_-]|$)", re.I)),
-    (RELATED, re.compile(r"related|recommend|more[-_]?(stories|articles|from|news)|also[-_]?like|read[-_]?(more|next)|teaser|trending|popular|most[-_]?read|outbrain|taboola", re.I)),
+    (
+        COMMENTS,
+        re.compile(r"(^|[\s_-])(comments?|commentlist|comment-list|comments-area|disqus|discussion)([\s_-]|$)", re.I),
+    ),
+    (
+        AUTHOR_BIO,
+        re.compile(
+            r"author[-_]?(bio|box|info|card|profile|description|about)|about[-_]?(the[-_]?)?author|(^|[\s_-])bio([\s_-]|$)",
+            re.I,
+        ),
+    ),
+    (
+        RELATED,
+        re.compile(
+            r"related|recommend|more[-_]?(stories|articles|from|news)|also[-_]?like|read[-_]?(more|next)|teaser|trending|popular|most[-_]?read|outbrain|taboola",
+            re.I,
+        ),
+    ),
     (BYLINE, re.compile(r"byline|author[-_]?name|(^|[\s_-])(author|authors)([\s_-]|$)", re.I)),
-    (CHROME, re.compile(
-        r"share|social|newsletter|subscribe|cookie|consent|breadcrumb|(^|[\s_-])(menu|navbar|nav|sidebar|widget|ad|ads|advert|advertisement|sponsor|sponsored|paywall|signup|popup|modal|masthead|site-header|site-footer|respond|reply)([\s_-]|$)",
-        re.I)),
+    (
+        CHROME,
+        re.compile(
+            r"share|social|newsletter|subscribe|cookie|consent|breadcrumb|(^|[\s_-])(menu|navbar|nav|sidebar|widget|ad|ads|advert|advertisement|sponsor|sponsored|paywall|signup|popup|modal|masthead|site-header|site-footer|respond|reply)([\s_-]|$)",
+            re.I,
+        ),
+    ),
 ]
 _CHROME_TAGS = {"nav", "footer", "form", "aside", "button", "select", "noscript", "iframe"}
-# Control characters: lxml refuses to set them as text (and makes NUL a U+FFFD); cleaning drops them anyway.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_BLOCKS = "p|div|li|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|figure|figcaption|section|article|main|header|footer|nav|aside|table|tr|dd|dt|br"
+_BLOCKS = (
+    "p|div|li|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|figure|figcaption|section|article|main|header|footer|nav|aside"
+    "|table|tr|dd|dt|br"
+)
 
 
 def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
     """[(label, text)] in reading order, and the metadata found."""
-    raw = _CONTROL.sub("", raw)
+    raw = CONTROL.sub("", raw)  # lxml refuses them as text (and makes NUL a U+FFFD)
     # huge_tree: libxml2 otherwise stops reading a page nested deeper than 256 tags (2048 with it).
     # Bytes with their encoding given, because lxml refuses a str that starts with an XML declaration (XHTML).
     parser = lxml.html.HTMLParser(huge_tree=True, encoding="utf-8")
@@ -50,10 +71,12 @@ def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
         metadata = _markup_metadata(tree)
         pulled = _pull_regions(tree)
         body = _body(tree, metadata)
-    except (AssertionError, ValueError):  # lxml and htmldate trip over some broken trees ("<svg><meta …>"): keep the words
+    except (AssertionError, ValueError):
+        # lxml and htmldate trip over some broken trees ("<svg><meta …>"): keep the words
         metadata, pulled, body, stopped = {}, [], [], True
     stripped = _stripped(raw)
-    if stopped:  # the tree holds only the page up to where the parser gave up; every word, unlabelled, beats losing the rest
+    if stopped:
+        # the tree holds only the page up to where the parser gave up; every word, unlabelled, beats losing the rest
         pulled, body = [], stripped
     elif not body and sum(map(len, stripped)) > 2 * sum(len(text) for _, text in pulled):
         body = stripped  # markup too broken or too deep for the parser still has its words
@@ -127,8 +150,10 @@ def _label(el) -> tuple[str | None, bool]:
     """The region an element holds, and whether only its id/class names say so."""
     if el.tag == "figcaption":
         return CAPTION, False
-    structural = el.get("role") in ("navigation", "banner", "contentinfo", "search", "complementary") or el.tag in _CHROME_TAGS or (
-        el.tag == "header" and not any(a.tag in ("article", "main") for a in el.iterancestors())
+    structural = (
+        el.get("role") in ("navigation", "banner", "contentinfo", "search", "complementary")
+        or el.tag in _CHROME_TAGS
+        or (el.tag == "header" and not any(a.tag in ("article", "main") for a in el.iterancestors()))
     )
     names = f"{el.get('id', '')} {el.get('class', '')}".strip()
     named = next((label for label, pattern in _BY_NAME if names and pattern.search(names)), None)
@@ -140,9 +165,19 @@ def _body(tree, metadata: dict) -> list[str]:
         lxml.html.tostring(tree, encoding="unicode"), with_metadata=True, include_comments=False, favor_recall=True
     )
     if doc is not None:
-        for key, value in (("title", doc.title), ("author", doc.author), ("published_at", iso_date(doc.date)), ("site", doc.sitename), ("url", doc.url)):
+        for key, value in (
+            ("title", doc.title),
+            ("author", doc.author),
+            ("published_at", iso_date(doc.date)),
+            ("site", doc.sitename),
+            ("url", doc.url),
+        ):
             metadata[key] = metadata.get(key) or value
-    text = doc.text if doc is not None and (doc.text or "").strip() else _text(tree.find("body") if tree.find("body") is not None else tree)
+    text = (
+        doc.text
+        if doc is not None and (doc.text or "").strip()
+        else _text(tree.find("body") if tree.find("body") is not None else tree)
+    )
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
@@ -176,3 +211,35 @@ def _stripped(raw: str) -> list[str]:
 
 def _norm(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().lower()
+
+
+# A web server's page for a folder: Apache, nginx and lighttpd write "Index of /path", Python "Directory listing for".
+_LISTING_TITLE = re.compile(r"\s*(?:index of|directory listing for)\s+/", re.I)
+# A link to a file or folder beside the page ("report.pdf", "2024/"), not to a page of the site or elsewhere.
+_FILE_LINK = re.compile(r"[^/?#:][^?#:]*(?:\.\w{1,5}|/)")
+_PROSE_WORD = re.compile(r"[^\W\d_]{4,}")
+_CALENDAR = frozenset(MONTHS + WEEKDAYS)
+_LISTED_FILES = 5  # fewer links to files is a page with a few downloads
+_LISTING_PROSE = 40  # more words than this outside the links is an article, however many files it links
+
+
+def is_directory_listing(raw: str) -> bool:
+    """Whether a page is a web server's listing of a folder, or another page that is mostly links to files:
+    no article, though its file names would pass for one. Words outside the links that only describe the
+    files (dates, sizes, "Last modified") are not prose."""
+    try:
+        tree = lxml.html.fromstring(CONTROL.sub("", raw).encode(), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError):
+        return False
+    if not isinstance(tree.tag, str):
+        return False
+    if any(_LISTING_TITLE.match(heading.text_content()) for heading in tree.xpath("//title|//h1")):
+        return True
+    links = [href.strip() for href in tree.xpath("//a/@href")]
+    files = sum(bool(_FILE_LINK.fullmatch(href)) for href in links)
+    if files < _LISTED_FILES or files < 0.6 * len(links):
+        return False
+    for element in tree.xpath("//a|//script|//style|//title"):
+        element.drop_tree()  # its tail, the text after it, stays
+    prose = [w for w in _PROSE_WORD.findall(tree.text_content()) if w.lower() not in _CALENDAR]
+    return len(prose) <= _LISTING_PROSE

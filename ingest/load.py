@@ -3,37 +3,25 @@
 import codecs
 import fnmatch
 import hashlib
-import http.client
-import ipaddress
 import json
 import re
-import socket
-import ssl
-import string
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from charset_normalizer import from_bytes
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
+from dossier_core.models import Article
 from ingest.extract import FORMATS, Extracted, assemble, extract_markup, extract_page, extract_pdf
-from ingest.models import Article
+from ingest.html import is_directory_listing
 from ingest.regions import BODY, BYLINE, Line, is_credits
+from ingest.web import FETCH_TIMEOUT, check_size, download
 
 MAX_BYTES = 50 * 1024 * 1024
-FETCH_TIMEOUT = 20  # seconds for a whole fetch: every redirect, the connections and all reads
-MAX_REDIRECTS = 5
-_REDIRECTS = (301, 302, 303, 307, 308)
-_CONTENT_TYPES = {
-    "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text", "text/markdown": "markdown",
-    "application/pdf": "pdf", "application/json": "json", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
-}
+STDIN = "stdin"  # the name of what is read from '-'
+_TITLE_CHARS = 80  # a title taken from the text's first line is cut at a word before this
 
 
 @dataclass(frozen=True)
@@ -66,10 +54,22 @@ def _written_as_url(item) -> bool:
     return isinstance(item, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", item) is not None
 
 
-def find_inputs(items, include: list[str] = (), exclude: list[str] = ()) -> Iterator[str | Path]:
+@dataclass(frozen=True)
+class Skipped:
+    """A file or folder in a folder given to ingest that is not read, and why ("hidden", "excluded by …")."""
+
+    path: Path
+    reason: str
+
+
+def find_inputs(
+    items, include: list[str] = (), exclude: list[str] = (), on_skip: Callable[[Skipped], None] | None = None
+) -> Iterator[str | Path]:
     """URLs, '-' and files named directly pass through (so a bad one gets a clear
     error); folders yield their supported files recursively, in a stable order,
-    filtered by --include/--exclude globs on the path below the folder."""
+    filtered by --include/--exclude globs on the path below the folder. What a folder
+    holds that is not yielded goes to `on_skip`, with the reason: a hidden folder once
+    (not each file in it), never a folder that is walked."""
     for item in items:
         if _written_as_url(item) or item == "-":
             yield item
@@ -79,15 +79,36 @@ def find_inputs(items, include: list[str] = (), exclude: list[str] = ()) -> Iter
             yield path
             continue
         for p in sorted(path.rglob("*")):
-            rel = p.relative_to(path).as_posix()
-            if (
-                p.suffix.lower() in FORMATS
-                and (p.is_file() or p.is_symlink())
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and (not include or any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(p.name, g) for g in include))
-                and not any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(p.name, g) for g in exclude)
-            ):
+            parts = p.relative_to(path).parts
+            if any(part.startswith(".") for part in parts[:-1]):
+                continue  # inside a hidden folder, which was reported
+            reason = _skip_reason(p, parts, include, exclude)
+            if reason is None:
                 yield p
+            elif reason and on_skip:
+                on_skip(Skipped(p, reason))
+
+
+def _skip_reason(p: Path, parts: tuple[str, ...], include: list[str], exclude: list[str]) -> str | None:
+    """Why a folder's entry is not read (None: it is; "": a folder, walked, nothing to say)."""
+    if p.name.startswith("."):
+        return f"hidden {'folder' if p.is_dir() else 'file'} (its name starts with '.')"
+    if p.is_dir() and not p.is_symlink():
+        return ""
+    rel = "/".join(parts)
+
+    def matches(glob: str) -> bool:
+        return fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(p.name, glob)
+
+    if excluded := next((g for g in exclude if matches(g)), None):
+        return f"excluded by --exclude {excluded!r}"
+    if include and not any(map(matches, include)):
+        return f"matched by no --include ({', '.join(include)})"
+    if not (p.is_file() or p.is_symlink()):
+        return "not a regular file"
+    if p.suffix.lower() not in FORMATS:
+        return f"unsupported file type {p.suffix or '(none)'!r}"
+    return None
 
 
 def read_input(item, max_bytes: int = MAX_BYTES, allow_private: bool = False) -> Document:
@@ -95,8 +116,8 @@ def read_input(item, max_bytes: int = MAX_BYTES, allow_private: bool = False) ->
         return fetch(item, max_bytes, allow_private=allow_private)
     if item == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
-        _check_size("stdin", len(data), max_bytes)
-        return Document(f"stdin:{content_hash(data)[:16]}", "stdin", data, sniff(data))
+        check_size(STDIN, len(data), max_bytes)
+        return Document(f"stdin:{content_hash(data)[:16]}", STDIN, data, sniff(data))
     return read_file(Path(item), max_bytes)
 
 
@@ -111,9 +132,11 @@ def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Document:
         raise DossierError(f"{path}: not a regular file; give a file or a folder")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise DossierError(f"{path}: unsupported file type '{path.suffix or '(none)'}'; use one of {', '.join(sorted(FORMATS))}")
+        raise DossierError(
+            f"{path}: unsupported file type '{path.suffix or '(none)'}'; use one of {', '.join(sorted(FORMATS))}"
+        )
     try:
-        _check_size(str(path), path.stat().st_size, max_bytes)
+        check_size(str(path), path.stat().st_size, max_bytes)
         return Document(str(path.resolve()), str(path), path.read_bytes(), fmt)
     except OSError as e:
         raise DossierError(f"{path}: cannot read ({e.strerror or e}); check that it exists and is readable") from None
@@ -126,149 +149,24 @@ def upload(name: str, data: bytes, max_bytes: int = MAX_BYTES) -> Document:
     if fmt is None:
         raise DossierError(f"{name}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
     if len(data) > max_bytes:
-        raise DossierError(f"{name}: larger than the {max_bytes // 2**20} MiB upload limit; split it, or add it with `python -m ingest PATH --max-mb N`")
+        raise DossierError(
+            f"{name}: larger than the {max_bytes // 2**20} MiB upload limit; "
+            "split it, or add it with `python -m ingest PATH --max-mb N`"
+        )
     return Document(f"upload:{name}", name, data, fmt)
 
 
-def fetch(url: str, max_bytes: int = MAX_BYTES, timeout: float = FETCH_TIMEOUT, allow_private: bool = False) -> Document:
-    """GET an http(s) URL, following up to MAX_REDIRECTS redirects, within `max_bytes` and
-    `timeout` seconds in all, accepting only article content types. Unless `allow_private`,
-    every hop must resolve to public addresses only: a pasted link must not reach into the
-    user's own network (routers, admin pages, a cloud's metadata service)."""
-    deadline = time.monotonic() + timeout
-    current = url
-    try:
-        for _ in range(MAX_REDIRECTS + 1):
-            with _get(url, current, allow_private, deadline) as response:
-                location = response.getheader("Location")
-                if response.status in _REDIRECTS and location:
-                    current = urljoin(current, location)
-                    continue
-                if not 200 <= response.status < 300:
-                    raise DossierError(f"{url}: the server answered {response.status} {response.reason}; check the URL")
-                kind = response.headers.get_content_type()
-                fmt = _CONTENT_TYPES.get(kind)
-                if fmt is None:
-                    raise DossierError(f"{url}: content type '{kind}' is not an article; give an HTML, text, PDF or JSON URL")
-                data = _read(response, url, max_bytes, deadline)
-            return Document(current, url, data, fmt)
-    except (OSError, http.client.HTTPException, UnicodeError) as e:  # UnicodeError: a host name IDNA cannot encode
-        if time.monotonic() >= deadline:
-            raise DossierError(f"{url}: no complete answer within {timeout:g} s; try again later, or download it and give the file") from None
-        raise DossierError(f"{url}: cannot fetch it ({e}); check the address and your connection") from None
-    raise DossierError(f"{url}: more than {MAX_REDIRECTS} redirects; give the address they end at")
-
-
-@contextmanager
-def _get(url: str, current: str, allow_private: bool, deadline: float) -> Iterator[http.client.HTTPResponse]:
-    """The response to a GET of `current` (a redirect's target, or `url` itself) from an address
-    checked first. The connection is cut at the deadline: socket timeouts bound each wait, not
-    the total, so a server trickling a byte at a time could otherwise hold a fetch for ever."""
-    name = url if current == url else f"{url} (redirected to {current})"
-    parts = urlsplit(current)
-    if parts.scheme not in ("http", "https"):
-        raise DossierError(f"{name}: only http:// and https:// addresses can be fetched; give a web address, or download the file and give its path")
-    if not parts.hostname:
-        raise DossierError(f"{name}: no host name; check the URL")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise DossierError(f"{name}: the port is not a number from 0 to 65535; check the URL") from None
-    connection = _TLSConnection if parts.scheme == "https" else _Connection
-    conn = connection(parts.hostname, port, _addresses(name, parts.hostname, port, allow_private), deadline)
-    watchdog = threading.Timer(max(deadline - time.monotonic(), 0), conn.cut)
-    watchdog.start()
-    try:
-        # Non-ASCII letters and spaces percent-encoded, as a browser sends them; existing escapes kept.
-        target = quote(urlunsplit(("", "", parts.path or "/", parts.query, "")), safe=string.punctuation)
-        conn.request("GET", target, headers={"User-Agent": "Dossier/0.1 (article reader)"})
-        yield conn.getresponse()
-    finally:
-        watchdog.cancel()
-        conn.close()
-
-
-def _addresses(name: str, host: str, port: int, allow_private: bool) -> list[tuple]:
-    """(family, socket address) for each address `host` resolves to. All must be public, not
-    just one: the connection may go to any of them."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    for *_, sockaddr in found:
-        if not allow_private and not _public(ipaddress.ip_address(sockaddr[0])):
-            raise DossierError(f"{name}: resolves to {sockaddr[0]}, a private or local address; "
-                               "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network")
-    return [(family, sockaddr) for family, _, _, _, sockaddr in found]
-
-
-def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
-    ip = getattr(ip, "ipv4_mapped", None) or ip
-    # is_global covers loopback, private, link-local (169.254.169.254), unspecified, 100.64/10,
-    # fc00::/7 and fe80::/10, but not multicast, nor IPv6's reserved ::/8, which embeds IPv4 (::7f00:1).
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
-
-
-class _Connection(http.client.HTTPConnection):
-    """Connects to the addresses that were checked, not to a fresh lookup of the name, which
-    could answer differently the second time (DNS rebinding); the Host header keeps the name."""
-
-    def __init__(self, host: str, port: int, addresses: list[tuple], deadline: float):
-        super().__init__(host, port)
-        self.addresses, self.deadline = addresses, deadline
-        # The socket to cut: http.client sets `sock` to None once a response owns the connection.
-        self.wire = None
-
-    def connect(self):
-        error = None
-        for family, sockaddr in self.addresses:  # as socket.create_connection does: the first that answers
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                sock.settimeout(max(self.deadline - time.monotonic(), 0.001))
-                sock.connect(sockaddr)
-                self.sock = self.wire = sock
-                return
-            except OSError as e:
-                sock.close()
-                error = e
-        raise error
-
-    def cut(self):
-        """Ends the connection under a read still waiting for bytes."""
-        if self.wire is not None:
-            try:
-                # The plain socket's shutdown: an SSLSocket's own also drops its TLS state under the reading thread.
-                socket.socket.shutdown(self.wire, socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _TLSConnection(_Connection):
-    default_port = 443
-
-    def connect(self):
-        super().connect()
-        # A fresh default context: SNI and the certificate check are for the name, not the address.
-        self.sock = self.wire = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
-
-
-def _read(response: http.client.HTTPResponse, url: str, max_bytes: int, deadline: float) -> bytes:
-    """The body, refused as soon as it is known to be too large, or if it ended short."""
-    length = response.getheader("Content-Length")
-    if length and length.isdigit():
-        _check_size(url, int(length), max_bytes)
-    data = bytearray()
-    while chunk := response.read(64 * 1024):
-        data += chunk
-        _check_size(url, len(data), max_bytes)
-    if time.monotonic() >= deadline:  # the watchdog ended it
-        raise TimeoutError
-    if length and length.isdigit() and len(data) < int(length):  # http.client returns a cut-short body as if complete
-        raise DossierError(f"{url}: the connection closed after {len(data)} of {length} bytes; try again later")
-    return bytes(data)
-
-
-def _check_size(name: str, size: int, max_bytes: int) -> None:
-    if size > max_bytes:
-        raise DossierError(f"{name}: larger than the {max_bytes // 2**20} MiB limit; split it or raise --max-mb")
+def fetch(
+    url: str, max_bytes: int = MAX_BYTES, timeout: float = FETCH_TIMEOUT, allow_private: bool = False
+) -> Document:
+    """The document at an http(s) URL (see ingest.web.download); a directory listing is refused."""
+    page = download(url, max_bytes, timeout, allow_private)
+    if page.format == "html" and is_directory_listing(decode(page.data, url)):
+        raise DossierError(
+            f"{url}: a directory listing (a page of links to files), not an article; "
+            "give the address of one of the files it lists, or download them and ingest the folder"
+        )
+    return Document(page.url, url, page.data, page.format)
 
 
 def sniff(data: bytes) -> str:
@@ -300,7 +198,7 @@ def parse_articles(doc: Document) -> tuple[list[Article], list[str]]:
         extracted = extract_markup(decode(doc.data, doc.name), doc.name)
     else:
         extracted = extract_page(decode(doc.data, doc.name), doc.name)
-    return [_article(doc.source, doc.content_hash, extracted, _name_title(doc.name))], []
+    return [_article(doc.source, doc.content_hash, extracted, _name_title(doc.name) or _first_line(extracted.text))], []
 
 
 def _article(source: str, digest: str, extracted: Extracted, fallback_title: str | None) -> Article:
@@ -320,26 +218,46 @@ def _article(source: str, digest: str, extracted: Extracted, fallback_title: str
 
 def _name_title(name: str) -> str | None:
     stem = Path(name).stem.replace("-", " ").replace("_", " ").strip()
-    return stem[:1].upper() + stem[1:] if stem and name != "stdin" else None
+    return stem[:1].upper() + stem[1:] if stem and name != STDIN else None
+
+
+def _first_line(text: str) -> str | None:
+    """A title for text that came without one or a file name (stdin): its first line, cut at a word."""
+    line = text.lstrip().partition("\n")[0].lstrip("#").strip()  # "# Heading": Markdown read as text
+    if len(line) <= _TITLE_CHARS:
+        return line or None
+    return line[: _TITLE_CHARS + 1].rsplit(" ", 1)[0][:_TITLE_CHARS].rstrip(" ,;:-–—") + "…"
 
 
 def _records(doc: Document) -> list[dict]:
     text = decode(doc.data, doc.name)
-    # A JSONL record ends at "\n" only: str.splitlines() also splits at U+2028, \x85 and more, which JSON strings may hold.
-    lines = [(1, text)] if doc.format == "json" else [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    # A JSONL record ends at "\n" only: str.splitlines() also splits at U+2028, \x85 and more, which JSON strings
+    # may hold.
+    lines = (
+        [(1, text)]
+        if doc.format == "json"
+        else [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    )
     records = []
     for number, line in lines:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DossierError(f"{doc.name}: invalid JSON at line {number + e.lineno - 1} ({e.msg}); give one article object per line") from None
+            raise DossierError(
+                f"{doc.name}: invalid JSON at line {number + e.lineno - 1} ({e.msg}); give one article object per line"
+            ) from None
         except RecursionError:
-            raise DossierError(f"{doc.name}: JSON nested too deeply at line {number}; give one flat article object per line") from None
+            raise DossierError(
+                f"{doc.name}: JSON nested too deeply at line {number}; give one flat article object per line"
+            ) from None
         records.extend(data if doc.format == "json" and isinstance(data, list) else [data])
     if not records:
         raise DossierError(f"{doc.name}: holds no articles; give one JSON object with a 'body' field per article")
     if not all(isinstance(r, dict) for r in records):
-        raise DossierError(f"{doc.name}: holds JSON values that are not article objects; give one object with a 'body' field per article")
+        raise DossierError(
+            f"{doc.name}: holds JSON values that are not article objects; "
+            "give one object with a 'body' field per article"
+        )
     return records
 
 
@@ -355,7 +273,10 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
             metadata[key] = json.dumps(metadata[key], ensure_ascii=False)
     if isinstance(metadata.get("source"), str) and not is_url(metadata["source"]):
         metadata.setdefault("site", metadata["source"])  # a dump's "source" names its publisher
-    article = _article(source, content_hash(json.dumps(record, sort_keys=True).encode()), Extracted(text, regions, metadata), None)
+    digest = content_hash(json.dumps(record, sort_keys=True).encode())
+    article = _article(
+        source, digest, Extracted(text, regions, metadata), _first_line(text) if doc.name == STDIN else None
+    )
     # A dump's own ids are how its users name articles (evaluation sets refer to them).
     return Article(**{**article.__dict__, "id": str(record["id"])}) if record.get("id") not in (None, "") else article
 
@@ -370,13 +291,20 @@ def _dump_pieces(body: str) -> list[tuple[str, str, None]]:
 
 def decode(data: bytes, name: str) -> str:
     # UTF-32's marks first: its little-endian one starts with UTF-16's. UTF-16 is Windows Notepad's "Unicode".
-    encoding = ("utf-32" if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
-                else "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
+    encoding = (
+        "utf-32"
+        if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
+        else "utf-16"
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        else None
+    )
     if encoding:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
-            raise DossierError(f"{name}: marked as {encoding.upper()} text but damaged or cut short; save it again as UTF-8") from None
+            raise DossierError(
+                f"{name}: marked as {encoding.upper()} text but damaged or cut short; save it again as UTF-8"
+            ) from None
     if b"\x00" in data[:8192]:
         raise DossierError(f"{name}: looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")
     try:

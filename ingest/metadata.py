@@ -4,11 +4,17 @@ import json
 import re
 from datetime import date, datetime
 
-MONTHS = ("jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|"
-          "nov(?:ember)?|dec(?:ember)?")
+from dossier_core.text import MONTH_PATTERN
+
 _DATE_PATTERNS = [
-    (re.compile(rf"\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I), ("month", "day", "year")),
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTHS})\.?,?\s+((?:19|20)\d\d)\b", re.I), ("day", "month", "year")),
+    (
+        re.compile(rf"\b({MONTH_PATTERN})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I),
+        ("month", "day", "year"),
+    ),
+    (
+        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_PATTERN})\.?,?\s+((?:19|20)\d\d)\b", re.I),
+        ("day", "month", "year"),
+    ),
     (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), ("year", "month", "day")),
 ]
 
@@ -68,7 +74,12 @@ def json_ld(scripts: list[str]) -> dict:
                     "published_at": iso_date(_text(obj.get("datePublished"))),
                     "updated_at": iso_date(_text(obj.get("dateModified"))),
                     "site": _names(obj.get("publisher")),
-                    "url": _text(obj.get("url")) or _text((obj.get("mainEntityOfPage") or {}).get("@id") if isinstance(obj.get("mainEntityOfPage"), dict) else obj.get("mainEntityOfPage")),
+                    "url": _text(obj.get("url"))
+                    or _text(
+                        (obj.get("mainEntityOfPage") or {}).get("@id")
+                        if isinstance(obj.get("mainEntityOfPage"), dict)
+                        else obj.get("mainEntityOfPage")
+                    ),
                     "language": _text(obj.get("inLanguage")),
                 }
     return {}

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from ingest.metadata import find_date
 
 BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME = (
-    "body", "title", "byline", "author_bio", "caption", "comments", "related", "chrome",
+    "body",
+    "title",
+    "byline",
+    "author_bio",
+    "caption",
+    "comments",
+    "related",
+    "chrome",
 )
 LABELS = (BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME)
 
@@ -25,28 +32,77 @@ def _any(*patterns: str) -> re.Pattern:
 # Headings that open a section of the page; what follows belongs to it.
 _SECTION_HEADINGS = {
     AUTHOR_BIO: _any(r"about the (author|writer)s?\b.*", r"(author|writer) bio(graphy)?", r"about (me|us)"),
-    COMMENTS: _any(r"\d+\s+(comments?|responses?|replies|thoughts on .*)", r"comments?( \(\d+\))?", r"(show|view|read) (all )?comments?",
-                   r"join the (discussion|conversation)", r"discussion", r"reader comments"),
-    CHROME: _any(r"leave a (reply|comment)", r"post a comment", r"add a comment", r"cancel reply", r"share this( article| story)?:?",
-                 r"newsletter", r"sign up.*", r"subscribe.*", r"follow us.*", r"connect with us"),
-    RELATED: _any(r"you (may|might) (also )?like", r"related( articles| stories| posts| content| coverage)?", r"read (more|next|also)",
-                  r"more (from|stories|on|in) .*", r"more stories", r"recommended( for you| reading)?", r"(trending|popular)( now| stories)?",
-                  r"most (read|popular|viewed)", r"further reading", r"see also", r"latest (news|stories|posts)", r"editor'?s picks"),
+    COMMENTS: _any(
+        r"\d+\s+(comments?|responses?|replies|thoughts on .*)",
+        r"comments?( \(\d+\))?",
+        r"(show|view|read) (all )?comments?",
+        r"join the (discussion|conversation)",
+        r"discussion",
+        r"reader comments",
+    ),
+    CHROME: _any(
+        r"leave a (reply|comment)",
+        r"post a comment",
+        r"add a comment",
+        r"cancel reply",
+        r"share this( article| story)?:?",
+        r"newsletter",
+        r"sign up.*",
+        r"subscribe.*",
+        r"follow us.*",
+        r"connect with us",
+    ),
+    RELATED: _any(
+        r"you (may|might) (also )?like",
+        r"related( articles| stories| posts| content| coverage)?",
+        r"read (more|next|also)",
+        r"more (from|stories|on|in) .*",
+        r"more stories",
+        r"recommended( for you| reading)?",
+        r"(trending|popular)( now| stories)?",
+        r"most (read|popular|viewed)",
+        r"further reading",
+        r"see also",
+        r"latest (news|stories|posts)",
+        r"editor'?s picks",
+    ),
 }
 _WRITTEN_BY = _any(r"written by:?", r"posted by:?", r"(author|by):?")
 # Single lines that are chrome wherever they stand.
 _CHROME_LINE = _any(
-    r"hi,? what are you looking for\??", r"search( for)?:?( …| \.\.\.)?", r"skip to (main )?content", r"menu", r"home", r"close",
-    r"(share|tweet|email|print|copy link|pin it|whatsapp|facebook|twitter|linkedin|x|reddit)( this)?( article| story| link)?:?",
-    r"advertisement", r"sponsored( content)?", r"click here.*", r".*\b(accept|manage|use) (all )?cookies\b.*",
-    r".*\bcookie (policy|settings|preferences)\b.*", r"your email address will not be published\..*", r"required fields are marked.*",
-    r"(post|submit) comment", r"save my name, email.*", r"all rights reserved\.?.*", r"©.*", r"copyright ©?.*", r"\d+ shares?",
-    r"(log ?in|sign ?in|register|subscribe|sign up)( now| today)?", r"listen to (this|the) (article|story).*", r"\d+ min(ute)? read",
-    r"(previous|next) (article|post|story)", r"tags?:.*", r"filed under:?.*", r"uncategorized",
+    r"hi,? what are you looking for\??",
+    r"search( for)?:?( …| \.\.\.)?",
+    r"skip to (main )?content",
+    r"menu",
+    r"home",
+    r"close",
+    r"(share|tweet|email|print|copy link|pin it|whatsapp|facebook|twitter|linkedin|x|reddit)"
+    r"( this)?( article| story| link)?:?",
+    r"advertisement",
+    r"sponsored( content)?",
+    r"click here.*",
+    r".*\b(accept|manage|use) (all )?cookies\b.*",
+    r".*\bcookie (policy|settings|preferences)\b.*",
+    r"your email address will not be published\..*",
+    r"required fields are marked.*",
+    r"(post|submit) comment",
+    r"save my name, email.*",
+    r"all rights reserved\.?.*",
+    r"©.*",
+    r"copyright ©?.*",
+    r"\d+ shares?",
+    r"(log ?in|sign ?in|register|subscribe|sign up)( now| today)?",
+    r"listen to (this|the) (article|story).*",
+    r"\d+ min(ute)? read",
+    r"(previous|next) (article|post|story)",
+    r"tags?:.*",
+    r"filed under:?.*",
+    r"uncategorized",
 )
 _RELATED_LINE = _any(r"(read|see) (more|also|next):.*", r"related:.*", r"recommended:.*")
 _CAPTION_CUE = re.compile(
-    r"\((?:R|L|C|left|right|center|centre|top|bottom)\)|\b(?:photo|image|picture|file photo|credit|courtesy|getty|reuters|AP Photo|AFP|shutterstock)\b",
+    r"\((?:R|L|C|left|right|center|centre|top|bottom)\)"
+    r"|\b(?:photo|image|picture|file photo|credit|courtesy|getty|reuters|AP Photo|AFP|shutterstock)\b",
     re.I,
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -56,14 +112,17 @@ _CREDITS = re.compile(r"^\(?(?:reporting|writing|editing|additional reporting|co
 # At the very end of a post, a heading that only opens a list of links ("Related on Sensor Week", "More from
 # us"): looser than the section headings above, so it counts only when links alone follow it.
 _LINKS_HEADING = _any(
-    r"(related|more|read (more|next|also)|see also|also on|elsewhere|further reading|recommended)\b.*")
+    r"(related|more|read (more|next|also)|see also|also on|elsewhere|further reading|recommended)\b.*"
+)
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 # A closing note on the writer, set apart in italics: "*Ana Reyes edits the Weekly. …*".
 _AUTHOR_NOTE = re.compile(
     r"^([*_])(?![*_])[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3},? "
     r"(?:is|was|edits|writes|covers|reports|has|joined|leads)\b.*\1$"
 )
-_BYLINE = re.compile(r"^\**(?i:(?:posted|written|words|story|text)\s+)?(?i:by)\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|da|al|bin))*(?:\s+(?:and|&)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*)?)")
+_BYLINE = re.compile(
+    r"^\**(?i:(?:posted|written|words|story|text)\s+)?(?i:by)\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|da|al|bin))*(?:\s+(?:and|&)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*)?)"
+)
 
 
 @dataclass(frozen=True)
@@ -139,11 +198,17 @@ def label_lines(text: str) -> list[tuple[Line, str]]:
 def _label_preamble(lines: list[Line]) -> list[str]:
     labels = [CHROME] * len(lines)
     titles = [
-        i for i, line in enumerate(lines)
-        if 3 <= line.words <= 25 and not section_of(line) and not _CHROME_LINE.fullmatch(_plain(line.text))
-        and not line.text.rstrip().endswith(".") and not is_caption(line)
+        i
+        for i, line in enumerate(lines)
+        if 3 <= line.words <= 25
+        and not section_of(line)
+        and not _CHROME_LINE.fullmatch(_plain(line.text))
+        and not line.text.rstrip().endswith(".")
+        and not is_caption(line)
     ]
-    title = max(titles, key=lambda i: (lines[i].words >= 4, lines[i].text.startswith("#"), lines[i].words), default=None)
+    title = max(
+        titles, key=lambda i: (lines[i].words >= 4, lines[i].text.startswith("#"), lines[i].words), default=None
+    )
     for i, line in enumerate(lines):
         if i == title:
             labels[i] = TITLE
@@ -175,8 +240,13 @@ def _label_tail(lines: list[Line], labels: list[str]) -> None:
     while first_link > 0 and labels[first_link - 1] == BODY and is_link_line(lines[first_link - 1]):
         first_link -= 1
     heading = first_link - 1
-    if first_link <= last and heading >= 0 and labels[heading] == BODY and lines[heading].words <= 8 \
-            and _LINKS_HEADING.fullmatch(_plain(lines[heading].text)):
+    if (
+        first_link <= last
+        and heading >= 0
+        and labels[heading] == BODY
+        and lines[heading].words <= 8
+        and _LINKS_HEADING.fullmatch(_plain(lines[heading].text))
+    ):
         labels[heading : last + 1] = [RELATED] * (last + 1 - heading)
         last = max((i for i in range(heading) if labels[i] == BODY), default=None)
     if last is not None and _AUTHOR_NOTE.match(lines[last].text) and any(label == BODY for label in labels[:last]):

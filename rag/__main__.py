@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
-from rag.backends import BACKENDS
-from rag.settings import STORE_ENV, quiet_broken_pipe, settings_from_env, store_from_env
-from vectorstore.embedder import RUNTIMES
+from rag.cli import quiet_broken_pipe
+from rag.settings import ANSWERS, STORE, add_flags, load_settings
 
 HISTORY_SHAPE = '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]'
 NEW, QUIT = ("/new", ":new"), ("/quit", ":quit", "/exit", ":exit", ":q")
@@ -22,10 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         history = read_history(args.history) if args.command == "ask" and args.history else []
         filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
-        settings = settings_from_env(backend=args.backend, model=args.model, base_url=args.base_url,
-                                     timeout=args.timeout, strict=args.strict or None, encoder=args.encoder,
-                                     chroma_url=args.chroma_url)
-        assistant = Assistant(args.store, settings)
+        settings = load_settings(args)
+        if not settings.chroma_url and not Path(settings.store).is_dir():
+            raise DossierError(
+                f"store {settings.store}: no such folder; give --store the folder you ingested into, "
+                f"or add articles first with: python -m ingest PATH --store {settings.store}"
+            )
+        assistant = Assistant(settings=settings)
         if args.command == "chat":
             return chat(assistant, filters, args.json)
         show(assistant, args.question, history, filters, args.json)
@@ -41,31 +43,32 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     add = options.add_argument
-    add("--store", default=store_from_env(), help=f"store folder (default: ${STORE_ENV} or data/store)")
     add("--json", action="store_true", help="print one JSON object per answer instead of text")
     add("--source", help="only articles from this publisher, or whose path/URL contains this")
     add("--author", help="only articles whose author line contains this")
     add("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
     add("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
-    add("--article", action="append", default=[], metavar="ID",
-        help="only this article (repeatable; ids from `python -m ingest list`)")
-    add("--backend", choices=BACKENDS, help="who writes the answer (default: $DOSSIER_BACKEND or extractive)")
-    add("--model", help="model name on the server (openai), or a .gguf file (llamacpp); default: $DOSSIER_MODEL")
-    add("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
-                           "(default: $DOSSIER_BASE_URL or OpenAI); key in $OPENAI_API_KEY")
-    add("--timeout", type=float, help="seconds the model may take (default: 120)")
-    add("--strict", action="store_true", help="drop sentences that no cited passage supports")
-    add("--encoder", choices=RUNTIMES, help="MiniLM's runtime (default: $DOSSIER_ENCODER or auto: ONNX for questions)")
-    add("--chroma-url", metavar="URL",
-        help="a Chroma server holding the library (default: $DOSSIER_CHROMA_URL or none: the store folder)")
+    add(
+        "--article",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this article (repeatable; ids from `python -m ingest list`)",
+    )
+    add_flags(options, STORE + ANSWERS)
     top = argparse.ArgumentParser(prog="python -m rag", description="Ask the library a question.")
     commands = top.add_subparsers(dest="command", required=True)
     ask = commands.add_parser("ask", parents=[options], help="answer a question with cited passages")
     ask.add_argument("question")
-    ask.add_argument("--history", metavar="FILE.json",
-                     help=f"the conversation so far, for follow-up questions: {HISTORY_SHAPE}")
-    commands.add_parser("chat", parents=[options], help="a conversation in the terminal: one question per line",
-                        description=f"Questions one per line; {NEW[0]} starts over, {QUIT[0]} or Ctrl-D leaves.")
+    ask.add_argument(
+        "--history", metavar="FILE.json", help=f"the conversation so far, for follow-up questions: {HISTORY_SHAPE}"
+    )
+    commands.add_parser(
+        "chat",
+        parents=[options],
+        help="a conversation in the terminal: one question per line",
+        description=f"Questions one per line; {NEW[0]} starts over, {QUIT[0]} or Ctrl-D leaves.",
+    )
     return top
 
 
@@ -86,10 +89,14 @@ def read_history(path: str) -> list[dict]:
     if not isinstance(data, list):
         raise DossierError(f"--history {path}: holds a JSON {type(data).__name__}, not a list; {fix}")
     for n, turn in enumerate(data, 1):
-        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
-                and isinstance(turn.get("content"), str)):
-            raise DossierError(f'--history {path}: turn {n} is not {{"role": "user" or "assistant", "content": text}}; '
-                               f"{fix}")
+        if not (
+            isinstance(turn, dict)
+            and turn.get("role") in ("user", "assistant")
+            and isinstance(turn.get("content"), str)
+        ):
+            raise DossierError(
+                f'--history {path}: turn {n} is not {{"role": "user" or "assistant", "content": text}}; {fix}'
+            )
     return [{"role": turn["role"], "content": turn["content"]} for turn in data]
 
 

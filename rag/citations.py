@@ -8,22 +8,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ingest.text import WORD, content_words, sentence_spans
+from dossier_core.text import NUMBER_WORDS, WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
-from rag.markers import Numbering, split_sentences, strip_markers
+from rag.markers import MARKER, Numbering, renumber, split_sentences, strip_markers, unmarked
 from rag.prompt import header
 from vectorstore.records import Hit
 
-_CANONICAL = re.compile(r"(?<!\s)(\s*)((?:\[\d+\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ABSTAINS = re.compile(
-    r"\b(articles?|passages?|sources?|context|text)\b[^.]{0,60}\b(do not|don't|does not|doesn't|did not|not)\b[^.]{0,30}"
+    r"\b(articles?|passages?|sources?|context|text)\b[^.]{0,60}"
+    r"\b(do not|don't|does not|doesn't|did not|not)\b[^.]{0,30}"
     r"\b(say|state|contain|mention|provide|cover|answer|include|specify|give)|\bno (information|mention)\b",
     re.IGNORECASE,
 )
 
-# Marks, until renumbering, a citation Dossier wrote (added or moved) by passage index, not by model number.
-_ADDED = "\ue000"  # private use: no model writes it
 # A claim is supported by a passage when its best cosine with one of the passage's sentences
 # plus OVERLAP × the share of its content words found in the passage reaches SUPPORTED,
 # and every number it states is in the passage (calibrated in bench/citations.md).
@@ -39,16 +37,9 @@ def abstains(text: str) -> bool:
     return bool(_ABSTAINS.search(text))
 
 
-_NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
-    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion "
-    "half dozen dozens".split()
-)
-
-
 def _numbers(text: str) -> set[str]:
     """The quantities a text states, as digits or as words."""
-    return {n.replace(",", "") for n in _NUMBER.findall(text)} | (set(WORD.findall(text.lower())) & _NUMBER_WORDS)
+    return {n.replace(",", "") for n in _NUMBER.findall(text)} | (set(WORD.findall(text.lower())) & NUMBER_WORDS)
 
 
 def _quoted(claim: str, passage: str) -> bool:
@@ -99,7 +90,9 @@ class Verifier:
         for claim, passage in pairs:
             if (claim, passage) not in todo:
                 words = set(WORD.findall(claim.lower()))
-                evidence = max(spans[passage], key=lambda se: len(words & set(WORD.findall(passage[se[0]:se[1]].lower()))))
+                evidence = max(
+                    spans[passage], key=lambda se: len(words & set(WORD.findall(passage[se[0] : se[1]].lower())))
+                )
                 results.append(Support(True, 1.0 + OVERLAP, "quoted from the passage", evidence))
                 continue
             cosines = [float(np.dot(vectors[passage[s:e]], vectors[claim])) for s, e in spans[passage]]
@@ -114,7 +107,9 @@ class Verifier:
             elif held:
                 results.append(Support(True, score, "its words are the passage's", held))
             elif score < SUPPORTED:
-                results.append(Support(False, score, f"the passage does not say this (support {score:.2f} < {SUPPORTED})"))
+                results.append(
+                    Support(False, score, f"the passage does not say this (support {score:.2f} < {SUPPORTED})")
+                )
             else:
                 results.append(Support(True, score, "supported by the passage", spans[passage][best]))
         return results
@@ -128,8 +123,10 @@ class Verifier:
         vectors = dict(zip(texts, self._embedder.embed_batch(texts))) if texts else {}
         results = []
         for claim, parts in items:
-            best = [max(spans[p], key=lambda se, p=p: float(np.dot(vectors[p[se[0] : se[1]]], vectors[claim])))
-                    for p in parts]
+            best = [
+                max(spans[p], key=lambda se, p=p: float(np.dot(vectors[p[se[0] : se[1]]], vectors[claim])))
+                for p in parts
+            ]
             joint = sum(vectors[p[s:e]] for p, (s, e) in zip(parts, best))
             cosine = float(np.dot(joint, vectors[claim]) / (np.linalg.norm(joint) or 1.0))
             words, numbers = content_words(claim), _numbers(claim)
@@ -140,7 +137,7 @@ class Verifier:
             missing = sorted(numbers - found)
             if missing:
                 results.append((Support(False, score, f"the passages do not mention {', '.join(missing)}"), []))
-            elif not all(h - set().union(*(held[:i] + held[i + 1:])) for i, h in enumerate(held)):
+            elif not all(h - set().union(*(held[:i] + held[i + 1 :])) for i, h in enumerate(held)):
                 results.append((Support(False, score, "not every passage holds a part of it"), []))
             elif score < SUPPORTED:
                 reason = f"the passages do not say this (support {score:.2f} < {SUPPORTED})"
@@ -189,6 +186,7 @@ def _bind(start: int, end: int, text: str, cited: list[int], row: dict[int, Supp
 
 def _reason(d: _Draft, ref) -> str:
     """Why the sentence is supported or not, with passages as the reader sees them."""
+
     def refs(indexes: list[int]) -> str:
         return " and ".join(ref(i) for i in indexes)
 
@@ -196,26 +194,32 @@ def _reason(d: _Draft, ref) -> str:
     if d.change == "moved":
         return f"cited {refs(d.cited)}, but {refs(d.passages)} {supports}"
     if d.change == "added":
-        return "the model gave no citation; this passage supports it" if len(d.passages) == 1 else \
-            f"the model gave no citation; {refs(d.passages)} {supports}"
+        return (
+            "the model gave no citation; this passage supports it"
+            if len(d.passages) == 1
+            else f"the model gave no citation; {refs(d.passages)} {supports}"
+        )
     if d.change == "together":
         return f"{refs(d.passages)} {supports}"
     return d.support.reason
 
 
-def _recite(d: _Draft) -> str:
-    """The sentence's text with the citations Dossier chose, written where the model put its first marker."""
-    markers = "".join(f"[{_ADDED}{i}]" for i in d.passages)
+def _recite(d: _Draft, final: dict[int, int], passage_of: dict[int, int]) -> str:
+    """The sentence's text with its citations numbered as in the final answer (`final`: passage index → number;
+    `passage_of`: the model's number → passage index); those Dossier chose are written where the model put its
+    first marker."""
+    markers = "".join(f"[{final[i]}]" for i in d.passages)
     if d.change == "added":
         return f"{d.text} {markers}"
     if d.change != "moved":
-        return d.text
-    first = _CANONICAL.search(d.text)
-    return d.text[: first.start()] + first.group(1) + markers + _CANONICAL.sub("", d.text[first.end() :])
+        return renumber(d.text, lambda n: final[passage_of[n]])
+    first = MARKER.search(d.text)
+    return d.text[: first.start()] + first["space"] + markers + unmarked(d.text[first.end() :])
 
 
-def _unions(verifier: Verifier, claims: list[str], passages: list[str], rows: list[dict],
-            cited: list[list[int]]) -> list[dict]:
+def _unions(
+    verifier: Verifier, claims: list[str], passages: list[str], rows: list[dict], cited: list[list[int]]
+) -> list[dict]:
     """For each sentence no passage it cites supports: {passages: (support, evidence)} for the passages it
     cites, and for the two that come closest when no passage supports it alone, checked together."""
     wanted = []
@@ -240,7 +244,7 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     mode by the unsupported sentences dropped."""
     passage_of = {n: index for index, n in numbering.numbers.items()}
     # Dropping a marker can join what was around it into a new one ("[[9]3]" → "[3]"), which numbers no passage.
-    text = re.sub(r"(?<!\s)\s*\[(\d+)\]", lambda m: m.group() if int(m.group(1)) in passage_of else "", text).strip()
+    text = renumber(text, lambda n: n if n in passage_of else None).strip()
     if not text:
         return Answer("The model returned no answer.", (), True, (), tuple(numbering.removed))
     if not numbering.numbers and abstains(text):
@@ -261,25 +265,31 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     kept = [d for d in drafts if d.support.supported] if strict else drafts
     dropped, drafts = len(drafts) - len(kept), kept
     if strict and not drafts:
-        return Answer("None of the answer's sentences could be verified against the articles.", (), True, (),
-                      tuple(numbering.removed), dropped=dropped)
+        return Answer(
+            "None of the answer's sentences could be verified against the articles.",
+            (),
+            True,
+            (),
+            tuple(numbering.removed),
+            dropped=dropped,
+        )
     numbers: dict[int, int] = {}
     for d in drafts:
         for i in d.passages:
             numbers.setdefault(i, len(numbers) + 1)
-
-    def renumber(m: re.Match) -> str:
-        index = int(m.group(2)) if m.group(1) else passage_of[int(m.group(2))]
-        return f"[{numbers[index]}]"
 
     def ref(index: int) -> str:
         hit = passages[index - 1]
         return f"[{numbers[index]}]" if index in numbers else f"“{hit.title or hit.source}”"
 
     sentences = [
-        Sentence(re.sub(rf"\[({re.escape(_ADDED)})?(\d+)\]", renumber, _recite(d)),
-                 tuple(numbers[i] for i in dict.fromkeys(d.passages)), d.support.supported, _reason(d, ref),
-                 recited=d.change == "moved")
+        Sentence(
+            _recite(d, numbers, passage_of),
+            tuple(numbers[i] for i in dict.fromkeys(d.passages)),
+            d.support.supported,
+            _reason(d, ref),
+            recited=d.change == "moved",
+        )
         for d in drafts
     ]
     if strict:
@@ -292,8 +302,10 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
         final += text[last:]
     return Answer(
         text=final,
-        citations=tuple(_citation(n, passages[i - 1], {d.evidence[i] for d in drafts if d.evidence.get(i)})
-                        for i, n in numbers.items()),
+        citations=tuple(
+            _citation(n, passages[i - 1], {d.evidence[i] for d in drafts if d.evidence.get(i)})
+            for i, n in numbers.items()
+        ),
         abstained=False,
         sentences=tuple(sentences),
         removed_markers=tuple(numbering.removed),
@@ -311,10 +323,19 @@ def _in_passage(support: Support, lead: int) -> Support:
 
 
 def _citation(n: int, hit: Hit, highlights: set[tuple[int, int]]) -> Citation:
-    m = hit.metadata
-    url = m.get("url") or (hit.source if hit.source.startswith(("http://", "https://")) else None)
+    url = hit.url or (hit.source if hit.source.startswith(("http://", "https://")) else None)
     return Citation(
-        n=n, article_id=hit.article_id, title=hit.title, source=hit.source, text=hit.text, start=hit.start, end=hit.end,
-        score=round(hit.score, 4), url=url, author=m.get("author"), outlet=m.get("site"), published_at=m.get("published_at"),
+        n=n,
+        article_id=hit.article_id,
+        title=hit.title,
+        source=hit.source,
+        text=hit.text,
+        start=hit.start,
+        end=hit.end,
+        score=round(hit.score, 4),
+        url=url,
+        author=hit.author,
+        outlet=hit.outlet,
+        published_at=hit.published_at,
         highlights=tuple(sorted(highlights)),
     )

@@ -10,18 +10,30 @@ capitalised words, titles, role words, speech verbs); gender is never guessed.
 import re
 from dataclasses import dataclass, replace
 
-from ingest.text import content_words, sentence_spans
+from dossier_core.text import MONTHS, WEEKDAYS, content_words, sentence_spans
+from rag.markers import strip_markers
 
 # A question leaning on an earlier turn refers back with one of these, or opens with a connective.
-_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|the same)\b",
-                          re.IGNORECASE)
+_REFERS_BACK = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|the same)\b", re.IGNORECASE
+)
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|then)\b", re.IGNORECASE)
 
 PERSON, ORGANISATION, THING = "person", "organisation", "thing"
 # What each personal pronoun most plausibly stands for: "she" and "he" alike a person,
 # "it" a thing or an organisation, "they" an organisation.
-_PRONOUN_KINDS = {"she": PERSON, "he": PERSON, "her": PERSON, "him": PERSON, "his": PERSON,
-                  "it": THING, "its": THING, "they": ORGANISATION, "them": ORGANISATION, "their": ORGANISATION}
+_PRONOUN_KINDS = {
+    "she": PERSON,
+    "he": PERSON,
+    "her": PERSON,
+    "him": PERSON,
+    "his": PERSON,
+    "it": THING,
+    "its": THING,
+    "they": ORGANISATION,
+    "them": ORGANISATION,
+    "their": ORGANISATION,
+}
 _PRONOUN = re.compile(r"\b(" + "|".join(_PRONOUN_KINDS) + r")\b", re.IGNORECASE)
 _FITS = {PERSON: {PERSON}, THING: {THING, ORGANISATION}, ORGANISATION: {ORGANISATION}}
 # "it" standing for nothing: "how long will it take", "what does it mean", "is it true".
@@ -30,7 +42,6 @@ _DUMMY_IT = re.compile(r"\s+(take|takes|took|mean|means|meant|true|possible|like
 _AFTER_OBJECT = frozenset("about after at before by for from in into of on or and to with when if that as".split())
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*|\S")
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 # Quoted speech and quoted titles are not what a pronoun points at; their capitals mislead.
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)‘[^’]*’(?!\w)")
 
@@ -44,11 +55,12 @@ _ROLES = frozenset(
     "bishop leader teacher nurse pilot owner expert geologist glaciologist biologist physician surgeon".split()
 )
 # Only people speak in these words: "said Ana Ruiz", "Ruiz told", "Ruiz, the city's engineer", "Ruiz, who".
-_SPEECH = frozenset("said says told tells added explained argued wrote warned stated noted confirmed denied replied "
-                    "announced insisted recalled asked".split())
+_SPEECH = frozenset(
+    "said says told tells added explained argued wrote warned stated noted confirmed denied replied "
+    "announced insisted recalled asked".split()
+)
 _SPEAKS = re.compile(r"\s*(" + "|".join(_SPEECH) + r")\b")
-_APPOSITIVE = re.compile(r"\s*,\s*(who\b|(a|an|the)\s+([\w'’-]+\s+){0,3}?(" + "|".join(_ROLES) + r")\b)",
-                         re.IGNORECASE)
+_APPOSITIVE = re.compile(r"\s*,\s*(who\b|(a|an|the)\s+([\w'’-]+\s+){0,3}?(" + "|".join(_ROLES) + r")\b)", re.IGNORECASE)
 _ORGANISATION_WORDS = frozenset(
     "council board committee ministry department agency company corporation corp inc ltd llc plc university college "
     "school police authority association union bank party government commission service institute group court office "
@@ -63,10 +75,7 @@ _THING_WORDS = frozenset(
     "summit fire flood storm hurricane crisis glacier sea ocean north south east west new united republic kingdom "
     "market terminal prize award index system point cape beach coast village town".split()
 )
-_CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
-    "september october november december".split()
-)
+_CALENDAR = frozenset(WEEKDAYS + MONTHS)
 # Capitalised only because they start a sentence (or a question): never part of a name.
 _STARTERS = frozenset(
     "the a an this that these those in on at by for from to of with after before when while since during according "
@@ -78,8 +87,10 @@ _STARTERS = frozenset(
 )
 # What follows a sentence's subject: punctuation, an auxiliary or a past-tense verb ("The Harbor Bridge will",
 # "Acme Corp, which", "The Rhone Glacier thinned"), not a noun it modifies ("The Lakeport city council").
-_AFTER_SUBJECT = re.compile(r"\s*($|[,;:.!?(—–]|(is|was|are|were|will|would|has|had|have|can|could|may|might|must|"
-                            r"should|does|did|said|says|also|now|still)\b|[a-z]+ed\b)")
+_AFTER_SUBJECT = re.compile(
+    r"\s*($|[,;:.!?(—–]|(is|was|are|were|will|would|has|had|have|can|could|may|might|must|"
+    r"should|does|did|said|says|also|now|still)\b|[a-z]+ed\b)"
+)
 # Lowercase words that join the capitalised words of one name: "Ministry of Transport", "Ludwig van Beethoven".
 _CONNECTORS = frozenset("of for de van von der da del du la le".split())
 
@@ -129,9 +140,10 @@ def resolve(question: str, history: list[dict] | None) -> str | None:
     kind = _PRONOUN_KINDS[word]
     if word == "it" and _DUMMY_IT.match(question, pronoun.end()):
         return None
-    following = re.match(r"\s*([^\W\d_]+)", question[pronoun.end():])
+    following = re.match(r"\s*([^\W\d_]+)", question[pronoun.end() :])
     possessive = word in ("his", "its", "their") or (
-        word == "her" and following is not None and following.group(1).lower() not in _AFTER_OBJECT)
+        word == "her" and following is not None and following.group(1).lower() not in _AFTER_OBJECT
+    )
     # "Did Ana Ruiz say she …", "Ana Ruiz and her team": the question names the referent itself.
     # An object pronoun never stands for the clause's subject ("What did Tom Berg say about her?").
     reflexive = possessive or word not in ("him", "her", "them")
@@ -145,32 +157,40 @@ def resolve(question: str, history: list[dict] | None) -> str | None:
         entity = _referent(kind, entities(previous_question(history) or ""), topic)
     if entity is None:
         return None
-    return question[: pronoun.start()] + entity.name + ("'s" if possessive else "") + question[pronoun.end():]
+    return question[: pronoun.start()] + entity.name + ("'s" if possessive else "") + question[pronoun.end() :]
 
 
 def _referent(kind: str, found: list[Entity], topic: set[str]) -> Entity | None:
     """Persons marked as such first; then the most words shared with the topic; then the first named."""
     if kind == PERSON:
-        return min((e for e in found if e.kind == PERSON), key=lambda e: (not e.cue, -len(e.context & topic)),
-                   default=None)
+        return min(
+            (e for e in found if e.kind == PERSON), key=lambda e: (not e.cue, -len(e.context & topic)), default=None
+        )
     # "it" and "they" often stand for an unnamed thing ("the price"): only a sentence's subject is trusted.
-    return min((e for e in found if e.subject and e.kind in _FITS[kind]), key=lambda e: -len(e.context & topic),
-               default=None)
+    return min(
+        (e for e in found if e.subject and e.kind in _FITS[kind]), key=lambda e: -len(e.context & topic), default=None
+    )
 
 
 def entities(text: str) -> list[Entity]:
     """The named entities of a text, each once, in order of first mention."""
-    text = _QUOTED.sub(" ", _MARKER.sub("", text))
+    text = _QUOTED.sub(" ", strip_markers(text))
     found: dict[str, Entity] = {}
     for start, end, _ in sentence_spans(text):
         context = frozenset(content_words(text[start:end]))
         for entity in _sentence_entities(text[start:end]):
             known = found.get(entity.name)
             if known:  # a later mention may be the one that shows it a subject or a person
-                found[entity.name] = replace(known, cue=known.cue or entity.cue,
-                                             subject=known.subject or entity.subject, context=known.context | context)
-            elif not (len(entity.name.split()) == 1 and any(
-                    e.kind == PERSON and e.name.split()[-1] == entity.name for e in found.values())):  # "Ruiz" again
+                found[entity.name] = replace(
+                    known,
+                    cue=known.cue or entity.cue,
+                    subject=known.subject or entity.subject,
+                    context=known.context | context,
+                )
+            elif not (
+                len(entity.name.split()) == 1
+                and any(e.kind == PERSON and e.name.split()[-1] == entity.name for e in found.values())
+            ):  # "Ruiz" again
                 found[entity.name] = replace(entity, context=context)
     return list(found.values())
 
@@ -188,8 +208,9 @@ def _sentence_entities(sentence: str) -> list[Entity]:
             word = tokens[j].group()
             if word[0].isupper():
                 # A title or an initial keeps its full stop: "Dr.", "J.".
-                dotted = j + 1 < len(tokens) and tokens[j + 1].group() == "." and (
-                    word.lower() in _TITLES or len(word) == 1)
+                dotted = (
+                    j + 1 < len(tokens) and tokens[j + 1].group() == "." and (word.lower() in _TITLES or len(word) == 1)
+                )
                 bare = re.sub(r"['’]s$", "", word)
                 run.append(word + "." if dotted else bare)
                 j += 2 if dotted else 1
@@ -201,7 +222,7 @@ def _sentence_entities(sentence: str) -> list[Entity]:
             else:
                 break
         before = [w.strip(",;:").lower() for w in sentence[: tokens[i].start()].split()[-3:]]
-        entity = _entity(run, i == first_word, before, sentence[tokens[j - 1].end():])
+        entity = _entity(run, i == first_word, before, sentence[tokens[j - 1].end() :])
         if entity:
             out.append(entity)
         i = j
@@ -215,8 +236,11 @@ def _entity(words: list[str], initial: bool, before: list[str], after: str) -> E
     article = bool(before) and before[-1] in ("the", "a", "an")  # people's names take none: "the Ostrava Viaduct"
     # "investigator Ana Ruiz", "said Ana Ruiz", "said harbour master Ana Ruiz"
     cue = bool(before) and before[-1] in _ROLES or bool(_SPEECH.intersection(before))
-    while words and ((initial and words[0].lower() in _STARTERS) or words[0].lower() in _ROLES
-                     or words[0].rstrip(".").lower() in _TITLES):
+    while words and (
+        (initial and words[0].lower() in _STARTERS)
+        or words[0].lower() in _ROLES
+        or words[0].rstrip(".").lower() in _TITLES
+    ):
         word = words.pop(0).rstrip(".").lower()
         titled = titled or word in _TITLES
         cue = cue or word in _ROLES or titled

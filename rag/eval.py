@@ -19,25 +19,47 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from rag import Assistant, DossierError, Settings
-from rag.settings import RETRIEVAL, quiet_broken_pipe
+from rag import Assistant, DossierError
+from rag.cli import quiet_broken_pipe
+from rag.markers import unmarked
+from rag.settings import ANSWERS, CHUNKING, add_flags, load_settings
 
 # The keys of `summarize`, in the order reports show them.
 KEYS = (
-    "hits_at_1", "hits_at_5", "hits_at_10", "mrr_at_10", "answer_recall", "abstain_answerable", "abstain_impossible",
-    "answer_words_mean", "retrieval_ms_p50", "retrieval_ms_p95", "answer_ms_p50", "answer_ms_p95", "n_questions",
+    "hits_at_1",
+    "hits_at_5",
+    "hits_at_10",
+    "mrr_at_10",
+    "answer_recall",
+    "abstain_answerable",
+    "abstain_impossible",
+    "answer_words_mean",
+    "retrieval_ms_p50",
+    "retrieval_ms_p95",
+    "answer_ms_p50",
+    "answer_ms_p95",
+    "n_questions",
 )
 LABELS = {
-    "hits_at_1": "Hits@1", "hits_at_5": "Hits@5", "hits_at_10": "Hits@10", "mrr_at_10": "MRR@10",
-    "answer_recall": "answer recall", "abstain_answerable": "abstain, answerable", "abstain_impossible": "abstain, impossible",
-    "answer_words_mean": "answer words, mean", "retrieval_ms_p50": "retrieval ms p50", "retrieval_ms_p95": "retrieval ms p95",
-    "answer_ms_p50": "answer ms p50", "answer_ms_p95": "answer ms p95", "n_questions": "questions",
+    "hits_at_1": "Hits@1",
+    "hits_at_5": "Hits@5",
+    "hits_at_10": "Hits@10",
+    "mrr_at_10": "MRR@10",
+    "answer_recall": "answer recall",
+    "abstain_answerable": "abstain, answerable",
+    "abstain_impossible": "abstain, impossible",
+    "answer_words_mean": "answer words, mean",
+    "retrieval_ms_p50": "retrieval ms p50",
+    "retrieval_ms_p95": "retrieval ms p95",
+    "answer_ms_p50": "answer ms p50",
+    "answer_ms_p95": "answer ms p95",
+    "n_questions": "questions",
 }
 
 
@@ -63,7 +85,6 @@ class Outcome:
 
 # -- pure: normalisation and metrics
 
-_MARKER = re.compile(r"\s*\[\d+\]")
 _PUNCTUATION = set(string.punctuation)
 
 
@@ -71,10 +92,6 @@ def squad_normalize(text: str) -> str:
     """SQuAD's answer normalisation: lowercase, no punctuation, no articles, single spaces."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text)
 
 
 def contains_answer(text: str, answers: tuple[str, ...] | list[str]) -> bool:
@@ -145,7 +162,10 @@ def metrics_table(result: dict) -> str:
     groups = {"overall": result, **result["split"]}
     rows = [["metric", *groups]] + [[LABELS[k], *(_cell(k, g[k]) for g in groups.values())] for k in KEYS]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) + " |" for row in rows]
+    lines = [
+        "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) + " |"
+        for row in rows
+    ]
     lines.insert(1, "|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|")
     return "\n".join(lines)
 
@@ -170,6 +190,7 @@ def render_report(result: dict, title: str, command: str, settings: dict) -> str
 
 # -- I/O
 
+
 def load_questions(path: Path) -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -186,13 +207,17 @@ def load_questions(path: Path) -> list[Question]:
                 raise DossierError(f"{path}:{n}: invalid JSON ({e.msg}); give one question object per line") from None
             questions.append(_question(record, f"{path}:{n}"))
     if not questions:
-        raise DossierError(f"{path}: no questions; give one JSON object per line with id, question, answers, is_impossible")
+        raise DossierError(
+            f"{path}: no questions; give one JSON object per line with id, question, answers, is_impossible"
+        )
     return questions
 
 
 def _question(record, where: str) -> Question:
     if not isinstance(record, dict) or not isinstance(record.get("question"), str) or not record["question"].strip():
-        raise DossierError(f"{where}: no 'question' text; each line needs an object with id, question, answers, is_impossible")
+        raise DossierError(
+            f"{where}: no 'question' text; each line needs an object with id, question, answers, is_impossible"
+        )
     answers = record.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise DossierError(f"{where}: 'answers' must be a list of strings (empty when unanswerable)")
@@ -200,7 +225,12 @@ def _question(record, where: str) -> Question:
         raise DossierError(f"{where}: 'is_impossible' must be true or false")
     gold = record.get("gold_doc")
     # Ingest turns a dump's ids into strings, so a numeric gold_doc must match as one.
-    return Question(record["question"], tuple(answers), record.get("is_impossible", False), None if gold in (None, "") else str(gold))
+    return Question(
+        record["question"],
+        tuple(answers),
+        record.get("is_impossible", False),
+        None if gold in (None, "") else str(gold),
+    )
 
 
 def evaluate(assistant: Assistant, questions: list[Question], k: int = 10) -> list[Outcome]:
@@ -217,8 +247,12 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10) -> li
         answered = time.perf_counter()
         outcomes.append(
             Outcome(
-                q, gold_rank([h.article_id for h in hits], q.gold_doc), strip_markers(answer.text), answer.abstained,
-                1000 * (retrieved - started), 1000 * (answered - retrieved),
+                q,
+                gold_rank([h.article_id for h in hits], q.gold_doc),
+                unmarked(answer.text),
+                answer.abstained,
+                1000 * (retrieved - started),
+                1000 * (answered - retrieved),
             )
         )
     return outcomes
@@ -226,28 +260,38 @@ def evaluate(assistant: Assistant, questions: list[Question], k: int = 10) -> li
 
 def store_settings(assistant: Assistant) -> dict:
     """How the store was built and is searched, for reports."""
-    return {"embedder": assistant.embedder.name, **asdict(assistant.settings), **assistant.store.chunking()}
+    return {"embedder": assistant.embedder.name, **assistant.settings.visible(), **assistant.library.chunking}
 
 
 def ingest_corpus(assistant: Assistant, corpus: str) -> None:
     """Ingest the corpus; a corpus that does not go in whole would skew every figure, so that is an error."""
-    ingested = assistant.ingest([corpus])
+    ingested = assistant.library.ingest([corpus])
     failed = [r for r in ingested if r.status == "failed"]
     if failed:
         more = f" (and {len(failed) - 1} more failures)" if len(failed) > 1 else ""
         raise DossierError(f"corpus: {failed[0].error}{more}")
     statuses = Counter(r.status for r in ingested)
-    print(f"corpus: {len(ingested)} articles (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")", file=sys.stderr)
+    print(
+        f"corpus: {len(ingested)} articles (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")",
+        file=sys.stderr,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.eval", description="Score retrieval and answers on a question set.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rag.eval", description="Score retrieval and answers on a question set."
+    )
     parser.add_argument("--corpus", required=True, help="what to ingest first: a file, folder, URL or JSONL dump")
-    parser.add_argument("--questions", required=True, type=Path, help="JSONL: id, question, answers, is_impossible, gold_doc")
-    parser.add_argument("--store", help="store folder, kept and reused (default: a temporary store, deleted afterwards)")
-    parser.add_argument("--retrieval", choices=RETRIEVAL, default=Settings().retrieval, help="how passages are found (default: %(default)s)")
-    parser.add_argument("--no-rerank", dest="rerank", action="store_false", help="keep the first-stage order (no sentence rerank)")
-    parser.add_argument("--k", type=int, default=10, help="passages retrieved for the Hits and MRR figures (default: 10)")
+    parser.add_argument(
+        "--questions", required=True, type=Path, help="JSONL: id, question, answers, is_impossible, gold_doc"
+    )
+    parser.add_argument(
+        "--store", help="store folder, kept and reused (default: a temporary store, deleted afterwards)"
+    )
+    add_flags(parser, ("chroma_url", "cache", "encoder") + CHUNKING + ANSWERS)
+    parser.add_argument(
+        "--k", type=int, default=10, help="passages retrieved for the Hits and MRR figures (default: 10)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--report", type=Path, help="also write a Markdown report to this file")
     args = parser.parse_args(argv)
@@ -256,18 +300,24 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "rag.eval", *(sys.argv[1:] if argv is None else argv)])
     try:
         questions = load_questions(args.questions)  # before the model loads: a bad file fails fast
-        store = nullcontext(args.store) if args.store else tempfile.TemporaryDirectory(prefix="dossier-eval-", ignore_cleanup_errors=True)
+        store = (
+            nullcontext(args.store)
+            if args.store
+            else tempfile.TemporaryDirectory(prefix="dossier-eval-", ignore_cleanup_errors=True)
+        )
         with store as folder:
-            assistant = Assistant(folder, Settings(retrieval=args.retrieval, rerank=args.rerank))
+            assistant = Assistant(settings=load_settings(args, store=folder))
             ingest_corpus(assistant, args.corpus)
             result = results(evaluate(assistant, questions, args.k))
-            settings = {"store": args.store or "temporary", "k": args.k} | store_settings(assistant)
+            settings = store_settings(assistant) | {"store": args.store or "temporary", "k": args.k}
         if args.report:
             title = f"{args.questions.name} over {Path(args.corpus).name}"
             try:
                 args.report.write_text(render_report(result, title, command, settings), encoding="utf-8")
             except OSError as e:
-                raise DossierError(f"{args.report}: cannot write the report ({e.strerror or e}); check the path") from None
+                raise DossierError(
+                    f"{args.report}: cannot write the report ({e.strerror or e}); check the path"
+                ) from None
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

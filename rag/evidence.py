@@ -35,15 +35,23 @@ class Evidence:
     missing: tuple[str, ...]  # names in the question that no retrieved passage mentions
     named: bool = False  # the question names someone or something, and the passages mention every name
 
-    def covers(self, min_relevance: float, min_sentence: float = MIN_SENTENCE, min_together: float = MIN_TOGETHER,
-               min_named: float = MIN_NAMED) -> bool:
+    def covers(
+        self,
+        min_relevance: float,
+        min_sentence: float = MIN_SENTENCE,
+        min_together: float = MIN_TOGETHER,
+        min_named: float = MIN_NAMED,
+    ) -> bool:
         """Whether the passages cover the question (the thresholds other than min_relevance are
         given only by bench/calibrate.py, which chooses them)."""
         if self.missing:
             return False
         together = min_named if self.named else min_together
-        return (self.passage >= min_relevance or self.sentence >= min_sentence
-                or (self.together >= together and self.passage >= LEXICAL_FLOOR))
+        return (
+            self.passage >= min_relevance
+            or self.sentence >= min_sentence
+            or (self.together >= together and self.passage >= LEXICAL_FLOOR)
+        )
 
 
 def unmentioned(question: str, hits: list[Hit]) -> tuple[str, ...]:

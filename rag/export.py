@@ -5,13 +5,20 @@ A conversation is the chat page's list of turns: {"role": "user"|"assistant",
 """
 
 import json
-import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from rag.markers import renumber
 
 
 def reference(c: dict) -> str:
     """One reference line: title, outlet, author, date, URL (or the file it came from)."""
-    parts = [f"“{c.get('title') or c['source']}”", c.get("outlet"), c.get("author"), (c.get("published_at") or "")[:10], c.get("url") or c["source"]]
+    parts = [
+        f"“{c.get('title') or c['source']}”",
+        c.get("outlet"),
+        c.get("author"),
+        (c.get("published_at") or "")[:10],
+        c.get("url") or c["source"],
+    ]
     return " — ".join(" ".join(p.split()) for p in dict.fromkeys(parts) if p)
 
 
@@ -24,7 +31,7 @@ def _renumber(answer: dict, numbers: dict[tuple, int], references: list[dict]) -
             numbers[key] = len(numbers) + 1
             references.append(c)
         local[c["n"]] = numbers[key]
-    return re.sub(r"\[(\d+)\]", lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", answer["answer"])
+    return renumber(answer["answer"], lambda n: local.get(n, n))
 
 
 def to_markdown(conversation: list[dict]) -> str:
@@ -39,8 +46,10 @@ def to_markdown(conversation: list[dict]) -> str:
         lines += [f"**Answer:** {_renumber(answer, numbers, references)}", ""]
         if answer["unsupported"]:
             unverified = len(answer["unsupported"])
-            lines += [f"_{unverified} sentence(s) of this answer could not be verified against the cited passages._",
-                      ""]
+            lines += [
+                f"_{unverified} sentence(s) of this answer could not be verified against the cited passages._",
+                "",
+            ]
         if answer.get("off_question"):
             lines += ["_This answer does not seem to address the question._", ""]
         if answer.get("refusal_contradicted"):
@@ -53,6 +62,6 @@ def to_markdown(conversation: list[dict]) -> str:
 
 
 def to_json(conversation: list[dict]) -> str:
-    exported = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    exported = datetime.now(UTC).isoformat(timespec="seconds")
     turns = [{k: turn[k] for k in ("role", "content", "answer") if k in turn} for turn in conversation]
     return json.dumps({"exported_at": exported, "conversation": turns}, ensure_ascii=False, indent=2)

@@ -3,10 +3,10 @@
 import json
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
@@ -30,14 +30,23 @@ class FeedbackLog:
                 db.execute(_SCHEMA)
                 return db.execute(sql, row).fetchall()
         except sqlite3.Error as e:
-            raise DossierError(f"feedback file {self.path}: cannot use it ({e}); check the store folder's permissions and free space") from None
+            raise DossierError(
+                f"feedback file {self.path}: cannot use it ({e}); check the store folder's permissions and free space"
+            ) from None
 
     def record(self, answer_id: str, rating: int, question: str, answer: dict) -> None:
         """Store a rating; rating the same answer again replaces the earlier one."""
         if rating not in (0, 1):
             raise DossierError(f"rating={rating!r} must be 1 (thumbs up) or 0 (thumbs down)")
-        row = (answer_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), rating, question, answer["answer"],
-               json.dumps(answer["citations"], ensure_ascii=False), json.dumps(answer.get("trace", {}), ensure_ascii=False))
+        row = (
+            answer_id,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            rating,
+            question,
+            answer["answer"],
+            json.dumps(answer["citations"], ensure_ascii=False),
+            json.dumps(answer.get("trace", {}), ensure_ascii=False),
+        )
         self._run("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)", row)
 
     def all(self) -> list[dict]:

@@ -2,33 +2,29 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 
 
 @dataclass(frozen=True)
 class Filters:
     """All given conditions must hold. `source` matches the publisher (site) or
     part of the source path/URL, `author` part of the author line, `since`/`until`
-    the published date (YYYY-MM-DD, inclusive), `articles` article ids."""
+    the published date (inclusive; a date, a datetime — its own day — or "YYYY-MM-DD", kept as the latter),
+    `articles` article ids."""
 
     source: str | None = None
     author: str | None = None
-    since: str | None = None
-    until: str | None = None
+    since: str | date | None = None
+    until: str | date | None = None
     articles: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None:
-                try:
-                    if not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
-                        raise ValueError
-                    date.fromisoformat(value)
-                except ValueError:
-                    raise DossierError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD") from None
+                object.__setattr__(self, name, _day(name, value))
         if isinstance(self.articles, str):
             object.__setattr__(self, "articles", (self.articles,))
 
@@ -43,9 +39,27 @@ class Filters:
         # A date may be a year or a month ("1790", "2024-07"): it passes when its span overlaps.
         day = (article.get("published_at") or "")[:10]
         return (
-            (not self.source or self.source.lower() in (article.get("site") or "").lower() or self.source.lower() in article["source"].lower())
+            (
+                not self.source
+                or self.source.lower() in (article.get("site") or "").lower()
+                or self.source.lower() in article["source"].lower()
+            )
             and (not self.author or self.author.lower() in (article.get("author") or "").lower())
             and (not self.since or (day and day >= self.since[: len(day)]))
             and (not self.until or (day and day <= self.until[: len(day)]))
             and (not self.articles or article["article_id"] in self.articles)
         )
+
+
+def _day(name: str, value: str | date) -> str:
+    """A date given as date, datetime or text, as YYYY-MM-DD."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise DossierError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD")

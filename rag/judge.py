@@ -4,7 +4,7 @@ restates the sentence about road repairs); a small model can refuse what its sou
 say, or loop on the same sentences. Each check is plain rules over the question's answer type
 and rare words (measured on the hand-labelled model answers of bench/answers-labels.jsonl, in bench/answers.md)."""
 
-from ingest.text import WORD, content_words, sentence_spans
+from dossier_core.text import WORD, content_words, sentence_spans
 from rag.backends.extractive import candidates, rarity, statements, together
 from rag.markers import strip_markers
 from rag.question import KINDS, answer_strength, answer_type
@@ -36,9 +36,11 @@ def answered_plainly(question: str, hits: list[Hit]) -> bool:
     found = statements(question, hits)
     weights = rarity(question, found)
     typed = answer_type(question) in KINDS
-    return any(together(weights, frozenset().union(*(s.words for s in c.sentences))) >= ANSWERS
-               and (not typed or max(s.typed for s in c.sentences) >= 0.5)
-               for c in candidates(question, found))
+    return any(
+        together(weights, frozenset().union(*(s.words for s in c.sentences))) >= ANSWERS
+        and (not typed or max(s.typed for s in c.sentences) >= 0.5)
+        for c in candidates(question, found)
+    )
 
 
 def first_repeat(text: str, complete: bool = True) -> int | None:

@@ -1,10 +1,37 @@
 """Citation markers: the one place that knows how models cite. Whatever style a model writes them in
 ([1], [1-3], 【1】, (Source 1), ^1, …), they become [n] as the answer streams, numbered by first use; a
-finished answer is split into sentences, each with the markers that follow it."""
+finished answer is split into sentences, each with the markers that follow it. Whatever reads or rewrites
+the [n] of a finished answer (pages, exports, prompts, evaluation) does it with MARKER, renumber and unmarked."""
 
 import re
+from collections.abc import Callable
 
-from ingest.text import sentence_spans
+from dossier_core.text import sentence_spans
+
+# A finished answer's marker: [n], with the space before it. The lookbehind starts a match only where a run of
+# space starts, so a run of 10 000 spaces before no marker is not scanned 10 000 times.
+MARKER = re.compile(r"(?<!\s)(?P<space>\s*+)\[(?P<n>\d+)\]")
+
+
+def cited(text: str) -> tuple[int, ...]:
+    """The numbers of the [n] markers in `text`, in order."""
+    return tuple(int(m["n"]) for m in MARKER.finditer(text))
+
+
+def renumber(text: str, new: Callable[[int], int | None]) -> str:
+    """`text` with each [n] made [new(n)], or removed with the space before it where new(n) is None."""
+
+    def one(m: re.Match) -> str:
+        n = new(int(m["n"]))
+        return "" if n is None else f"{m['space']}[{n}]"
+
+    return MARKER.sub(one, text)
+
+
+def unmarked(text: str) -> str:
+    """`text` without its [n] markers and the space before each."""
+    return MARKER.sub("", text)
+
 
 # Every repeat is bounded, so no marker is longer than _LONGEST and the stream never waits on more.
 _SP = r"[ \t]{0,3}+"
@@ -39,8 +66,10 @@ def _prefixes(words: tuple[str, ...]) -> str:
 
 # What the next piece may still finish into a marker ("[", "[2,", "【", "(Sou", "^"): a loose superset
 # of the markers' beginnings, which at worst holds a few characters back a little longer.
-_OPEN = re.compile(rf"(?:\^\[?|\[\^?|【|\()[ \t]{{0,3}}(?:(?i:{_prefixes(_LABELS)})[ \t:]{{0,7}})?"
-                   rf"(?:[\d \t,;&\-–—]|and|an|a){{0,{_LONGEST}}}")
+_OPEN = re.compile(
+    rf"(?:\^\[?|\[\^?|【|\()[ \t]{{0,3}}(?:(?i:{_prefixes(_LABELS)})[ \t:]{{0,7}})?"
+    rf"(?:[\d \t,;&\-–—]|and|an|a){{0,{_LONGEST}}}"
+)
 _ITEMS = re.compile(r"(\d+)(?:[ \t]*[-–—][ \t]*(\d+))?")
 _AFTER_STOP = re.compile(r"[.!?…。！？][\"”’')]?\Z")  # "… in May. (1)" and "… he said.” (1)"
 _WORD_END = re.compile(r"[^\W\d_]{3}\Z")  # "May^1" is a citation, "km^2" and "x^2" are not
@@ -75,7 +104,7 @@ def _reads_as_citation(text: str, start: int, space: str, end: int, opener: str)
     after = _NEXT.match(text, end).group(1)
     last = before[-1]
     after_word = last.isalpha() or last in "\"”’')]" or (last.isdigit() and bool(space))
-    return after_word and after in "\n.,;:!?)]\"”’[【(^"
+    return after_word and after in '\n.,;:!?)]"”’[【(^'
 
 
 class Numbering:
@@ -98,8 +127,10 @@ class Numbering:
     def _marker(self, m: re.Match) -> str:
         space, plain, bare = m.groups()
         numbers = [n for unit in _UNIT.finditer(plain or bare) for n in _numbers_in(unit.group())]
-        if bare and not (all(1 <= n <= self.passages for n in numbers)
-                         and _reads_as_citation(m.string, m.start(), space, m.end(), bare[0])):
+        if bare and not (
+            all(1 <= n <= self.passages for n in numbers)
+            and _reads_as_citation(m.string, m.start(), space, m.end(), bare[0])
+        ):
             return m.group()
         kept = []
         for n in numbers:
@@ -204,7 +235,7 @@ def split_sentences(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
     if len(bound) > 1 and _LEADING.fullmatch(text, *bound[0]):  # markers alone before the first sentence
         bound[1][0] = bound[0][0]
         del bound[0]
-    return [(s, e, tuple(int(n) for n in re.findall(r"\[(\d+)\]", text[s:e]))) for s, e in bound]
+    return [(s, e, cited(text[s:e])) for s, e in bound]
 
 
 def strip_markers(text: str) -> str:
@@ -222,4 +253,3 @@ def _unmarked(m: re.Match) -> str:
     if bare and m.start() > 0 and not _reads_as_citation(m.string, m.start(), space, m.end(), bare[0]):
         return m.group()
     return " " if m.string[m.end() : m.end() + 1].isalnum() else ""  # "word【1】It" → "word It"
-

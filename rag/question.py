@@ -4,74 +4,108 @@ articles no one has seen, offline, in microseconds."""
 
 import re
 
-from ingest.text import content_words
+from dossier_core.text import (
+    MONTH_ABBREVIATIONS,
+    MONTH_PATTERN,
+    MONTHS,
+    NUMBER_WORDS,
+    WEEKDAYS,
+    content_words,
+    singular,
+)
 
-TYPES = ("quantity", "date", "person", "organisation", "place", "quote", "reason", "definition", "yesno", "other")
 # The types whose answer a sentence can be seen to hold (a number, a date, a name, a quotation).
 KINDS = frozenset({"quantity", "date", "person", "organisation", "place", "quote"})
 
 # The first rule that matches the question decides (order matters: "how many" before "how").
 _TYPE_RULES = [
-    ("quantity", r"\bhow (much|many|long|far|old|tall|big|large|often|high|deep|wide|fast|heavy)\b"
-                 r"|\b(what|which) (margin|score|majority|speed|distance|size|length|height|weight|capacity)\b"
-                 r"|\bby (what|how much|how many)\b"
-                 r"|\bwhat (is|was|are|were) the ([\w-]+ )?(toll|cost|price|budget|score|total|number|amount|rate"
-                 r"|population|margin|majority|speed|fine|bill)\b"
-                 r"|\bwhat (percentage|percent|share|proportion|number|amount|sum|price|cost|figure|total|rate|toll)\b"
-                 r"|\b(how much|what) did (it|they|this) cost\b"),
-    ("date", r"\bwhen\b|\bwhat (year|date|day|month|time|decade|century|hour)\b|\bat what (time|hour|point)\b"
-             r"|\bwhat (is|was) the (\w+ )?(date|time|day|year)\b"
-             r"|\b(which|what) (year|date|day|month)\b|\bsince when\b"),
-    ("quote", r"\b(call|calls|called|describe|describes|described|characteri[sz]e[sd]?|dub|dubbed|label"
-              r"|labelled|labeled"
-              r"|term|termed)\b|\bwhat (did|does|do) .{1,60}\b(say|said|tell|told|warn|argue|claim)\b"
-              r"|\bwhat words?\b|\bhow did .{1,60}\b(react|respond|reply)\b"),
-    ("organisation", r"\b(which|what) ([\w-]+ )?(company|firm|agency|organi[sz]ation|group|party|body|council"
-                     r"|department|ministry"
-                     r"|authority|union|team|operator|newspaper|court|university|committee|bank|board)\b"),
-    ("place", r"\bwhere\b|\b(which|what) (city|town|village|country|state|county|region|province|station|street"
-              r"|river|place|port|airport|district|neighbou?rhood|island|continent)\b|\bin which\b"),
-    ("person", r"\bwho(m|se)?\b|\b(which|what) (person|official|minister|leader|man|woman|president|mayor|engineer"
-               r"|investigator|spokes(man|woman|person)|chief|director|author|reporter|driver|officer|judge)\b"),
-    ("reason", r"\bwhy\b|\bwhat (caused|causes|led to|leads to|prompted|triggered|explains)\b|\bfor what reason\b"
-               r"|\bhow come\b|\bwhat was the (cause|reason)\b"),
-    ("definition", r"^\s*what (is|are|was|were) (an? |the )?[\w-]+( [\w-]+)?\s*\??\s*$|\bwhat does .{1,80} mean\b"
-                   r"|\bwhat is meant by\b"),
+    (
+        "quantity",
+        r"\bhow (much|many|long|far|old|tall|big|large|often|high|deep|wide|fast|heavy)\b"
+        r"|\b(what|which) (margin|score|majority|speed|distance|size|length|height|weight|capacity)\b"
+        r"|\bby (what|how much|how many)\b"
+        r"|\bwhat (is|was|are|were) the ([\w-]+ )?(toll|cost|price|budget|score|total|number|amount|rate"
+        r"|population|margin|majority|speed|fine|bill)\b"
+        r"|\bwhat (percentage|percent|share|proportion|number|amount|sum|price|cost|figure|total|rate|toll)\b"
+        r"|\b(how much|what) did (it|they|this) cost\b",
+    ),
+    (
+        "date",
+        r"\bwhen\b|\bwhat (year|date|day|month|time|decade|century|hour)\b|\bat what (time|hour|point)\b"
+        r"|\bwhat (is|was) the (\w+ )?(date|time|day|year)\b"
+        r"|\b(which|what) (year|date|day|month)\b|\bsince when\b",
+    ),
+    (
+        "quote",
+        r"\b(call|calls|called|describe|describes|described|characteri[sz]e[sd]?|dub|dubbed|label"
+        r"|labelled|labeled"
+        r"|term|termed)\b|\bwhat (did|does|do) .{1,60}\b(say|said|tell|told|warn|argue|claim)\b"
+        r"|\bwhat words?\b|\bhow did .{1,60}\b(react|respond|reply)\b",
+    ),
+    (
+        "organisation",
+        r"\b(which|what) ([\w-]+ )?(company|firm|agency|organi[sz]ation|group|party|body|council"
+        r"|department|ministry"
+        r"|authority|union|team|operator|newspaper|court|university|committee|bank|board)\b",
+    ),
+    (
+        "place",
+        r"\bwhere\b|\b(which|what) (city|town|village|country|state|county|region|province|station|street"
+        r"|river|place|port|airport|district|neighbou?rhood|island|continent)\b|\bin which\b",
+    ),
+    (
+        "person",
+        r"\bwho(m|se)?\b|\b(which|what) (person|official|minister|leader|man|woman|president|mayor|engineer"
+        r"|investigator|spokes(man|woman|person)|chief|director|author|reporter|driver|officer|judge)\b",
+    ),
+    (
+        "reason",
+        r"\bwhy\b|\bwhat (caused|causes|led to|leads to|prompted|triggered|explains)\b|\bfor what reason\b"
+        r"|\bhow come\b|\bwhat was the (cause|reason)\b",
+    ),
+    (
+        "definition",
+        r"^\s*what (is|are|was|were) (an? |the )?[\w-]+( [\w-]+)?\s*\??\s*$|\bwhat does .{1,80} mean\b"
+        r"|\bwhat is meant by\b",
+    ),
     ("yesno", r"^\s*(is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|shall|may|might)\b"),
 ]
 _TYPE_PATTERNS = [(name, re.compile(pattern, re.I)) for name, pattern in _TYPE_RULES]
 
-MONTHS = ("january february march april may june july august september october november december "
-          "jan feb mar apr jun jul aug sep sept oct nov dec").split()
-_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-                 "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
-                 "million billion trillion half dozen dozens quarter third double twice triple").split()
+# Number words, and the fractions and multiples that also state a quantity.
+_QUANTITY_WORDS = "|".join(sorted(NUMBER_WORDS | {"quarter", "third", "double", "twice", "triple"}))
+_CALENDAR = frozenset(MONTHS + MONTH_ABBREVIATIONS + WEEKDAYS)
 
-_QUANTITY = re.compile(rf"\d|[$€£¥%]|\b(percent|per cent|{'|'.join(_NUMBER_WORDS)})\b", re.I)
+_QUANTITY = re.compile(rf"\d|[$€£¥%]|\b(percent|per cent|{_QUANTITY_WORDS})\b", re.I)
 _DATE = re.compile(
     rf"\b(1[5-9]\d\d|20\d\d)\b|\b\d{{1,2}}[:.]\d\d\b|\b[ap]\.?m\.?(?!\w)|\b(noon|midnight|dawn|dusk|yesterday|today"
     rf"|tomorrow|tonight|(last|next|this) (week|month|year|spring|summer|autumn|fall|winter)"
-    rf"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|{'|'.join(MONTHS)})\b",
+    rf"|{'|'.join(WEEKDAYS)}|{MONTH_PATTERN})\b",
     re.I,
 )
 _QUOTED = re.compile(r"[“\"‘]([^”\"’]{2,200})[”\"’]|(?<!\w)'([^']{2,200})'(?!\w)")
 _REASON = re.compile(
     r"\b(because|due to|owing to|as a result|caused|blamed|after|since|so that|led to|leading to|resulted"
-    r"|reason|attributed|following|stemmed|triggered|in order to|thanks to)\b", re.I)
+    r"|reason|attributed|following|stemmed|triggered|in order to|thanks to)\b",
+    re.I,
+)
 _DEFINITION = re.compile(r"\b(is|are|was|were|refers to|means|known as|describes?)\b", re.I)
 _ORG_WORD = re.compile(
     r"\b(Council|Ministry|Department|Agency|Authority|Board|Committee|Commission|Inc|Ltd|Corp|Corporation|Company"
     r"|Group|Bank|University|Institute|Association|Union|Party|Court|Railways?|Rail|Trust|Foundation|Office"
     r"|Service|Services|Police|Constabulary|Network|Times|News|Post|Press|Systems|plc|Partners|Holdings)\b"
-    r"|\b[A-Z]{2,6}\b")
+    r"|\b[A-Z]{2,6}\b"
+)
 # Words written with a capital that are not names: sentence openers, titles, question words.
-_NOT_NAMES = frozenset(
-    "a an the this that these those it its he she they we i you his her their our my your what who whom whose "
-    "which when where why how is are was were do does did can could will would has have had should shall may might "
-    "and but or if in on at of for to from by with as after before since during about mr mrs ms dr prof sir "
-    "according also however meanwhile then there here yes no not am pm a.m p.m so ok".split()
-) | frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-_CALENDAR = frozenset(MONTHS) | frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_NOT_NAMES = (
+    frozenset(
+        "a an the this that these those it its he she they we i you his her their our my your what who whom whose "
+        "which when where why how is are was were do does did can could will would has have had should shall may might "
+        "and but or if in on at of for to from by with as after before since during about mr mrs ms dr prof sir "
+        "according also however meanwhile then there here yes no not am pm a.m p.m so ok".split()
+    )
+    | _CALENDAR
+)
 _TITLES = frozenset("mr mrs ms dr prof sir president minister mayor governor senator judge chief inspector".split())
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*(?:\s+(?:(?:of|de|la|von|van|der|the)\s+)?[A-Z][\w’'&.-]*)*")
 # Where a sentence or line starts: its first word is capitalised whatever it is.
@@ -79,11 +113,12 @@ _OPENER = re.compile(r"(?:^|[.?!:;]\s+|\n)[\s\"“‘'(]*\Z")
 
 
 def answer_type(question: str) -> str:
-    """The kind of answer a question asks for; one of TYPES. The rule matching earliest decides
-    ("What did she say about when …" asks for a quote, "Was it … when …" yes or no); on a tie,
-    the first rule listed."""
-    found = [(m.start(), n, name) for n, (name, pattern) in enumerate(_TYPE_PATTERNS)
-             if (m := pattern.search(question))]
+    """The kind of answer a question asks for: a name in _TYPE_RULES, or "other". The rule matching earliest
+    decides ("What did she say about when …" asks for a quote, "Was it … when …" yes or no); on a tie, the
+    first rule listed."""
+    found = [
+        (m.start(), n, name) for n, (name, pattern) in enumerate(_TYPE_PATTERNS) if (m := pattern.search(question))
+    ]
     return min(found)[2] if found else "other"
 
 
@@ -118,9 +153,9 @@ _GENERIC = frozenset(
 )
 
 
-def _stem(word: str) -> str:
-    word = word.removesuffix("'s").removesuffix("’s")
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+def _word(word: str) -> str:
+    """A lowercase word of a name as compared: no possessive, no plural ("Smiths'", "Bridges")."""
+    return singular(word.removesuffix("'s").removesuffix("’s"))
 
 
 def _near(word: str, words: set[str]) -> bool:
@@ -132,8 +167,12 @@ def _near(word: str, words: set[str]) -> bool:
     for other in words - _CALENDAR:  # "Marsh" is no typo of "March"
         if len(other) == len(word):
             diff = [i for i, (a, b) in enumerate(zip(word, other)) if a != b]
-            if len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == other[diff[1]]
-                                  and word[diff[1]] == other[diff[0]]):
+            if len(diff) == 1 or (
+                len(diff) == 2
+                and diff[1] == diff[0] + 1
+                and word[diff[0]] == other[diff[1]]
+                and word[diff[1]] == other[diff[0]]
+            ):
                 return True
     return False
 
@@ -144,14 +183,16 @@ def mentions(name: str, text: str) -> bool:
     mentioned by "hold water back") — at least half of them, more than half of three or more;
     plurals, possessives and one typo forgiven. For an acronym, also the initials of a
     capitalised run ("NTSB", "National Transportation Safety Board")."""
-    words = [_stem(w) for w in re.findall(r"[\w’']+", name.lower()) if w not in _NOT_NAMES and w not in _TITLES]
+    words = [_word(w) for w in re.findall(r"[\w’']+", name.lower()) if w not in _NOT_NAMES and w not in _TITLES]
     specific = [w for w in words if w not in _GENERIC] or words
-    capitalised = {_stem(w.lower()) for w in re.findall(r"[\w’']+", text) if w[0].isupper()}
+    capitalised = {_word(w.lower()) for w in re.findall(r"[\w’']+", text) if w[0].isupper()}
     found = sum(_near(w, capitalised) for w in specific)
     if not specific or (2 * found > len(specific) if len(specific) >= 3 else 2 * found >= len(specific)):
         return True
-    initials = ("".join(w[0] for w in run.split() if w[0].isupper() and w.lower() not in _NOT_NAMES)
-                for run in _CAPITALISED.findall(text))
+    initials = (
+        "".join(w[0] for w in run.split() if w[0].isupper() and w.lower() not in _NOT_NAMES)
+        for run in _CAPITALISED.findall(text)
+    )
     acronym = name.removesuffix("'s").removesuffix("’s")
     return acronym.isupper() and any(acronym in run for run in initials)
 
@@ -161,9 +202,10 @@ def _new_names(sentence: str, question_words: set[str]) -> list[str]:
 
 
 # A number, or a number word, as a pattern piece.
-_NUMERAL = rf"(?:\d[\d,.]*|{'|'.join(_NUMBER_WORDS)})"
-_MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|per ?cent|percent)|\b(million|billion|trillion|dollars|pounds|euros)\b",
-                    re.I)
+_NUMERAL = rf"(?:\d[\d,.]*|{_QUANTITY_WORDS})"
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d|\d\s?(?:%|per ?cent|percent)|\b(million|billion|trillion|dollars|pounds|euros)\b", re.I
+)
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2}\s?[ap]\.?m\b\.?|\b(noon|midnight)\b", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _ASKS_CLOCK = re.compile(r"\b(what|which) (time|hour)\b|\bat what time\b", re.I)
@@ -171,18 +213,23 @@ _ASKS_YEAR = re.compile(r"\b(what|which) year\b|\bin what year\b", re.I)
 _ASKS_MONEY = re.compile(r"\bhow much\b|\b(cost|price|spend|spent|worth|budget|paid|pay|fund|raise|fine)\b", re.I)
 _COUNTED = re.compile(r"\bhow many ([a-z][a-z-]+)", re.I)
 # Words around a person's name: a title or role before it, or speech, an age or a role after it.
-_ROLES = ("dr|mr|mrs|ms|mx|prof|professor|sir|dame|lord|lady|councillor|councilor|senator|minister|mayor|governor"
-          "|president|judge|inspector|chief|officer|director|executive|chairman|chairwoman|chair|spokesman|spokeswoman"
-          "|spokesperson|engineer|driver|guard|author|reporter|editor|analyst|leader|secretary|manager|founder"
-          "|captain|sergeant|detective|constable|coroner|resident|passenger|witness|student|teacher|doctor|nurse")
+_ROLES = (
+    "dr|mr|mrs|ms|mx|prof|professor|sir|dame|lord|lady|councillor|councilor|senator|minister|mayor|governor"
+    "|president|judge|inspector|chief|officer|director|executive|chairman|chairwoman|chair|spokesman|spokeswoman"
+    "|spokesperson|engineer|driver|guard|author|reporter|editor|analyst|leader|secretary|manager|founder"
+    "|captain|sergeant|detective|constable|coroner|resident|passenger|witness|student|teacher|doctor|nurse"
+)
 _PERSON_CUE = re.compile(
     rf"\b(?i:{_ROLES})\.?,?\s+(?:[A-Z][\w'’-]+\s+){{0,2}}[A-Z][\w'’-]+"
     rf"|\b[A-Z][\w'’-]+\s+[A-Z][\w'’-]+,?\s+(?:\d{{1,3}},|(?:who|said|says|told|wrote|added|explained|warned)\b)"
     r"|\b(?:named|identified)\s+(?:as\s+)?[A-Z][\w'’-]+\s+[A-Z]|\baccording to\s+[A-Z][\w'’-]+\s+[A-Z]"
 )
 _PLACE_CUE = re.compile(r"\b(?:in|at|near|outside|from|to|towards|across|along|beside|below|above)\s+(?:the\s+)?[A-Z]")
-_STRONG_REASON = re.compile(r"\b(because|due to|owing to|as a result|caused by|blamed|attributed to|the reason|"
-                            r"led to|leading to|resulted from|stemmed from|so that|in order to|thanks to)\b", re.I)
+_STRONG_REASON = re.compile(
+    r"\b(because|due to|owing to|as a result|caused by|blamed|attributed to|the reason|"
+    r"led to|leading to|resulted from|stemmed from|so that|in order to|thanks to)\b",
+    re.I,
+)
 _SAID = re.compile(r"\b(said|says|told|warned|argued|added|according to)\b", re.I)
 _CALLED = re.compile(r"\b(call|called|calls|describe|described|describes|dubbed|labelled|labeled|termed)\b", re.I)
 
@@ -220,8 +267,9 @@ def answer_strength(kind: str, sentence: str, question: str) -> float:
     if kind == "person":
         if not new:
             return 0.0
-        cued = any(_personal(m.group()) and not content_words(m.group()) <= asked
-                   for m in _PERSON_CUE.finditer(sentence))
+        cued = any(
+            _personal(m.group()) and not content_words(m.group()) <= asked for m in _PERSON_CUE.finditer(sentence)
+        )
         return 1.0 if cued else 0.5
     if kind == "place":
         return (1.0 if _PLACE_CUE.search(sentence) else 0.5) if new else 0.0

@@ -11,6 +11,7 @@ from html import escape
 from urllib.parse import quote
 
 from rag.export import reference
+from rag.markers import MARKER
 
 STYLE = """<style>
 .dossier-answer { line-height: 1.6; }
@@ -18,12 +19,15 @@ STYLE = """<style>
 .dossier-unverified { text-decoration: underline dotted #b45309; text-underline-offset: 3px; cursor: help; }
 .dossier-unverified-mark { color: #b45309; cursor: help; }
 .dossier-recited-mark { color: #2563eb; cursor: help; }
-.dossier-source { border: 1px solid rgba(128,128,128,.35); border-radius: .5rem; padding: .5rem .75rem; margin: .4rem 0; scroll-margin-top: 4rem; }
+.dossier-source { border: 1px solid rgba(128,128,128,.35); border-radius: .5rem; padding: .5rem .75rem;
+  margin: .4rem 0; scroll-margin-top: 4rem; }
 .dossier-source:target { outline: 2px solid #2563eb; }
 .dossier-source .meta { font-size: .85em; opacity: .75; }
-.dossier-source blockquote { margin: .35rem 0 0; padding-left: .6rem; border-left: 3px solid rgba(128,128,128,.4); font-size: .92em; white-space: pre-wrap; }
+.dossier-source blockquote { margin: .35rem 0 0; padding-left: .6rem; border-left: 3px solid rgba(128,128,128,.4);
+  font-size: .92em; white-space: pre-wrap; }
 .dossier-source mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.dossier-chip { display: inline-block; border-radius: 1rem; padding: .1rem .6rem; margin: 0 .3rem .3rem 0; font-size: .85em; background: rgba(37,99,235,.12); }
+.dossier-chip { display: inline-block; border-radius: 1rem; padding: .1rem .6rem; margin: 0 .3rem .3rem 0;
+  font-size: .85em; background: rgba(37,99,235,.12); }
 </style>"""
 
 
@@ -41,6 +45,7 @@ def text_fragment(url: str, sentence: str) -> str:
     words = sentence.split()
     if not words:
         return url
+
     def part(ws: list[str]) -> str:
         return quote(" ".join(ws), safe="").replace("-", "%2D")  # a bare "-" would make it a prefix or suffix
 
@@ -49,7 +54,9 @@ def text_fragment(url: str, sentence: str) -> str:
 
 
 def _markers(escaped: str, key: str) -> str:
-    return re.sub(r"\s*\[(\d+)\]", lambda m: f'<sup><a href="#{card_id(key, int(m.group(1)))}" title="Source {m.group(1)}">[{m.group(1)}]</a></sup>', escaped)
+    return MARKER.sub(
+        lambda m: f'<sup><a href="#{card_id(key, int(m["n"]))}" title="Source {m["n"]}">[{m["n"]}]</a></sup>', escaped
+    )
 
 
 def answer_html(answer: dict, key: str) -> str:
@@ -63,7 +70,10 @@ def answer_html(answer: dict, key: str) -> str:
         body = _markers(escape(s["text"]), key)
         if not s["supported"]:
             why = escape(f"Unverified: {s['reason']}")
-            body = f'<span class="dossier-unverified" title="{why}">{body}</span><sup class="dossier-unverified-mark" title="{why}">⚠</sup>'
+            body = (
+                f'<span class="dossier-unverified" title="{why}">{body}</span>'
+                f'<sup class="dossier-unverified-mark" title="{why}">⚠</sup>'
+            )
         elif s.get("recited"):  # answers stored before re-citing existed have no such key
             body += f'<sup class="dossier-recited-mark" title="{escape(s["reason"])}">↻</sup>'
         out.append(body)
@@ -78,11 +88,14 @@ def notices(answer: dict) -> tuple[list[str], list[str]]:
     above, below = [], []
     unverified, total = len(answer["unsupported"]), len(answer["sentences"])
     if unverified * 2 > total:  # most of it unverified: a caption under the answer would be read too late
-        above.append(f"{unverified} of {total} sentence{'' if total == 1 else 's'} could not be verified "
-                     "against the passages they cite; point at one to see why.")
+        above.append(
+            f"{unverified} of {total} sentence{'' if total == 1 else 's'} could not be verified "
+            "against the passages they cite; point at one to see why."
+        )
     elif unverified:
-        below.append(f"⚠ {unverified} sentence(s) could not be verified against the passage they cite; "
-                     "point at one to see why.")
+        below.append(
+            f"⚠ {unverified} sentence(s) could not be verified against the passage they cite; point at one to see why."
+        )
     if answer.get("off_question"):
         above.append("This answer does not seem to address the question; the passages' own sentences are below.")
     if answer.get("refusal_contradicted"):
@@ -117,11 +130,13 @@ def sources_html(answer: dict, key: str) -> str:
             start, end = highlights[0]
             href = escape(text_fragment(url, c["text"][start:end]))
             title = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        meta = " · ".join(escape(p) for p in (c.get("author"), c.get("outlet"), (c.get("published_at") or "")[:10]) if p)
+        meta = " · ".join(
+            escape(p) for p in (c.get("author"), c.get("outlet"), (c.get("published_at") or "")[:10]) if p
+        )
         origin = "" if url else f'<div class="meta">{escape(c["source"])}</div>'
         cards.append(
             f'<div class="dossier-source" id="{card_id(key, c["n"])}"><div><strong>[{c["n"]}]</strong> {title}</div>'
-            f'{f"<div class=meta>{meta}</div>" if meta else ""}{origin}<blockquote>{_passage(c)}</blockquote></div>'
+            f"{f'<div class=meta>{meta}</div>' if meta else ''}{origin}<blockquote>{_passage(c)}</blockquote></div>"
         )
     return "".join(cards)
 
@@ -135,7 +150,11 @@ def closest_html(answer: dict) -> str:
         seen.add(p["article_id"])
         label = escape(reference(p))
         url = web_url(p.get("url"))
-        items.append(f'<li><a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{label}</a></li>' if url else f"<li>{label}</li>")
+        items.append(
+            f'<li><a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{label}</a></li>'
+            if url
+            else f"<li>{label}</li>"
+        )
     return f"<div>Closest in the library:</div><ul>{''.join(items[:3])}</ul>" if items else ""
 
 

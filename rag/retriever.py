@@ -16,6 +16,7 @@ class DossierRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         return [
-            Document(page_content=h.text, metadata={**h.metadata, "chunk_id": h.chunk_id, "score": h.score})
+            # Every field of the hit but its text (chunk_id and score included), leaving out those it lacks.
+            Document(page_content=h.text, metadata={f: v for f, v in vars(h).items() if f != "text" and v is not None})
             for h in self.assistant.retrieve(query, k or self.k, self.filters)
         ]

@@ -1,57 +1,32 @@
-"""One frozen settings object, validated when built."""
+"""Every setting in one place: one frozen object, validated when built, filled by one function from the
+command-line flag, then the environment variable, then the default. The CLIs, the chat page and
+rag.eval all read settings through `load_settings`; `add_flags` gives a CLI the flags of the settings it uses,
+with help texts that show the real defaults."""
 
+import argparse
 import os
-import sys
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag.backends import BACKENDS
 from vectorstore.embedder import RUNTIMES
 
-STORE_ENV = "DOSSIER_STORE"
 RETRIEVAL = ("hybrid", "dense", "lexical")
-DEFAULT_STORE = "data/store"
-
-
-@contextmanager
-def quiet_broken_pipe():
-    """For the CLIs: output piped into `head` ends quietly, not with a traceback."""
-    try:
-        yield
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
-def settings_from_env(**given) -> "Settings":
-    """Settings for the CLIs and the chat page: what the user gave, else $DOSSIER_BACKEND,
-    $DOSSIER_MODEL, $DOSSIER_BASE_URL, $OPENAI_API_KEY, $DOSSIER_ENCODER, $DOSSIER_CHROMA_URL and
-    $DOSSIER_ALLOW_PRIVATE=1, else the defaults."""
-    env = {"backend": "DOSSIER_BACKEND", "model": "DOSSIER_MODEL", "base_url": "DOSSIER_BASE_URL", "api_key": "OPENAI_API_KEY", "encoder": "DOSSIER_ENCODER",
-           "chroma_url": "DOSSIER_CHROMA_URL"}
-    values = {name: os.environ[var] for name, var in env.items() if os.environ.get(var)}
-    if os.environ.get("DOSSIER_ALLOW_PRIVATE") == "1":  # only "1": any other value leaves the safe default
-        values["allow_private"] = True
-    values.update({k: v for k, v in given.items() if v is not None})
-    return Settings(**values)
-
-
-def store_from_env() -> str:
-    """The store folder for the CLIs and the chat page: $DOSSIER_STORE or data/store."""
-    return os.environ.get(STORE_ENV) or DEFAULT_STORE
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
 class Settings:
+    store: str = "data/store"  # the store folder (with a Chroma server: only the local copy of the BM25 index)
+    # A Chroma server (`chroma run`) holding the library instead of the store folder.
+    chroma_url: str | None = None
+    chroma_token: str | None = field(default=None, repr=False)
+    cache: str | None = None  # derived model files (MiniLM's ONNX export); None: $XDG_CACHE_HOME/dossier
+    encoder: str = "auto"  # MiniLM's runtime: auto (ONNX for questions, PyTorch for ingests) | onnx | torch
     chunk_size: int = 200  # embedder tokens; MiniLM reads at most 254
     chunk_overlap: int = 40
     top_k: int = 5  # passages retrieved for an answer
-    backend: str = "extractive"
-    encoder: str = "auto"  # MiniLM's runtime: auto (ONNX for questions, PyTorch for ingests) | onnx | torch
-    # A Chroma server (`chroma run`) holding the library instead of the store folder; the
-    # folder then keeps only a local copy of the BM25 index. Token: $CHROMA_AUTH_TOKEN.
-    chroma_url: str | None = None
     retrieval: str = "hybrid"  # dense | lexical | hybrid (see bench/eval-squad2.md)
     rerank: bool = True  # reorder the passages found by their best sentence (see bench/eval-squad2.md)
     # Below this question–passage cosine similarity the articles are taken not to
@@ -59,6 +34,7 @@ class Settings:
     min_relevance: float = 0.45
     max_sentences: int = 2  # sentences an extractive answer quotes (two in a row count two; bench/calibration.md)
     strict: bool = False  # drop answer sentences that no cited passage supports
+    backend: str = "extractive"
     # Language-model backends (openai, llamacpp).
     model: str | None = None  # the served model's name, or a .gguf path for llamacpp
     base_url: str | None = None  # an OpenAI-compatible server; None is OpenAI itself
@@ -71,16 +47,137 @@ class Settings:
 
     def __post_init__(self):
         if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise DossierError(f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_size={self.chunk_size}")
+            raise DossierError(
+                f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_size={self.chunk_size}"
+            )
         if self.top_k < 1:
             raise DossierError(f"top_k={self.top_k} must be at least 1")
         if not 1 <= self.max_sentences <= 4:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
-        if self.retrieval not in RETRIEVAL:
-            raise DossierError(f"unknown retrieval '{self.retrieval}'; choose from: {', '.join(RETRIEVAL)}")
         if self.context_tokens < 500:
             raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
-        if self.encoder not in RUNTIMES:
-            raise DossierError(f"unknown encoder runtime '{self.encoder}'; choose from: {', '.join(RUNTIMES)}")
-        if self.backend not in BACKENDS:
-            raise DossierError(f"unknown answer backend '{self.backend}'; choose from: {', '.join(BACKENDS)}")
+        for name, value, known in (
+            ("retrieval", self.retrieval, RETRIEVAL),
+            ("encoder runtime", self.encoder, RUNTIMES),
+            ("answer backend", self.backend, BACKENDS),
+        ):
+            if value not in known:
+                raise DossierError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
+
+    def visible(self) -> dict:
+        """The settings without the secrets, for reports and traces."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+
+@dataclass(frozen=True)
+class Way:
+    """How a setting arrives: its environment variable, and whether it has a flag (secrets have none:
+    a command line is visible to every user of the machine)."""
+
+    env: str
+    help: str
+    flag: bool = True
+
+
+WAYS = {
+    "store": Way("DOSSIER_STORE", "store folder"),
+    "chroma_url": Way("DOSSIER_CHROMA_URL", "a Chroma server holding the library, e.g. http://127.0.0.1:8000"),
+    "chroma_token": Way("CHROMA_AUTH_TOKEN", "the Chroma server's token", flag=False),
+    "cache": Way("DOSSIER_CACHE", "folder for derived model files (default: $XDG_CACHE_HOME/dossier)"),
+    "encoder": Way("DOSSIER_ENCODER", "MiniLM's runtime: ONNX for questions, PyTorch for ingests when auto"),
+    "chunk_size": Way("DOSSIER_CHUNK_SIZE", "embedder tokens per passage"),
+    "chunk_overlap": Way("DOSSIER_CHUNK_OVERLAP", "tokens passages share with the one before"),
+    "top_k": Way("DOSSIER_TOP_K", "passages retrieved for an answer"),
+    "retrieval": Way("DOSSIER_RETRIEVAL", "how passages are found"),
+    "rerank": Way("DOSSIER_RERANK", "reorder the passages found by their best sentence"),
+    "min_relevance": Way("DOSSIER_MIN_RELEVANCE", "below this question-passage similarity the answer abstains"),
+    "max_sentences": Way("DOSSIER_MAX_SENTENCES", "sentences an extractive answer quotes"),
+    "strict": Way("DOSSIER_STRICT", "drop sentences that no cited passage supports"),
+    "backend": Way("DOSSIER_BACKEND", "who writes the answer"),
+    "model": Way("DOSSIER_MODEL", "model name on the server (openai), or a .gguf file (llamacpp)"),
+    "base_url": Way("DOSSIER_BASE_URL", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (default: OpenAI)"),
+    "api_key": Way("OPENAI_API_KEY", "the model server's key", flag=False),
+    "timeout": Way("DOSSIER_TIMEOUT", "seconds the model may take to answer"),
+    "context_tokens": Way("DOSSIER_CONTEXT_TOKENS", "prompt budget in tokens"),
+    "max_answer_tokens": Way("DOSSIER_MAX_ANSWER_TOKENS", "tokens a model's answer may take"),
+    "allow_private": Way("DOSSIER_ALLOW_PRIVATE", "fetch URLs on loopback, private or link-local addresses"),
+}
+# The settings each kind of command uses.
+STORE = ("store", "chroma_url", "cache", "encoder")
+CHUNKING = ("chunk_size", "chunk_overlap")
+ANSWERS = ("top_k", "retrieval", "rerank", "min_relevance", "max_sentences", "strict", "backend", "model",
+           "base_url", "timeout", "context_tokens", "max_answer_tokens")  # fmt: skip
+# What an ingest reads: where the library is and how it is chunked, never how questions are answered.
+LIBRARY = STORE + CHUNKING + ("chroma_token", "allow_private")
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def default(name: str):
+    f = _FIELDS[name]
+    return f.default if f.default is not MISSING else f.default_factory()
+
+
+def _kind(name: str) -> type:
+    kind = _FIELDS[name].type
+    return kind if kind in (int, float, bool) else str
+
+
+def _parse(name: str, text: str, where: str):
+    kind = _kind(name)
+    if kind is bool:
+        if text.strip().lower() in TRUE + FALSE:
+            return text.strip().lower() in TRUE
+        raise DossierError(f"{where}={text!r}: not a yes/no value; use 1 or 0")
+    try:
+        return kind(text)
+    except ValueError:
+        raise DossierError(f"{where}={text!r}: not a {kind.__name__}; give a number") from None
+
+
+def load_settings(
+    flags: Mapping | argparse.Namespace | None = None,
+    environ: Mapping | None = None,
+    names: Iterable[str] | None = None,
+    **given,
+) -> Settings:
+    """Settings from the flags given (None: not given), else the environment, else the defaults.
+    With `names`, only those settings are read (an ingest has no business with answer settings);
+    the others keep their defaults."""
+    environ = os.environ if environ is None else environ
+    flags = {**(vars(flags) if isinstance(flags, argparse.Namespace) else dict(flags or {})), **given}
+    values = {}
+    for name, way in WAYS.items():
+        if names is not None and name not in names:
+            continue
+        if flags.get(name) is not None:
+            values[name] = flags[name]
+        elif environ.get(way.env):
+            values[name] = _parse(name, environ[way.env], f"${way.env}")
+    return Settings(**values)
+
+
+def add_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """--flag for each setting, defaulting to None so that load_settings can tell 'not given' from a value."""
+    for name in names:
+        way, value = WAYS[name], default(name)
+        if not way.flag:
+            continue
+        flag = "--" + name.replace("_", "-")
+        shown = f"(default: ${way.env}, else {value if value is not None else 'none'})"
+        if _kind(name) is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=f"{way.help} {shown}")
+            continue
+        choices = {"retrieval": RETRIEVAL, "encoder": RUNTIMES, "backend": tuple(BACKENDS)}.get(name)
+        parser.add_argument(
+            flag, type=_kind(name), choices=choices, default=None, metavar=None if choices else name.upper(),
+            help=f"{way.help} {shown}",
+        )  # fmt: skip
+
+
+def settings_table() -> str:
+    """The README's table of settings: name, flag, variable, default."""
+    rows = ["| setting | flag | environment | default |", "|---|---|---|---|"]
+    for name, way in WAYS.items():
+        flag = f"`--{name.replace('_', '-')}`" if way.flag else "—"
+        rows.append(f"| `{name}` | {flag} | `{way.env}` | `{default(name)}` |")
+    return "\n".join(rows)

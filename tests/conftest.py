@@ -21,7 +21,7 @@ class FakeEmbedder(Embedder):
     max_tokens = 254
 
     def embed_batch(self, texts):
-        from ingest.text import content_words
+        from dossier_core.text import content_words
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
@@ -82,7 +82,9 @@ def pdf_file(objects: list[bytes]) -> bytes:
         offsets.append(len(out))
         out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(
+        b"%010d 00000 n \n" % o for o in offsets
+    )
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
 
@@ -92,13 +94,24 @@ def pdf_stream(data: bytes, flate: bool = False) -> bytes:
 
 
 def pdf_page(parent: int, contents: int, font: int) -> bytes:
-    return b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >> >>" % (parent, contents, font)
+    return (
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (parent, contents, font)
+    )
 
 
 PDF_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 PDF_TEXT = pdf_stream(b"BT /F1 12 Tf 72 720 Td (The harbour wall is 400 metres long and was built in 1898.) Tj ET")
 # Catalog, page tree, page, its text, font: the smallest PDF with a text layer.
-PDF_ONE_PAGE = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", pdf_page(2, 4, 5), PDF_TEXT, PDF_FONT])
+PDF_ONE_PAGE = pdf_file(
+    [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        pdf_page(2, 4, 5),
+        PDF_TEXT,
+        PDF_FONT,
+    ]
+)
 
 
 class ChromaServer:
@@ -115,8 +128,11 @@ class ChromaServer:
         import urllib.request
 
         chroma = Path(sys.executable).parent / "chroma"
-        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -11,7 +11,7 @@ from vectorstore.records import Hit
 
 
 def hit(text, score=0.6, n=1, title=None):
-    return Hit(f"c{n}", f"a{n}", text, 0, len(text), score, title, f"/src/{n}", {})
+    return Hit(f"c{n}", f"a{n}", text, 0, len(text), score, title, f"/src/{n}")
 
 
 @pytest.mark.parametrize(
@@ -41,22 +41,62 @@ def test_questions_are_classified_by_the_answer_they_ask_for(question, kind):
 @pytest.mark.parametrize(
     "kind, question, holds, loosely, lacks",
     [
-        ("quantity", "How many hives were lost?", "Keepers lost 340 hives.", "The farm is 12 miles away.",
-         "Keepers lost many hives."),
-        ("quantity", "How much did the roof cost?", "The roof cost twelve thousand euros.", "It took 3 weeks.",
-         "The roof was costly."),
-        ("date", "At what time did the ferry sail?", "It sailed at 6:45 p.m. on Friday.", "It sailed on 3 May.",
-         "It sailed after the storm."),
-        ("date", "What year did the mill close?", "The mill closed in 2021.", "The mill closed in March.",
-         "The mill closed for good."),
-        ("person", "Who repaired the lens?", "The lens was repaired by engineer Tomas Verhoeven.",
-         "The lens went to Harbour Works Ltd in Port Elrick.", "Engineers repaired the lens."),
-        ("place", "Where was the kayak found?", "It was found near Port Elrick.", "Port Elrick wardens found it.",
-         "It was found on a beach."),
-        ("quote", "What did she call the plan?", "She called it “a paper fortress”.", "She called it cruel.",
-         "She criticised the plan."),
-        ("reason", "Why was the regatta postponed?", "It was postponed because of gales.",
-         "It was postponed after a meeting.", "It was postponed."),
+        (
+            "quantity",
+            "How many hives were lost?",
+            "Keepers lost 340 hives.",
+            "The farm is 12 miles away.",
+            "Keepers lost many hives.",
+        ),
+        (
+            "quantity",
+            "How much did the roof cost?",
+            "The roof cost twelve thousand euros.",
+            "It took 3 weeks.",
+            "The roof was costly.",
+        ),
+        (
+            "date",
+            "At what time did the ferry sail?",
+            "It sailed at 6:45 p.m. on Friday.",
+            "It sailed on 3 May.",
+            "It sailed after the storm.",
+        ),
+        (
+            "date",
+            "What year did the mill close?",
+            "The mill closed in 2021.",
+            "The mill closed in March.",
+            "The mill closed for good.",
+        ),
+        (
+            "person",
+            "Who repaired the lens?",
+            "The lens was repaired by engineer Tomas Verhoeven.",
+            "The lens went to Harbour Works Ltd in Port Elrick.",
+            "Engineers repaired the lens.",
+        ),
+        (
+            "place",
+            "Where was the kayak found?",
+            "It was found near Port Elrick.",
+            "Port Elrick wardens found it.",
+            "It was found on a beach.",
+        ),
+        (
+            "quote",
+            "What did she call the plan?",
+            "She called it “a paper fortress”.",
+            "She called it cruel.",
+            "She criticised the plan.",
+        ),
+        (
+            "reason",
+            "Why was the regatta postponed?",
+            "It was postponed because of gales.",
+            "It was postponed after a meeting.",
+            "It was postponed.",
+        ),
     ],
 )
 def test_a_sentence_holds_the_kind_of_answer_asked_for_surely_loosely_or_not(kind, question, holds, loosely, lacks):
@@ -116,18 +156,26 @@ def answer(question, passage, sentences=2):
 
 
 def test_the_answer_quotes_the_neighbour_that_holds_the_kind_of_answer_asked_for():
-    passage = ("The harbour master spoke about the ferry timetable at length on Monday. "
-               "She called it “a paper fortress”. Dock workers gathered outside the harbour office.")
+    passage = (
+        "The harbour master spoke about the ferry timetable at length on Monday. "
+        "She called it “a paper fortress”. Dock workers gathered outside the harbour office."
+    )
     text = answer("What did the harbour master call the ferry timetable?", passage)
     assert "a paper fortress" in text
-    passage = ("Volunteers counted the colonies of the upland bee farms after the cold winter. "
-               "In all, 1,240 hives were lost. The count is repeated each spring.")
+    passage = (
+        "Volunteers counted the colonies of the upland bee farms after the cold winter. "
+        "In all, 1,240 hives were lost. The count is repeated each spring."
+    )
     assert "1,240" in answer("How many hives did the upland bee farms lose?", passage)
 
 
 def test_an_answer_that_misses_the_question_is_noticed():
-    hits = [hit("The city will spend 4 million on flood barriers along the river. "
-                "Road repairs in the old town will cost 1.5 million. Parking fees rise in May.")]
+    hits = [
+        hit(
+            "The city will spend 4 million on flood barriers along the river. "
+            "Road repairs in the old town will cost 1.5 million. Parking fees rise in May."
+        )
+    ]
     question = "How much will the city spend on flood barriers?"
     assert addresses(question, "The city will spend 4 million on flood barriers [1].", hits)
     assert not addresses(question, "Road repairs in the old town will cost 1.5 million [1].", hits)
@@ -149,9 +197,11 @@ def test_a_looping_answer_is_cut_at_the_first_repeated_sentence():
 
 
 def test_the_names_that_place_a_question_weigh_less_than_what_it_asks():
-    passage = ("BRACKEN FALLS, May 2 (Wire) — Orrin Valve Works Ltd said on Friday it would recall 800 pressure valves "
-               "sold to Orrin Valve Works customers in three counties. "
-               "Chief executive Marta Quist said the company regretted the fault and would replace every valve.")
+    passage = (
+        "BRACKEN FALLS, May 2 (Wire) — Orrin Valve Works Ltd said on Friday it would recall 800 pressure valves "
+        "sold to Orrin Valve Works customers in three counties. "
+        "Chief executive Marta Quist said the company regretted the fault and would replace every valve."
+    )
     assert "Marta Quist" in answer("Who is the chief executive of Orrin Valve Works?", passage, sentences=1)
 
 
@@ -165,7 +215,12 @@ def test_words_opening_a_sentence_or_line_are_no_names_and_a_month_is_no_typo_of
 
 def test_a_number_in_the_question_is_removed_from_a_sentence_only_where_it_stands_alone():
     assert answer_strength("date", "Route 9 opened in 1990.", "What year did Route 9 open?") == 1.0
-    assert answer_strength("quantity", "In all 2 ferries and 12 barges sank.", "How many barges sank besides the 2 ferries?") > 0
+    assert (
+        answer_strength(
+            "quantity", "In all 2 ferries and 12 barges sank.", "How many barges sank besides the 2 ferries?"
+        )
+        > 0
+    )
 
 
 def test_a_question_longer_than_a_question_is_refused_in_one_line(tmp_path, fake_embedder):

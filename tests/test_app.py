@@ -1,5 +1,6 @@
 """The chat page through Streamlit's AppTest, with the real model and store."""
 
+import json
 import re
 from pathlib import Path
 
@@ -7,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.load import article_id
-from rag import Assistant
+from rag import Library
 from rag.answer import Answer, Citation, Sentence
+from rag.sample import SAMPLE_QUESTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -27,13 +29,38 @@ def start(monkeypatch, store):
     return at
 
 
-def test_empty_library_says_how_to_add_articles_and_errors_are_shown(monkeypatch, tmp_path):
+def test_empty_library_offers_the_sample_and_its_errors_name_no_terminal_command(monkeypatch, tmp_path):
     at = start(monkeypatch, tmp_path / "store")
-    assert "library is empty" in at.info[0].value and "python -m ingest" in at.info[0].value
+    offer = at.info[0].value
+    assert "library is empty" in offer and "sample library" in offer and "written for Dossier" in offer
+    assert "python -m" not in offer
+    assert [b.label for b in at.button if b.key == "load_sample"] == ["Load the sample library"]
     assert "**0** articles" in at.sidebar.markdown[0].value
     at.chat_input[0].set_value("Anything in here?").run()
     assert not at.exception
-    assert "has no articles yet" in at.error[0].value
+    error = plain(at.error[0].value)
+    assert "has no articles yet; load the sample library or add articles in the sidebar" in error
+    assert "python -m" not in error and "--store" not in error
+
+
+def test_the_sample_library_loads_from_the_page_and_its_questions_get_cited_answers(monkeypatch, tmp_path):
+    at = start(monkeypatch, tmp_path / "store")
+    next(b for b in at.button if b.key == "load_sample").click().run()
+    assert not at.exception and not at.error
+    assert "**5** articles" in at.sidebar.markdown[0].value
+    assert not at.info and not [b for b in at.button if b.key == "load_sample"]
+    offered = [b for b in at.button if b.key and b.key.startswith("try-")]
+    assert [b.label for b in offered] == list(SAMPLE_QUESTIONS)
+    offered[0].click().run()  # a newcomer's first question is one click
+    assert not at.exception and not at.error
+    user, answer = at.chat_message
+    assert plain(user.markdown[0].value) == SAMPLE_QUESTIONS[0]
+    answer_html, cards = (h.value for h in answer.html)
+    assert "Twelve tidal turbines" in answer_html and 'href="#a' in answer_html
+    assert "Tidal Turbines Begin Feeding the Grid at Wren Point" in cards and "The Saltmere Courier" in cards
+    assert not [b for b in at.button if b.key and b.key.startswith("try-")]  # offered only before the first question
+    at.chat_input[0].set_value("How much will a return ferry ticket cost?").run()
+    assert "14.80 pounds" in at.chat_message[3].html[0].value and "Coastline Wire" in at.chat_message[3].html[1].value
 
 
 def test_articles_ingested_by_another_process_are_found_without_a_restart(monkeypatch, tmp_path, library):
@@ -44,8 +71,14 @@ def test_articles_ingested_by_another_process_are_found_without_a_restart(monkey
     at = start(monkeypatch, tmp_path / "store")
     assert "**0** articles" in at.sidebar.markdown[0].value
     root = Path(APP).parent
-    subprocess.run([sys.executable, "-m", "ingest", str(library), "--store", str(tmp_path / "store")], cwd=root, check=True,
-                   env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "ingest", str(library), "--store", str(tmp_path / "store")],
+        cwd=root,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        timeout=300,
+    )
     at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
     assert not at.exception and not at.error
     assert "176 glaciers" in at.chat_message[1].html[0].value
@@ -53,7 +86,7 @@ def test_articles_ingested_by_another_process_are_found_without_a_restart(monkey
 
 
 def ingested(tmp_path, minilm, library):
-    Assistant(tmp_path / "store", embedder=minilm).ingest([library])
+    Library(tmp_path / "store", embedder=minilm).ingest([library])
     return tmp_path / "store"
 
 
@@ -70,7 +103,7 @@ def test_ask_shows_a_cited_answer_with_its_sources_and_keeps_the_conversation(mo
     assert user.name == "user" and assistant.name == "assistant"
     answer, cards = (h.value for h in assistant.html)
     assert "176 glaciers" in answer and 'href="#a' in answer and "-source-1" in answer
-    assert '<strong>[1]</strong> Alpine Glaciers Lost a Tenth of Their Ice in Two Years' in cards
+    assert "<strong>[1]</strong> Alpine Glaciers Lost a Tenth of Their Ice in Two Years" in cards
     assert "<mark>The team measured 176 glaciers" in cards
 
     at.chat_input[0].set_value("What price did arabica coffee futures reach?").run()
@@ -120,7 +153,10 @@ def test_filters_show_as_chips_and_limit_the_next_answer(monkeypatch, tmp_path, 
     assert any("article: Council Approves the Harbor Bridge" in h.value for h in at.html)
     answer = at.chat_message[1].html[0].value
     assert "don&#x27;t cover this question" in answer
-    assert "Closest in the library" in at.chat_message[1].html[1].value and "Harbor Bridge" in at.chat_message[1].html[1].value
+    assert (
+        "Closest in the library" in at.chat_message[1].html[1].value
+        and "Harbor Bridge" in at.chat_message[1].html[1].value
+    )
 
     sidebar_button(at, "Clear filters").click().run()
     assert not any('class="dossier-chip"' in h.value for h in at.html)
@@ -132,20 +168,36 @@ def test_filters_show_as_chips_and_limit_the_next_answer(monkeypatch, tmp_path, 
 
 def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypatch, tmp_path, minilm, library):
     at = start(monkeypatch, ingested(tmp_path, minilm, library))
-    owls = b"# Owls at Night\n\nBarn owls hunt voles and mice across the meadows at night, listening for their steps in the grass."
-    retold = b"# Council Approves the Harbor Bridge\n\nAnother outlet's report: the council backed the bridge after a long debate on its cost and design."
-    at.sidebar.file_uploader[0].set_value([("../../owls.md", owls, "text/markdown"), ("empty.md", b"  \n", "text/markdown"),
-                                           ("retold.md", retold, "text/markdown")])
+    owls = b"# Owls at Night\n\nBarn owls hunt voles and mice across the meadows at night, listening for their steps."
+    retold = (
+        b"# Council Approves the Harbor Bridge\n\n"
+        b"Another outlet's report: the council backed the bridge after a long debate on its cost and design."
+    )
+    at.sidebar.file_uploader[0].set_value(
+        [
+            ("../../owls.md", owls, "text/markdown"),
+            ("empty.md", b"  \n", "text/markdown"),
+            ("retold.md", retold, "text/markdown"),
+        ]
+    )
     sidebar_button(at, "Add to library").click().run()
     assert not at.exception
-    assert any("added: Owls at Night (1 passages)" in m.value for m in at.sidebar.markdown)
-    assert any("added: Council Approves the Harbor Bridge (1 passages)" in m.value for m in at.sidebar.markdown)
-    assert [plain(e.value) for e in at.sidebar.error] == ["empty.md: no article text found after cleaning; check that the file is not empty"]
+    [status] = at.sidebar.status
+    assert status.label == "2 article(s) stored, 1 failed"
+    assert any("added: Owls at Night (1 passages)" in m.value for m in status.markdown)
+    assert any("added: Council Approves the Harbor Bridge (1 passages)" in m.value for m in status.markdown)
+    # Why a file failed stands outside the status box, which a user may fold away.
+    assert not status.error
+    assert [plain(e.value) for e in at.sidebar.error] == [
+        "empty.md: no article text found after cleaning; check that the file is not empty"
+    ]
     assert at.sidebar.error[0].value.startswith("empty\\.md")  # file names are shown as text, not Markdown
     assert "**5** articles" in at.sidebar.markdown[0].value
     at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
     sidebar_button(at, "Add to library").click().run()
-    assert not at.exception and "http://127.0.0.1:9/story: resolves to 127.0.0.1, a private or local address" in plain(at.sidebar.error[0].value)
+    refused = plain(at.sidebar.error[0].value)
+    assert not at.exception and "http://127.0.0.1:9/story: resolves to 127.0.0.1, a private or local address" in refused
+    assert "--allow-private" not in refused  # a flag of the CLI, which a web user cannot pass
     monkeypatch.setenv("DOSSIER_ALLOW_PRIVATE", "1")  # the page follows the environment's settings
     at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
     sidebar_button(at, "Add to library").click().run()
@@ -154,6 +206,19 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
 
     at.sidebar.radio[0].set_value("Library").run()
     assert "5 of 5 articles" in at.caption[0].value
+    [table] = at.dataframe
+    rows = table.value
+    assert list(rows.columns) == ["Title", "Outlet", "Date", "Passages", "Source"]
+    coffee = rows[rows["Title"] == "Coffee Prices Hit a Record as Harvests Fail"].iloc[0]
+    assert (coffee["Outlet"], coffee["Date"], coffee["Source"]) == (
+        "marketdaily.example",
+        "2024-11-12",
+        "coffee-prices.html",
+    )
+    assert set(rows["Source"]) >= {"harbor-bridge.md", "owls.md", "retold.md"}
+    # The columns' widths add up to less than the centred page (704 px): none hides behind a sideways scroll.
+    config = json.loads(table.proto.columns)
+    assert sum(config[column]["width"] for column in rows.columns) <= 700
     at.text_input(key="library_search").set_value("harbor").run()
     assert "2 of 5 articles" in at.caption[0].value
     labels = at.selectbox(key="library_article").options
@@ -162,18 +227,75 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
     assert [t.label for t in at.tabs] == ["Indexed (1 region)", "Dropped (2 regions)"]
     assert [m.value.split("  ")[0] for m in at.tabs[1].markdown] == ["**title**", "**byline**"]
     assert "cable\\-stayed crossing" in " ".join(m.value for m in at.tabs[0].markdown)
-    next(b for b in at.button if b.label == "Remove from library").click().run()
+    at.button(key="remove").click().run()  # the first click only asks
+    assert "**5** articles" in at.sidebar.markdown[0].value
+    assert (
+        plain(at.warning[0].value) == "Remove “Council Approves the Harbor Bridge” and its 3 passages from the library?"
+    )
+    at.button(key="remove_cancel").click().run()
+    assert not at.warning and "**5** articles" in at.sidebar.markdown[0].value
+    at.button(key="remove").click().run()
+    at.button(key="remove_confirm").click().run()
     assert not at.exception and "**4** articles" in at.sidebar.markdown[0].value
-    assert "1 of 4 articles" in at.caption[0].value
+    assert "1 of 4 articles" in at.caption[0].value and not at.warning
 
 
-def test_the_backend_selector_names_a_missing_setting_and_keeps_the_page_up(monkeypatch, tmp_path, library):
-    at = start(monkeypatch, tmp_path / "store")
+def test_a_missing_model_is_named_by_its_field_on_the_page_and_the_page_stays_up(
+    monkeypatch, tmp_path, minilm, library
+):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
     at.sidebar.selectbox[0].set_value("openai").run()
+    assert not at.exception and not at.error  # the backend is built when a question comes
+    at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
     assert not at.exception
-    assert "openai backend: no model set; pass --model" in plain(at.error[0].value)
+    assert plain(at.error[0].value).startswith(
+        "openai backend: no model set; fill in Model, under Answer settings in the sidebar (e.g. "
+    )
     at.sidebar.selectbox[0].set_value("extractive").run()
-    assert not at.exception and not at.error
+    at.chat_input[0].set_value("How many glaciers did the researchers measure?").run()
+    assert not at.exception and not at.error and "176 glaciers" in at.chat_message[-1].html[0].value
+
+
+def test_filters_that_match_nothing_point_to_the_library_view(monkeypatch, tmp_path, minilm, library):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
+    at.sidebar.text_input(key="f_author").set_value("Nobody Atall").run()
+    at.chat_input[0].set_value("What price did arabica coffee futures reach?").run()
+    assert not at.exception
+    assert plain(at.error[0].value) == "no article matches the filters author='Nobody Atall'; see the Library view"
+
+
+@pytest.mark.parametrize(
+    "message, shown",
+    [
+        (
+            "openai backend: x did not answer within 5 s; raise --timeout or check the server",
+            "openai backend: x did not answer within 5 s",
+        ),
+        (
+            "openai backend: lost the connection to x (refused); check --base-url and that the server runs",
+            "openai backend: lost the connection to x (refused); check Server URL, under Answer settings in the "
+            "sidebar, and that the server runs",
+        ),
+        (
+            "chroma server ftp://h: not an http(s) URL; give --chroma-url http://HOST:PORT",
+            "chroma server ftp://h: not an http(s) URL; give Chroma server as http://HOST:PORT, under Answer "
+            "settings in the sidebar",
+        ),
+        (
+            "llamacpp backend: llama-cpp-python is not installed; install it with: pip install -e '.[llamacpp]'",
+            "llamacpp backend: llama-cpp-python is not installed",
+        ),
+        (
+            "big.pdf: larger than the 50 MiB upload limit; split it, or add it with `python -m ingest PATH --max-mb N`",
+            "big.pdf: larger than the 50 MiB upload limit",
+        ),
+        ("a.md: no article text found; check that the file is not empty", None),  # no command: as written
+    ],
+)
+def test_engine_messages_lose_their_terminal_commands_on_the_page(message, shown):
+    import app  # the page's helpers; importing it does not draw the page
+
+    assert app.page_message(message) == (shown or message)
 
 
 def shown(block) -> list[tuple[str, str]]:
@@ -190,17 +312,33 @@ def turn(n: int, answer: Answer) -> dict:
 def test_flagged_answers_show_banners_above_and_the_passages_answer_beneath(monkeypatch, tmp_path):
     tide = Citation(1, "tide", "Tide <table>", "/docs/tide.md", "High tide on Friday is at 06:40.", 0, 32, 0.7)
     gulls = Citation(1, "gulls", "Gull count", "/docs/gulls.md", "Volunteers counted 310 gulls.", 0, 29, 0.6)
-    extract = Answer("High tide on Friday is at 06:40 [1].", (tide,), False,
-                     (Sentence("High tide on Friday is at 06:40 [1].", (1,), True, "quoted"),))
-    off = Answer("Volunteers counted 310 gulls [1].", (gulls,), False,
-                 (Sentence("Volunteers counted 310 gulls [1].", (1,), True, "quoted"),),
-                 off_question=True, from_passages=extract)
+    extract = Answer(
+        "High tide on Friday is at 06:40 [1].",
+        (tide,),
+        False,
+        (Sentence("High tide on Friday is at 06:40 [1].", (1,), True, "quoted"),),
+    )
+    off = Answer(
+        "Volunteers counted 310 gulls [1].",
+        (gulls,),
+        False,
+        (Sentence("Volunteers counted 310 gulls [1].", (1,), True, "quoted"),),
+        off_question=True,
+        from_passages=extract,
+    )
     refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, from_passages=extract)
-    shaky = Answer("Gulls nest on roofs [1]. They eat chips [1]. There were 310 [1].", (gulls,), False,
-                   (Sentence("Gulls nest on roofs [1].", (1,), False, "the passage does not say \"roofs\""),
-                    Sentence("They eat chips [1].", (1,), False, "the passage does not say \"chips\""),
-                    Sentence("There were 310 [1].", (1,), True, "moved from [2] to [1]", recited=True)),
-                   repeated=True, dropped=1)
+    shaky = Answer(
+        "Gulls nest on roofs [1]. They eat chips [1]. There were 310 [1].",
+        (gulls,),
+        False,
+        (
+            Sentence("Gulls nest on roofs [1].", (1,), False, 'the passage does not say "roofs"'),
+            Sentence("They eat chips [1].", (1,), False, 'the passage does not say "chips"'),
+            Sentence("There were 310 [1].", (1,), True, "moved from [2] to [1]", recited=True),
+        ),
+        repeated=True,
+        dropped=1,
+    )
     monkeypatch.setenv("DOSSIER_STORE", str(tmp_path / "store"))
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["messages"] = [turn(1, off), turn(2, refused), turn(3, shaky)]
@@ -216,13 +354,17 @@ def test_flagged_answers_show_banners_above_and_the_passages_answer_beneath(monk
     assert "Tide &lt;table&gt;" in kinds[5][1] and 'id="a00000001-source-1"' in kinds[2][1]
 
     kinds = shown(at.chat_message[1])
-    assert kinds[0] == ("warning",
-                        "The model said the articles don't say, but a passage appears to answer it — see below.")
+    assert kinds[0] == (
+        "warning",
+        "The model said the articles don't say, but a passage appears to answer it — see below.",
+    )
     assert "06:40" in kinds[-2][1] and kinds[-3] == ("subheader", "From the passages")
 
     kinds = shown(at.chat_message[2])
-    assert kinds[0] == ("warning", "2 of 3 sentences could not be verified against the passages they cite; "
-                                   "point at one to see why.")
+    assert kinds[0] == (
+        "warning",
+        "2 of 3 sentences could not be verified against the passages they cite; point at one to see why.",
+    )
     assert kinds[1][0] == "html" and kinds[1][1].count("⚠") == 2 and kinds[1][1].count("↻") == 1
     assert [v for k, v in kinds if k == "caption"] == [
         "The model began repeating itself; the answer was cut at the first repeat.",

@@ -3,6 +3,7 @@ Playwright through Debian's Chromium. Screenshots go to artifacts/ (git-ignored)
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from rag import Assistant
+from rag import Library
+from rag.sample import SAMPLE_QUESTIONS
 from tests.conftest import FIXTURES, LIBRARY, free_port
 
 CHROMIUM = shutil.which("chromium")
@@ -37,10 +39,26 @@ def streamlit(store: Path, **env):
     port = free_port()
     log = store.parent / f"streamlit-{port}.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "DOSSIER_STORE": str(store), **env}, stdout=log.open("w"),
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DOSSIER_STORE": str(store), **env},
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -65,9 +83,15 @@ def streamlit(store: Path, **env):
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, minilm):
     store = tmp_path_factory.mktemp("browser") / "store"
-    results = Assistant(store, embedder=minilm).ingest([LIBRARY, FIXTURES / "hostile" / "pigeon-xss.md"])
+    results = Library(store, embedder=minilm).ingest([LIBRARY, FIXTURES / "hostile" / "pigeon-xss.md"])
     assert [r.status for r in results] == ["added"] * 4
     with streamlit(store) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def empty_app_url(tmp_path_factory):
+    with streamlit(tmp_path_factory.mktemp("browser-empty") / "store") as url:
         yield url
 
 
@@ -96,7 +120,7 @@ class ScriptedModel(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def llm_app_url(tmp_path_factory, minilm):
     store = tmp_path_factory.mktemp("browser-llm") / "store"
-    Assistant(store, embedder=minilm).ingest([LIBRARY])
+    Library(store, embedder=minilm).ingest([LIBRARY])
     model = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedModel)
     threading.Thread(target=model.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{model.server_port}/v1"
@@ -112,7 +136,13 @@ def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -184,10 +214,64 @@ def test_article_markup_shows_as_text_and_runs_nothing(app_url, browser):
     page.get_by_label("Search the library").fill("pigeons")
     page.get_by_label("Search the library").press("Enter")
     expect(page.get_by_text("1 of 4 articles")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Volunteers counted 4,210 harbor pigeons in the spring survey <script>", exact=False)).to_be_visible()
+    expect(
+        page.get_by_text("Volunteers counted 4,210 harbor pigeons in the spring survey <script>", exact=False)
+    ).to_be_visible()
     page.get_by_text("Dropped (", exact=False).click()
     expect(page.get_by_text('Pigeons <img src=x onerror="window.__dossierXss', exact=False).last).to_be_visible()
     assert page.evaluate("window.__dossierXss") is None and not dialogs
+    page.close()
+
+
+def test_a_newcomer_loads_the_sample_library_from_the_page_and_gets_cited_answers(empty_app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, empty_app_url)
+    expect(page.get_by_text("The library is empty", exact=False)).to_be_visible()
+    page.get_by_role("button", name="Load the sample library").click()
+    expect(page.get_by_text(re.compile(r"^5 articles · \d+ passages$"))).to_be_visible(timeout=120_000)
+    page.get_by_role("button", name=SAMPLE_QUESTIONS[0]).click()  # an offered question, one click
+    expect(page.locator(".dossier-answer")).to_have_count(1, timeout=120_000)
+    expect(page.locator(".dossier-answer").first).to_contain_text("Twelve tidal turbines")
+    answer = ask(page, "How much will the turbines add to household power bills?")  # and one typed
+    expect(answer).to_contain_text("about 9 pounds a year per home")
+    link = answer.locator("sup a").first
+    card = page.locator(f"[id='{link.get_attribute('href')[1:]}']")
+    link.click()
+    expect(card).to_be_in_viewport()
+    expect(card).to_contain_text("What the Wren Point Turbines Will, and Won't, Do for Power Bills")
+    expect(card).to_contain_text("Tomas Ferreira · Grid Notes · 2025-05-19")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "sample-answer.png")
+    page.close()
+
+
+def test_the_library_table_shows_every_column_within_the_page(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, app_url)
+    page.get_by_text("Library", exact=True).click()
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible(timeout=60_000)
+    # The grid draws on a canvas; its hidden accessible table, drawn a moment later, holds the same headers and cells.
+    expect(table.locator("th[role=columnheader]")).to_have_count(5)
+    assert table.locator("th[role=columnheader]").all_text_contents() == [
+        "Title",
+        "Outlet",
+        "Date",
+        "Passages",
+        "Source",
+    ]
+    main = page.get_by_test_id("stMainBlockContainer").bounding_box()
+    box = table.bounding_box()
+    assert box["x"] >= main["x"] and box["x"] + box["width"] <= main["x"] + main["width"]
+    # Nothing to scroll sideways to: every column, Source last, is in sight.
+    scroll = table.locator(".dvn-scroller").evaluate("s => [s.scrollWidth, s.clientWidth]")
+    assert scroll[0] <= scroll[1], f"the table scrolls sideways: {scroll}"
+    cells = table.locator("td[role=gridcell]").all_text_contents()
+    assert {"marketdaily.example", "2024-11-12", "coffee-prices.html"} <= set(cells)  # outlet, date, source of a row
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "library-desktop.png", full_page=True)
     page.close()
 
 
@@ -220,8 +304,9 @@ def test_an_answer_mostly_unverified_says_so_above_it(llm_app_url, browser):
     expect(answer).to_contain_text("hot-air balloon")
     expect(answer.locator(".dossier-unverified-mark")).to_have_count(2)
     # Both boxes in one script run: the page scrolls smoothly to the new answer while it is read.
-    gap = banner.evaluate("(b, a) => a.getBoundingClientRect().top - b.getBoundingClientRect().bottom",
-                          answer.element_handle())
+    gap = banner.evaluate(
+        "(b, a) => a.getBoundingClientRect().top - b.getBoundingClientRect().bottom", answer.element_handle()
+    )
     assert gap >= 0, "the banner should be read before the answer"
     ARTIFACTS.mkdir(exist_ok=True)
     # The chat scrolls inside its own container: a full-page shot would show only its end.

@@ -17,7 +17,7 @@ from vectorstore.records import Hit
 
 
 def hit(n, text):
-    return Hit(f"c{n}", f"art-{n}", text, 0, len(text), 0.8, f"Title {n}", f"/src/{n}", {})
+    return Hit(f"c{n}", f"art-{n}", text, 0, len(text), 0.8, f"Title {n}", f"/src/{n}")
 
 
 def stream(pieces, passages):
@@ -57,14 +57,16 @@ def test_markers_after_the_full_stop_belong_to_that_sentence():
 def test_support_quotes_paraphrases_numbers_and_unrelated_claims(fake_embedder):
     passage = "North Korea has sent four million artillery shells. The shipments began in 2023 by rail."
     verifier = Verifier(fake_embedder)
-    quoted, paraphrase, wrong_number, wrong_word, unrelated, short = verifier.check([
-        ("The shipments began in 2023 by rail.", passage),
-        ("Artillery shipments began in 2023 by rail.", passage),
-        ("The shipments began in 2019 by rail.", passage),
-        ("North Korea has sent five million artillery shells.", passage),
-        ("Coffee prices reached a record in Brazil.", passage),
-        ("Korea.", passage),
-    ])
+    quoted, paraphrase, wrong_number, wrong_word, unrelated, short = verifier.check(
+        [
+            ("The shipments began in 2023 by rail.", passage),
+            ("Artillery shipments began in 2023 by rail.", passage),
+            ("The shipments began in 2019 by rail.", passage),
+            ("North Korea has sent five million artillery shells.", passage),
+            ("Coffee prices reached a record in Brazil.", passage),
+            ("Korea.", passage),
+        ]
+    )
     assert quoted.supported and quoted.reason == "quoted from the passage"
     assert paraphrase.supported, paraphrase
     assert not wrong_number.supported and "2019" in wrong_number.reason
@@ -74,10 +76,18 @@ def test_support_quotes_paraphrases_numbers_and_unrelated_claims(fake_embedder):
 
 
 def test_finish_flags_unsupported_sentences_and_strict_drops_them(fake_embedder):
-    passages = [hit(1, "The harbour bridge opens in 2027."), hit(2, "Coffee prices hit a record of 3.20 dollars a pound in May.")]
-    out, numbering = stream(["Coffee hit a record of 4.50 dollars a pound [2]. ", "The bridge opens in 2027 [1]. Aliens built it [1]."], 2)
+    passages = [
+        hit(1, "The harbour bridge opens in 2027."),
+        hit(2, "Coffee prices hit a record of 3.20 dollars a pound in May."),
+    ]
+    out, numbering = stream(
+        ["Coffee hit a record of 4.50 dollars a pound [2]. ", "The bridge opens in 2027 [1]. Aliens built it [1]."], 2
+    )
     answer = finish("".join(out), numbering, passages, Verifier(fake_embedder))
-    assert answer.text == "Coffee hit a record of 4.50 dollars a pound [1]. The bridge opens in 2027 [2]. Aliens built it [2]."
+    assert (
+        answer.text
+        == "Coffee hit a record of 4.50 dollars a pound [1]. The bridge opens in 2027 [2]. Aliens built it [2]."
+    )
     assert [c.article_id for c in answer.citations] == ["art-2", "art-1"]
     assert [s.supported for s in answer.sentences] == [False, True, False]
     assert "4.50" in answer.sentences[0].reason
@@ -89,11 +99,20 @@ def test_finish_flags_unsupported_sentences_and_strict_drops_them(fake_embedder)
 
 
 def test_an_uncited_sentence_gets_the_passage_that_supports_it_and_numbers_follow_first_use(fake_embedder):
-    passages = [hit(1, "The harbour bridge opens in 2027."), hit(2, "Coffee prices hit a record of 3.20 dollars a pound in May.")]
-    text = "Coffee prices hit a record of 3.20 dollars a pound.\n\nThe harbour bridge opens in 2027 [1]. Nobody knows why."
+    passages = [
+        hit(1, "The harbour bridge opens in 2027."),
+        hit(2, "Coffee prices hit a record of 3.20 dollars a pound in May."),
+    ]
+    text = (
+        "Coffee prices hit a record of 3.20 dollars a pound.\n\nThe harbour bridge opens in 2027 [1]. Nobody knows why."
+    )
     numbering = Numbering(2)
     answer = finish(numbering.rewrite(text), numbering, passages, Verifier(fake_embedder))
-    assert answer.text == "Coffee prices hit a record of 3.20 dollars a pound. [1]\n\nThe harbour bridge opens in 2027 [2]. Nobody knows why."
+    assert (
+        answer.text
+        == "Coffee prices hit a record of 3.20 dollars a pound. [1]\n\nThe harbour bridge opens in 2027 [2]. "
+        "Nobody knows why."
+    )
     assert [c.article_id for c in answer.citations] == ["art-2", "art-1"]
     assert [(s.citations, s.supported) for s in answer.sentences] == [((1,), True), ((2,), True), ((), False)]
     assert "gave no citation" in answer.sentences[0].reason and "none supports it" in answer.sentences[2].reason
@@ -127,13 +146,16 @@ def test_odd_answers_never_break_the_parser(text, fake_embedder):
         ("Fees rose【2】. Fees fell.【1, 3】Then rose.", "Fees rose[1]. Fees fell.[2][3] Then rose."),
         ("Fees rose (2). Fees fell (1, 3).", "Fees rose [1]. Fees fell [2][3]."),
         ("Fees rose. (2) Fees fell (3)\nNo more.", "Fees rose. [1] Fees fell [2]\nNo more."),
-        ("Fees rose [Source 2]. Fees fell [sources 1 and 3]. Fees held (Source 2).",
-         "Fees rose [1]. Fees fell [2][3]. Fees held [1]."),
-        ("Fees rose.^2 Fees fell^1. Fees held^[3]. Fees went[^2].",
-         "Fees rose.[1] Fees fell[2]. Fees held[3]. Fees went[1]."),
+        (
+            "Fees rose [Source 2]. Fees fell [sources 1 and 3]. Fees held (Source 2).",
+            "Fees rose [1]. Fees fell [2][3]. Fees held [1].",
+        ),
+        (
+            "Fees rose.^2 Fees fell^1. Fees held^[3]. Fees went[^2].",
+            "Fees rose.[1] Fees fell[2]. Fees held[3]. Fees went[1].",
+        ),
         ("Fees rose.\n[2]\nFees fell.\n[1]", "Fees rose.\n[1]\nFees fell.\n[2]"),
-        ('She said "fees rose." [2] He said “fees fell.”(1)',
-         'She said "fees rose." [1] He said “fees fell.”[2]'),
+        ('She said "fees rose." [2] He said “fees fell.”(1)', 'She said "fees rose." [1] He said “fees fell.”[2]'),
         ("[2] Fees rose.\n[1] Fees fell.", "[1] Fees rose.\n[2] Fees fell."),
     ],
 )
@@ -165,9 +187,36 @@ def test_a_marker_is_let_through_only_once_what_follows_it_shows_what_it_is():
     assert "".join(out) == "Rents rose [1] in May." and out[0] == "Rents rose"
 
 
-STYLED = st.sampled_from(["[1]", "[2, 3]", "[1-3]", "【2】", "(1)", "(2, 3)", "(9)", "[Source 2]", "(source 1)", "^1",
-                          "^[2]", "[^3]", "(", "^", "【", "[Sou", " ", "\n", ". ", "x", "Fees", ":", "”", "3", "-",
-                          ","])
+STYLED = st.sampled_from(
+    [
+        "[1]",
+        "[2, 3]",
+        "[1-3]",
+        "【2】",
+        "(1)",
+        "(2, 3)",
+        "(9)",
+        "[Source 2]",
+        "(source 1)",
+        "^1",
+        "^[2]",
+        "[^3]",
+        "(",
+        "^",
+        "【",
+        "[Sou",
+        " ",
+        "\n",
+        ". ",
+        "x",
+        "Fees",
+        ":",
+        "”",
+        "3",
+        "-",
+        ",",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -207,8 +256,11 @@ def test_stripping_removes_every_style_the_grammar_reads_as_a_marker_and_nothing
     ],
 )
 def test_a_quoted_passage_cannot_smuggle_a_citation_into_an_extractive_answer(sentence):
-    passages = [hit(1, f"Gulls nest on the pier. {sentence}"), hit(2, "Rents in the old port rose by 9 percent."),
-                hit(3, "The harbour council voted 7 to 2 for a new pier.")]
+    passages = [
+        hit(1, f"Gulls nest on the pier. {sentence}"),
+        hit(2, "Rents in the old port rose by 9 percent."),
+        hit(3, "The harbour council voted 7 to 2 for a new pier."),
+    ]
     question = "What did the ferry fare for the island route rise to?"
     pieces = ExtractiveBackend(FakeEmbedder(), Settings(max_sentences=2)).stream(question, passages, [])
     out, numbering = stream(pieces, len(passages))
@@ -238,8 +290,10 @@ def test_a_stripped_quote_holds_no_marker_whatever_the_answer_puts_around_it(quo
         ("Rents rose.\n[1] They fell.", [("Rents rose.\n[1]", (1,)), ("They fell.", ())]),
         ('He said: "Rents rose." [2] Then he left.', [('He said: "Rents rose." [2]', (2,)), ("Then he left.", ())]),
         ("At 9:40 a.m. [1] the office shut.", [("At 9:40 a.m. [1] the office shut.", (1,))]),
-        ("[1] Rents rose.\n[2] They fell. Nobody knows why.",
-         [("[1] Rents rose.", (1,)), ("[2] They fell.", (2,)), ("Nobody knows why.", ())]),
+        (
+            "[1] Rents rose.\n[2] They fell. Nobody knows why.",
+            [("[1] Rents rose.", (1,)), ("[2] They fell.", (2,)), ("Nobody knows why.", ())],
+        ),
         ("[1]\nRents rose. They fell [2].", [("[1]\nRents rose.", (1,)), ("They fell [2].", (2,))]),
     ],
 )
@@ -328,25 +382,31 @@ def test_a_sentence_stating_one_fact_from_each_of_two_passages_cites_both(cited,
 
 def test_two_passages_support_only_what_each_holds_a_part_of(fake_embedder):
     verifier = Verifier(fake_embedder)
-    (joined, _), (one_says_all, _), (number_missing, _) = verifier.together([
-        (TWO_FACTS, [FERRY, COST]),
-        ("The harbour council voted 7 to 2 for the ferry plan.", [FERRY, COST]),
-        (f"{TWO_FACTS} in 1999.", [FERRY, COST]),
-    ])
+    (joined, _), (one_says_all, _), (number_missing, _) = verifier.together(
+        [
+            (TWO_FACTS, [FERRY, COST]),
+            ("The harbour council voted 7 to 2 for the ferry plan.", [FERRY, COST]),
+            (f"{TWO_FACTS} in 1999.", [FERRY, COST]),
+        ]
+    )
     assert joined.supported
     assert not one_says_all.supported and "part" in one_says_all.reason
     assert not number_missing.supported and "1999" in number_missing.reason
 
 
 def test_a_claim_reordering_one_sentences_words_is_supported_unless_it_negates_them(fake_embedder):
-    passage = ("Crews cleared the harbour on Monday. One of the skippers has been named as Ilse Brandt, 52, "
-               "a ferry captain from Port Elrick who had sailed the route for twenty years. The inquiry continues.")
+    passage = (
+        "Crews cleared the harbour on Monday. One of the skippers has been named as Ilse Brandt, 52, "
+        "a ferry captain from Port Elrick who had sailed the route for twenty years. The inquiry continues."
+    )
     verifier = Verifier(fake_embedder)
-    held, negated, added = verifier.check([
-        ("Ilse Brandt was a ferry captain from Port Elrick.", passage),
-        ("Ilse Brandt was not a ferry captain from Port Elrick.", passage),
-        ("Ilse Brandt was a ferry captain from Port Elrick and a harbour pilot.", passage),
-    ])
+    held, negated, added = verifier.check(
+        [
+            ("Ilse Brandt was a ferry captain from Port Elrick.", passage),
+            ("Ilse Brandt was not a ferry captain from Port Elrick.", passage),
+            ("Ilse Brandt was a ferry captain from Port Elrick and a harbour pilot.", passage),
+        ]
+    )
     assert held.supported and held.reason == "its words are the passage's"
     start, end = held.evidence
     assert passage[start:end].startswith("One of the skippers")

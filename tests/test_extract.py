@@ -1,11 +1,14 @@
 """Region-aware cleaning: what a scraped page's clutter is, and that it stays out of the index."""
 
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from ingest.chunk import chunk_article
 from ingest.regions import label_lines
-from tests.conftest import FIXTURES, SHARED, parse
+from tests.conftest import FIXTURES, PDF_ONE_PAGE, SHARED, parse
 
 PAGES = FIXTURES / "pages"
 SEED = SHARED / "corpora" / "seed" / "russia-north-korea-military-pact.txt"
@@ -31,14 +34,28 @@ def test_wire_story_text_page():
     assert art.metadata["published_at"] == "2024-06-12"
     assert_clean(
         art,
-        kept=["reduce the number of daily ship crossings from 36 to 24", "around Cape Horn", "new reservoir on the Indio River"],
-        dropped=["Skip to main content", "Share this article", "Read more: How the canal", "Canal tolls rise", "All rights reserved"],
+        kept=[
+            "reduce the number of daily ship crossings from 36 to 24",
+            "around Cape Horn",
+            "new reservoir on the Indio River",
+        ],
+        dropped=[
+            "Skip to main content",
+            "Share this article",
+            "Read more: How the canal",
+            "Canal tolls rise",
+            "All rights reserved",
+        ],
     )
 
 
 def test_blog_post_markdown_page():
     art = parse(PAGES / "blog-post.md")
-    assert (art.title, art.metadata["author"], art.metadata["published_at"]) == ("Why Our Town Library Now Lends Tools", "Sam Lee", "2023-03-02")
+    assert (art.title, art.metadata["author"], art.metadata["published_at"]) == (
+        "Why Our Town Library Now Lends Tools",
+        "Sam Lee",
+        "2023-03-02",
+    )
     assert_clean(
         art,
         kept=["more than 1,400 times", "donations from a hardware store", "yearly budget of 3,000 dollars"],
@@ -50,13 +67,27 @@ def test_magazine_html_with_json_ld_caption_bio_comments_and_related():
     art = parse(PAGES / "magazine.html")
     m = art.metadata
     assert art.title == "The Quiet Return of the Night Train"
-    assert (m["author"], m["published_at"], m["updated_at"]) == ("Ingrid Salo", "2024-09-18T07:30:00+02:00", "2024-09-19T10:00:00+02:00")
-    assert (m["site"], m["url"], m["language"]) == ("The Continental Review", "https://continental.example/night-train", "en-GB")
+    assert (m["author"], m["published_at"], m["updated_at"]) == (
+        "Ingrid Salo",
+        "2024-09-18T07:30:00+02:00",
+        "2024-09-19T10:00:00+02:00",
+    )
+    assert (m["site"], m["url"], m["language"]) == (
+        "The Continental Review",
+        "https://continental.example/night-train",
+        "en-GB",
+    )
     assert m["author_bio"].startswith("Ingrid Salo covers transport")
     assert_clean(
         art,
         kept=["1.5 million night-train tickets", "A sleeper train leaves Vienna", "track access fees"],
-        dropped=["Accept all cookies", "Share on Facebook", "fastest trains, ranked", "it was packed", "Newsletter sign-up"],
+        dropped=[
+            "Accept all cookies",
+            "Share on Facebook",
+            "fastest trains, ranked",
+            "it was packed",
+            "Newsletter sign-up",
+        ],
     )
 
 
@@ -68,13 +99,21 @@ def test_local_news_html_with_opengraph_only():
     assert_clean(
         art,
         kept=["eleven months after the October floods", "2.3 million pounds", "new flood barrier"],
-        dropped=["Weather Jobs", "Tweet Share Email", "Bridge closure extended", "Great news for the town", "morning briefing"],
+        dropped=[
+            "Weather Jobs",
+            "Tweet Share Email",
+            "Bridge closure extended",
+            "Great news for the town",
+            "morning briefing",
+        ],
     )
 
 
 def test_keeping_comments_indexes_them_as_their_own_region():
     art = parse(PAGES / "blog-post.md")
-    chunks = chunk_article(art, lambda ts: [len(t.split()) for t in ts], 120, 20, labels=("body", "caption", "comments"))
+    chunks = chunk_article(
+        art, lambda ts: [len(t.split()) for t in ts], 120, 20, labels=("body", "caption", "comments")
+    )
     comment_chunks = [c for c in chunks if c.region == "comments"]
     assert comment_chunks and all("tile cutter" not in c.text for c in chunks if c.region != "comments")
     assert any("tile cutter" in c.text for c in comment_chunks)
@@ -106,17 +145,36 @@ def test_seed_article_indexes_the_body_and_nothing_else():
     assert all(p.strip() in index for p in body_paragraphs)
     assert "Vladivostok" in index  # the photo caption
     everything = "\n".join(c.text for c in chunks)
-    for clutter in ["Connect with us", "what are you looking for", "desperation move by putin", "Tumen river", "Pingback",
-                    "Leave a Reply", "will not be published", "You May Also Like", "Challenger 3", "Hezbollah", "Admiral Kuznetsov"]:
+    for clutter in [
+        "Connect with us",
+        "what are you looking for",
+        "desperation move by putin",
+        "Tumen river",
+        "Pingback",
+        "Leave a Reply",
+        "will not be published",
+        "You May Also Like",
+        "Challenger 3",
+        "Hezbollah",
+        "Admiral Kuznetsov",
+    ]:
         assert clutter not in everything
 
 
 def test_broken_and_hostile_html_fails_cleanly_or_yields_text():
-    from ingest.errors import DossierError
+    from dossier_core.errors import DossierError
 
-    broken = b"<html><body><div><p>An unclosed paragraph about the river crossing that flooded twice in March <b>bold <i>nested"
+    broken = (
+        b"<html><body><div><p>An unclosed paragraph about the river crossing that flooded twice in March "
+        b"<b>bold <i>nested"
+    )
     assert "river crossing" in parse("broken.html", broken).region_text("body")
-    deep = b"<html><body>" + b"<div>" * 10000 + b"<p>Deep text about a lighthouse keeper who kept the lamp lit for forty years.</p>" + b"</div>" * 10000
+    deep = (
+        b"<html><body>"
+        + b"<div>" * 10000
+        + b"<p>Deep text about a lighthouse keeper who kept the lamp lit for forty years.</p>"
+        + b"</div>" * 10000
+    )
     assert "lighthouse keeper" in parse("deep.html", deep).text
     with pytest.raises(DossierError, match=r"nav\.html: no article text"):
         parse("nav.html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
@@ -157,15 +215,23 @@ LONG = "The outer channel was dredged to a depth of nine metres over the winter,
 def test_pdf_running_header_footer_and_page_numbers_stay_out_and_breaks_across_pages_join():
     from datetime import datetime
 
-    data = report_pdf([
-        ["Silt in the outer channel", LONG, "and the contractor reported that the sedi-"],
-        ["ment survey found far less clay than in 2019, when the channel was last",
-         "cleared by the Trust's own barge.", "A second survey is planned."],
-    ], created=datetime(2023, 11, 30, 9, 0))
+    data = report_pdf(
+        [
+            ["Silt in the outer channel", LONG, "and the contractor reported that the sedi-"],
+            [
+                "ment survey found far less clay than in 2019, when the channel was last",
+                "cleared by the Trust's own barge.",
+                "A second survey is planned.",
+            ],
+        ],
+        created=datetime(2023, 11, 30, 9, 0),
+    )
     art = parse("dredging.pdf", data)
     assert "Tarrow Harbour Trust" not in art.text and "Page 1" not in art.text and "Page 2" not in art.text
-    assert (f"{LONG} and the contractor reported that the sediment survey found far less clay than in 2019, "
-            "when the channel was last cleared by the Trust's own barge.") in art.text.split("\n")
+    assert (
+        f"{LONG} and the contractor reported that the sediment survey found far less clay than in 2019, "
+        "when the channel was last cleared by the Trust's own barge."
+    ) in art.text.split("\n")
     # The sentence that runs over the break belongs to the page it starts on; the next one to page 2.
     first, second = art.regions
     assert (first.page, second.page) == (1, 2)
@@ -191,25 +257,37 @@ def test_running_lines_are_the_repeated_edges_and_page_numbers_not_the_body():
         ["Annual survey 2022", "Bay Water Board", "Readings fell in July.", "3"],
     ]
     assert without_running_lines(pages) == [
-        ["The first page opens the survey."], ["Readings rose in June."], ["Readings fell in July."]]
+        ["The first page opens the survey."],
+        ["Readings rose in June."],
+        ["Readings fell in July."],
+    ]
     # A single page has nothing to repeat: only its page number goes; a line met on one page only stays.
     one_page = [["Bay Water Board", "Readings rose.", "Page 4"]]
     assert without_running_lines(one_page) == [["Bay Water Board", "Readings rose."]]
     assert without_running_lines([["Heading", "Text one."], ["Other heading", "Text two."]]) == [
-        ["Heading", "Text one."], ["Other heading", "Text two."]]
+        ["Heading", "Text one."],
+        ["Other heading", "Text two."],
+    ]
 
 
 def test_dates_broken_over_lines_join_but_table_rows_ending_in_numbers_stay_apart():
-    from ingest.extract import unwrap
+    from ingest.extract import unwrap_lines
+
+    def unwrap(text: str, compounds: set[str]) -> str:
+        return "\n".join(line for _, line in unwrap_lines(text.split("\n"), compounds))
 
     prose = "The pumps at the north basin were switched off at 4:15 p.m. on 23"
     after = "October, after the tide had turned."
     assert unwrap(f"{prose}\n{after}", set()) == f"{prose} {after}"
     assert unwrap("The basin was drained and inspected on 23 October\n2021 by the harbour engineer.", set()) == (
-        "The basin was drained and inspected on 23 October 2021 by the harbour engineer.")
-    table = ["Volume dredged from the outer channel in cubic metres in 2021 48200",
-             "Samples of silt taken from the outer channel bed for testing 312",
-             "Berth 12", "May works"]
+        "The basin was drained and inspected on 23 October 2021 by the harbour engineer."
+    )
+    table = [
+        "Volume dredged from the outer channel in cubic metres in 2021 48200",
+        "Samples of silt taken from the outer channel bed for testing 312",
+        "Berth 12",
+        "May works",
+    ]
     assert unwrap("\n".join(table), set()).split("\n") == table
 
 
@@ -217,17 +295,22 @@ def test_dates_broken_over_lines_join_but_table_rows_ending_in_numbers_stay_apar
 
 
 def test_front_matter_date_with_a_time_is_read():
-    art = parse("ferry.md", b"---\ntitle: Ferry fares frozen\ndate: 2024-10-02T07:45:00+01:00\n---\n\n"
-                            b"The island ferry company will keep its fares at this level until the spring, it said.\n")
+    art = parse(
+        "ferry.md",
+        b"---\ntitle: Ferry fares frozen\ndate: 2024-10-02T07:45:00+01:00\n---\n\n"
+        b"The island ferry company will keep its fares at this level until the spring, it said.\n",
+    )
     assert art.metadata["published_at"] == "2024-10-02T07:45:00+01:00"
 
 
 def test_wire_credits_in_brackets_are_a_byline_but_a_sentence_about_reporting_is_body():
-    story = ("Grain barge sinks at Mellor lock\nBy Ines Harte\n\n"
-             "MELLOR, Jan 9 (Rivernews) - A grain barge sank at Mellor lock on Thursday after striking the lower gate, "
-             "the canal trust said, and the lock will stay shut for a week.\n\n"
-             "Reporting by the Mellor Gazette found that the lower gate had been patched twice since the summer.\n\n"
-             "(Reporting by Ines Harte; Additional reporting by Tom Vell; Editing by Kay Osei)\n")
+    story = (
+        "Grain barge sinks at Mellor lock\nBy Ines Harte\n\n"
+        "MELLOR, Jan 9 (Rivernews) - A grain barge sank at Mellor lock on Thursday after striking the lower gate, "
+        "the canal trust said, and the lock will stay shut for a week.\n\n"
+        "Reporting by the Mellor Gazette found that the lower gate had been patched twice since the summer.\n\n"
+        "(Reporting by Ines Harte; Additional reporting by Tom Vell; Editing by Kay Osei)\n"
+    )
     art = parse("barge.txt", story.encode())
     assert_clean(art, kept=["patched twice since the summer", "the lower gate"], dropped=["Editing by Kay Osei"])
     assert "Editing by Kay Osei" in art.region_text("byline")
@@ -272,3 +355,31 @@ def test_a_heading_that_opens_prose_or_links_inside_the_body_stays_body():
     post = POST.split("*Ros")[0] + links + "The Trust will print a few booklets for the lifeboat station.\n"
     body = parse("tides.md", post.encode()).region_text("body")
     assert "More tables, fewer booklets" in body and "[The tide gauge]" in body and "lifeboat station" in body
+
+
+def test_pypdf_notes_on_a_damaged_pdf_stay_off_the_terminal_and_its_errors_still_come_through(tmp_path):
+    """Run as a user runs it (no pytest log capture): pypdf's warnings would print through logging's
+    last-resort handler."""
+    damaged = tmp_path / "damaged.pdf"  # a download cut short in its last bytes, with a wrong xref pointer
+    damaged.write_bytes(PDF_ONE_PAGE.replace(b"%%EOF", b"%%EO").replace(b"startxref\n", b"startxref\n1"))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(PDF_ONE_PAGE[:200])
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from dossier_core.errors import DossierError\n"
+        "from ingest.extract import extract_pdf\n"
+        "print(extract_pdf(Path(sys.argv[1]).read_bytes(), 'damaged.pdf').text)\n"
+        "try:\n"
+        "    extract_pdf(Path(sys.argv[2]).read_bytes(), 'broken.pdf')\n"
+        "except DossierError as e:\n"
+        "    print(e)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-c", script, damaged, broken], capture_output=True, text=True, cwd=root, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "The harbour wall is 400 metres long" in run.stdout
+    assert "broken.pdf: cannot read the PDF" in run.stdout
+    assert run.stderr == ""

@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag import Assistant
 from tests.conftest import LIBRARY, ChromaServer
 from tests.test_cli import kill_after_three_added, many_articles, run, start, summary
 from vectorstore.sites import RESERVE_BYTES
+from vectorstore.store import ChromaStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.server]
 
@@ -29,7 +30,15 @@ def test_processes_with_their_own_folders_share_one_library_on_the_server(tmp_pa
     assert added.returncode == 0, added.stderr
     assert summary(added).startswith("3 articles: 3 added")
     assert not (tmp_path / "laptop" / "chroma.sqlite3").exists()  # vectors live on the server
-    asked = run("rag", "ask", "How many glaciers did the team measure?", "--store", tmp_path / "desk", "--chroma-url", server.url)
+    asked = run(
+        "rag",
+        "ask",
+        "How many glaciers did the team measure?",
+        "--store",
+        tmp_path / "desk",
+        "--chroma-url",
+        server.url,
+    )
     assert asked.returncode == 0, asked.stderr
     assert "176" in asked.stdout
     listed = run("ingest", "list", "--store", tmp_path / "desk", "--chroma-url", server.url)
@@ -57,7 +66,9 @@ def test_the_server_killed_during_questions_then_restarted(tmp_path, server, min
         while not stop.is_set():
             began = time.monotonic()
             try:
-                outcomes.append(("answer", assistant.ask("How many glaciers did the team measure?").text, time.monotonic() - began))
+                outcomes.append(
+                    ("answer", assistant.ask("How many glaciers did the team measure?").text, time.monotonic() - began)
+                )
             except DossierError as e:
                 outcomes.append(("error", str(e), time.monotonic() - began))
 
@@ -72,7 +83,9 @@ def test_the_server_killed_during_questions_then_restarted(tmp_path, server, min
     answers = [o for o in outcomes if o[0] == "answer"]
     errors = [o for o in outcomes if o[0] == "error"]
     assert answers and all("176" in text for _, text, _ in answers)
-    assert errors and all(message.startswith(f"chroma server {server.url}") and "\n" not in message for _, message, _ in errors)
+    assert errors and all(
+        message.startswith(f"chroma server {server.url}") and "\n" not in message for _, message, _ in errors
+    )
     assert max(seconds for *_, seconds in errors) < 5
     server.start()
     assert "176" in assistant.ask("How many glaciers did the team measure?").text  # same Assistant, no restart
@@ -81,11 +94,14 @@ def test_the_server_killed_during_questions_then_restarted(tmp_path, server, min
 def test_kill_9_of_a_server_ingest_then_the_next_run_completes(tmp_path, server):
     folder = many_articles(tmp_path / "reports", 30)
     kill_after_three_added(start("ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url))
-    again = run("ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url)  # waits for the dead writer's lease
+    again = run(
+        "ingest", folder, "--store", tmp_path / "s", "--chroma-url", server.url
+    )  # waits for the dead writer's lease
     assert again.returncode == 0, again.stderr
     assert "another ingest is writing to" in again.stderr
     assert run("ingest", "check", "--store", tmp_path / "other", "--chroma-url", server.url).stdout.startswith(
-        f"store {tmp_path / 'other'}: consistent (30 articles)")
+        f"store {tmp_path / 'other'}: consistent (30 articles)"
+    )
 
 
 def test_two_ingests_at_once_on_one_server_are_serialised(tmp_path, server):
@@ -93,8 +109,13 @@ def test_two_ingests_at_once_on_one_server_are_serialised(tmp_path, server):
     second.mkdir()
     for path in sorted(first.iterdir())[6:]:
         (second / path.name).write_text(path.read_text())  # half the articles in both batches
-    (second / "extra.txt").write_text("Extra Report\n\n" + "The harbour board met and approved a new ferry timetable for the winter. " * 8)
-    procs = [start("ingest", f, "--store", tmp_path / f"s{i}", "--chroma-url", server.url) for i, f in enumerate((first, second))]
+    (second / "extra.txt").write_text(
+        "Extra Report\n\n" + "The harbour board met and approved a new ferry timetable for the winter. " * 8
+    )
+    procs = [
+        start("ingest", f, "--store", tmp_path / f"s{i}", "--chroma-url", server.url)
+        for i, f in enumerate((first, second))
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
@@ -106,9 +127,10 @@ def test_check_repair_fixes_a_damaged_library(tmp_path, chroma_url, minilm):
     store = tmp_path / "s"
     flags = ("--chroma-url", chroma_url) if chroma_url else ()
     assert run("ingest", LIBRARY, "--store", store, *flags).returncode == 0
-    damaged = Assistant(store, settings=_server_settings(chroma_url), embedder=minilm).store
-    victim = damaged.articles()[0]
-    damaged._chunks.delete(ids=damaged._chunks.get(where={"article_id": victim.id})["ids"][:1])
+    damaged = ChromaStore(store, {"embedder": minilm.name, "dimensions": minilm.dim}, chroma_url)
+    victim = damaged.records.articles()[0]
+    chunks = damaged.handle.chunks  # damage no public method would do
+    chunks.delete(ids=chunks.get(where={"article_id": victim.id})["ids"][:1])
     check = run("ingest", "check", "--store", store, *flags)
     assert check.returncode == 1 and f"article {victim.id}" in check.stdout
     repaired = run("ingest", "check", "--repair", "--store", store, *flags)
@@ -128,7 +150,12 @@ def small_disk(tmp_path):
     """A 128 MiB tmpfs."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(mount)], capture_output=True).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
         pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN); the full-disk test cannot run here")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=True)
@@ -142,11 +169,13 @@ def test_a_full_disk_stops_the_ingest_with_a_clear_error_and_the_store_still_ans
         f.write(b"x" * (shutil.disk_usage(small_disk).free - RESERVE_BYTES - 2**20))
     full = run("ingest", many_articles(tmp_path / "reports", 150), "--store", store)
     assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
-    assert full.stderr.strip() == f"error: store {store}: its disk has under 64 MiB free; free some space, then run the ingest again"
+    assert (
+        full.stderr.strip()
+        == f"error: store {store}: its disk has under 64 MiB free; free some space, then run the ingest again"
+    )
     asked = run("rag", "ask", "How many glaciers did the team measure?", "--store", store)
     assert asked.returncode == 0 and "176" in asked.stdout, asked.stderr
     ballast.unlink()
     again = run("ingest", tmp_path / "reports", "--store", store)
     assert again.returncode == 0, again.stderr
     assert run("ingest", "check", "--store", store).stdout.startswith(f"store {store}: consistent (153 articles)")
-

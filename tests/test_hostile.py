@@ -32,7 +32,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]
 # worst input measured, the 48 MiB JSON line, took 12 s and 1.2 GiB on two busy cores.
 SECONDS = 90
 PEAK_MIB = 1536
-PROSE = "The harbour wall is 400 metres long and was built in 1898 by the city engineers, who used granite from the quarry. "
+PROSE = (
+    "The harbour wall is 400 metres long and was built in 1898 by the city engineers, "
+    "who used granite from the quarry. "
+)
 MiB = 2**20
 
 
@@ -65,7 +68,9 @@ def measured(*args, tmp: Path) -> Run:
     out, err = tmp / "stdout", tmp / "stderr"
     with out.open("wb") as o, err.open("wb") as e:
         began = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-c", _PEAK, *map(str, args)], cwd=ROOT, env=env(), stdout=o, stderr=e)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _PEAK, *map(str, args)], cwd=ROOT, env=env(), stdout=o, stderr=e
+        )
         killer = threading.Timer(2 * SECONDS, process.kill)  # a hang fails the test instead of stalling the suite
         killer.start()
         process.wait()
@@ -95,7 +100,10 @@ def pdf_pages(root: bytes) -> bytes:
 
 def pdf_tree(levels: int, width: int) -> bytes:
     """A page tree of `width`**`levels` leaves in a kilobyte: each node lists the next one `width` times."""
-    nodes = [b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join([b"%d 0 R" % (5 + i)] * width), width ** (levels - i)) for i in range(levels)]
+    nodes = [
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join([b"%d 0 R" % (5 + i)] * width), width ** (levels - i))
+        for i in range(levels)
+    ]
     return pdf_file([b"<< /Type /Catalog /Pages 4 0 R >>", PDF_TEXT, PDF_FONT, *nodes, pdf_page(3 + levels, 2, 3)])
 
 
@@ -103,8 +111,15 @@ def pdf_inflating(size: int) -> bytes:
     """One page whose content stream inflates to `size` bytes of spaces."""
     packer = zlib.compressobj(9)
     data = b"".join(packer.compress(b" " * MiB) for _ in range(size // MiB)) + packer.flush()
-    return pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", pdf_page(2, 4, 5),
-                     pdf_stream(data, flate=True), PDF_FONT])
+    return pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            pdf_page(2, 4, 5),
+            pdf_stream(data, flate=True),
+            PDF_FONT,
+        ]
+    )
 
 
 def nested(depth: int) -> bytes:
@@ -113,44 +128,164 @@ def nested(depth: int) -> bytes:
 
 NUL_TEXT = (PROSE * 75).encode()  # 8.8 KB: a NUL after the first 8 KB passes the binary check
 ADDED = None
-# case → ([(file name, what makes its bytes or the size of a sparse file of zeros, ADDED or the error after "NAME: ")], options)
+# case → ([(file name, what makes its bytes or the size of a sparse file of zeros,
+#            ADDED or the error after "NAME: ")], options)
 CASES = {
-    "zip bomb renamed .txt": ([("bomb.txt", zip_bomb, r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")], []),
+    "zip bomb renamed .txt": (
+        [("bomb.txt", zip_bomb, r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")],
+        [],
+    ),
     "200 MiB file": ([("huge.txt", 200 * MiB, r"larger than the 50 MiB limit; split it or raise --max-mb")], []),
     "200 MiB of NULs, under a raised limit": (
-        [("huge.html", 200 * MiB, r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file")], ["--max-mb", "250"]),
-    "PDF declaring a million pages, having one": ([("million.pdf", lambda: pdf_pages(b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>"), ADDED)], []),
+        [
+            (
+                "huge.html",
+                200 * MiB,
+                r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file",
+            )
+        ],
+        ["--max-mb", "250"],
+    ),
+    "PDF declaring a million pages, having one": (
+        [("million.pdf", lambda: pdf_pages(b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>"), ADDED)],
+        [],
+    ),
     "PDF page tree of a million leaves": (
-        [("tree.pdf", lambda: pdf_tree(6, 10), r"the PDF goes over a safety limit \(Maximum page tree entry limit reached: .*\); split it or print it to a new PDF")], []),
-    "PDF of 5000 pages": ([("pages.pdf", lambda: pdf_tree(1, 5000), r"the PDF has 5000 pages, over the 2000-page limit; split it")], []),
+        [
+            (
+                "tree.pdf",
+                lambda: pdf_tree(6, 10),
+                r"the PDF goes over a safety limit \(Maximum page tree entry limit reached: .*\); "
+                r"split it or print it to a new PDF",
+            )
+        ],
+        [],
+    ),
+    "PDF of 5000 pages": (
+        [("pages.pdf", lambda: pdf_tree(1, 5000), r"the PDF has 5000 pages, over the 2000-page limit; split it")],
+        [],
+    ),
     "PDF page tree in a loop": (
-        [("loop.pdf", lambda: pdf_pages(b"<< /Type /Pages /Kids [3 0 R 2 0 R] /Count 2 >>"),
-          r"cannot read the PDF \(.*cyclic.*\); check that it is complete and not damaged")], []),
+        [
+            (
+                "loop.pdf",
+                lambda: pdf_pages(b"<< /Type /Pages /Kids [3 0 R 2 0 R] /Count 2 >>"),
+                r"cannot read the PDF \(.*cyclic.*\); check that it is complete and not damaged",
+            )
+        ],
+        [],
+    ),
     "PDF stream inflating to 1 GiB": (
-        [("inflate.pdf", lambda: pdf_inflating(1024 * MiB), r"the PDF goes over a safety limit \(Limit reached while decompressing.*\); split it or print it to a new PDF")], []),
+        [
+            (
+                "inflate.pdf",
+                lambda: pdf_inflating(1024 * MiB),
+                r"the PDF goes over a safety limit \(Limit reached while decompressing.*\); "
+                r"split it or print it to a new PDF",
+            )
+        ],
+        [],
+    ),
     "HTML 10 000 tags deep": ([("deep.html", lambda: nested(10_000), ADDED)], []),
     "HTML 100 000 tags deep": ([("deeper.html", lambda: nested(100_000), ADDED)], []),
-    "HTML of 100 000 unclosed <script>": ([("scripts.html", lambda: f"<html><body><p>{PROSE}</p>".encode() + b"<script>" * 100_000, ADDED)], []),
-    "invalid UTF-8": ([("invalid.txt", lambda: bytes(range(0x80, 0x100)) * 4096, r"cannot detect the text encoding; save it as UTF-8")], []),
-    "invalid UTF-8 in prose": ([("legacy.txt", lambda: (PROSE * 20).encode() + b"caf\xe9 \xff\xfe " + (PROSE * 20).encode(), ADDED)], []),
+    "HTML of 100 000 unclosed <script>": (
+        [("scripts.html", lambda: f"<html><body><p>{PROSE}</p>".encode() + b"<script>" * 100_000, ADDED)],
+        [],
+    ),
+    "invalid UTF-8": (
+        [
+            (
+                "invalid.txt",
+                lambda: bytes(range(0x80, 0x100)) * 4096,
+                r"cannot detect the text encoding; save it as UTF-8",
+            )
+        ],
+        [],
+    ),
+    "invalid UTF-8 in prose": (
+        [("legacy.txt", lambda: (PROSE * 20).encode() + b"caf\xe9 \xff\xfe " + (PROSE * 20).encode(), ADDED)],
+        [],
+    ),
     "UTF-16 cut in half a character": (
-        [("cut.txt", lambda: b"\xff\xfe" + PROSE.encode("utf-16-le") + b"\x00", r"marked as UTF-16 text but damaged or cut short; save it again as UTF-8")], []),
-    "NUL bytes": ([
-        ("nul-first.txt", lambda: b"\x00" + NUL_TEXT, r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file"),
-        ("nul.txt", lambda: NUL_TEXT + b"\x00" + NUL_TEXT, ADDED),
-        ("nul.md", lambda: b"# Harbour\n\n" + NUL_TEXT + b"\x00\x00" + NUL_TEXT.replace(b"harbour", b"river"), ADDED),
-        ("nul.html", lambda: b"<html><body><p>" + NUL_TEXT + b"\x00</p><p>" + NUL_TEXT.replace(b"harbour", b"canal") + b"</p></body></html>", ADDED),
-        ("nul.jsonl", lambda: json.dumps({"id": "fine", "body": NUL_TEXT.decode()}).encode() + b'\n{"id": "nul", "body": "a\x00b"}\n',
-         r"invalid JSON at line 2 \(Invalid control character at\); give one article object per line"),
-    ], []),
-    "empty files": ([
-        ("empty.txt", lambda: b"", r"no article text found after cleaning; check that the file is not empty"),
-        ("empty.html", lambda: b"", r"no article text found in the page \(only navigation or scripts\?\); save the article's own page"),
-        ("empty.pdf", lambda: b"", r"cannot read the PDF \(Cannot read an empty file\); check that it is complete and not damaged"),
-        ("empty.jsonl", lambda: b"\n\n", r"holds no articles; give one JSON object with a 'body' field per article"),
-    ], []),
-    "JSON nested 100 000 deep": ([("deep.json", lambda: b"[" * 100_000 + b"]" * 100_000, r"JSON nested too deeply at line 1; give one flat article object per line")], []),
-    "48 MiB JSON line": ([("blob.jsonl", lambda: json.dumps({"id": "blob", "body": PROSE, "extra": "x" * 48 * MiB}).encode(), ADDED)], []),
+        [
+            (
+                "cut.txt",
+                lambda: b"\xff\xfe" + PROSE.encode("utf-16-le") + b"\x00",
+                r"marked as UTF-16 text but damaged or cut short; save it again as UTF-8",
+            )
+        ],
+        [],
+    ),
+    "NUL bytes": (
+        [
+            (
+                "nul-first.txt",
+                lambda: b"\x00" + NUL_TEXT,
+                r"looks like a binary file, not text; give a text, Markdown, HTML, PDF or JSON file",
+            ),
+            ("nul.txt", lambda: NUL_TEXT + b"\x00" + NUL_TEXT, ADDED),
+            (
+                "nul.md",
+                lambda: b"# Harbour\n\n" + NUL_TEXT + b"\x00\x00" + NUL_TEXT.replace(b"harbour", b"river"),
+                ADDED,
+            ),
+            (
+                "nul.html",
+                lambda: (
+                    b"<html><body><p>"
+                    + NUL_TEXT
+                    + b"\x00</p><p>"
+                    + NUL_TEXT.replace(b"harbour", b"canal")
+                    + b"</p></body></html>"
+                ),
+                ADDED,
+            ),
+            (
+                "nul.jsonl",
+                lambda: (
+                    json.dumps({"id": "fine", "body": NUL_TEXT.decode()}).encode()
+                    + b'\n{"id": "nul", "body": "a\x00b"}\n'
+                ),
+                r"invalid JSON at line 2 \(Invalid control character at\); give one article object per line",
+            ),
+        ],
+        [],
+    ),
+    "empty files": (
+        [
+            ("empty.txt", lambda: b"", r"no article text found after cleaning; check that the file is not empty"),
+            (
+                "empty.html",
+                lambda: b"",
+                r"no article text found in the page \(only navigation or scripts\?\); save the article's own page",
+            ),
+            (
+                "empty.pdf",
+                lambda: b"",
+                r"cannot read the PDF \(Cannot read an empty file\); check that it is complete and not damaged",
+            ),
+            (
+                "empty.jsonl",
+                lambda: b"\n\n",
+                r"holds no articles; give one JSON object with a 'body' field per article",
+            ),
+        ],
+        [],
+    ),
+    "JSON nested 100 000 deep": (
+        [
+            (
+                "deep.json",
+                lambda: b"[" * 100_000 + b"]" * 100_000,
+                r"JSON nested too deeply at line 1; give one flat article object per line",
+            )
+        ],
+        [],
+    ),
+    "48 MiB JSON line": (
+        [("blob.jsonl", lambda: json.dumps({"id": "blob", "body": PROSE, "extra": "x" * 48 * MiB}).encode(), ADDED)],
+        [],
+    ),
 }
 
 
@@ -181,9 +316,13 @@ def test_a_hostile_file_fails_cleanly_within_limits_and_the_batch_goes_on(case, 
     assert any(line.startswith(f"added     {good} (") for line in lines), result.stdout
     for path, (_, _, expected) in zip(paths, files):
         if expected is ADDED:
-            assert any(re.match(rf"added     {re.escape(str(path))}\S* \(\d+ chunks\)$", line) for line in lines), result.stdout
+            assert any(re.match(rf"added     {re.escape(str(path))}\S* \(\d+ chunks\)$", line) for line in lines), (
+                result.stdout
+            )
         else:
-            assert any(re.fullmatch(rf"failed    {re.escape(str(path))}: {expected}", line) for line in lines), result.stdout
+            assert any(re.fullmatch(rf"failed    {re.escape(str(path))}: {expected}", line) for line in lines), (
+                result.stdout
+            )
     assert result.code == (0 if all(e is ADDED for *_, e in files) else 1)
     assert result.seconds < SECONDS and result.peak_mib < PEAK_MIB
     check = run("ingest", "check", "--store", store)
@@ -204,13 +343,21 @@ def test_a_48_mib_article_is_cleaned_within_limits(tmp_path):
 
 # -- nothing read from a store or an upload runs code
 
-CODE_FORMATS = re.compile(r"\b(?:c?pickle|dill|joblib|marshal|shelve)\b|torch\.load|allow_pickle\s*=\s*True|yaml\.(?:load|unsafe_load)\(|(?<![\w.])(?:eval|exec)\(")
+CODE_FORMATS = re.compile(
+    r"\b(?:c?pickle|dill|joblib|marshal|shelve)\b|torch\.load|allow_pickle\s*=\s*True|yaml\.(?:load|unsafe_load)\(|(?<![\w.])(?:eval|exec)\("
+)
 
 
 def test_no_code_executing_format_is_read_anywhere():
-    sources = [p for folder in ("ingest", "rag", "vectorstore") for p in sorted((ROOT / folder).rglob("*.py"))] + [ROOT / "app.py"]
-    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in sources for n, line in enumerate(p.read_text().splitlines(), 1)
-             if CODE_FORMATS.search(line) or ("from_pretrained(" in line and "use_safetensors=True" not in line)]
+    sources = [p for folder in ("ingest", "rag", "vectorstore") for p in sorted((ROOT / folder).rglob("*.py"))] + [
+        ROOT / "app.py"
+    ]
+    found = [
+        f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+        for p in sources
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if CODE_FORMATS.search(line) or ("from_pretrained(" in line and "use_safetensors=True" not in line)
+    ]
     assert found == []  # transformers falls back to a pickled pytorch_model.bin unless use_safetensors=True
 
 
@@ -234,7 +381,7 @@ from tests.conftest import FakeEmbedder
 from vectorstore.store import ChromaStore
 embedder = FakeEmbedder()
 store = ChromaStore(sys.argv[1], {"embedder": embedder.name, "dimensions": embedder.dim})
-print(len(store.search(embedder.embed_batch(["harbour walls"])[0], "harbour walls", 5)))
+print(len(store.search.best(embedder.embed_batch(["harbour walls"])[0], "harbour walls", 5)))
 """
 
 
@@ -244,18 +391,29 @@ def test_a_store_holds_only_sqlite_json_and_chromas_index_and_a_planted_pickle_r
     from vectorstore.store import ChromaStore
 
     embedder, path = FakeEmbedder(), tmp_path / "store"
-    article = parse("a.txt", " ".join(f"Sentence {i} is about item{i} and harbour walls." for i in range(3000)).encode())
+    article = parse(
+        "a.txt", " ".join(f"Sentence {i} is about item{i} and harbour walls." for i in range(3000)).encode()
+    )
     chunks = chunk_article(article, embedder.count_tokens, 20, 0)  # 1500: enough for Chroma to write its index files
-    ChromaStore(path, {"embedder": embedder.name, "dimensions": embedder.dim}).put(
-        article, chunks, embedder.embed_batch([c.embedding_text for c in chunks]), ("body",))
+    ChromaStore(path, {"embedder": embedder.name, "dimensions": embedder.dim}).records.put(
+        article, chunks, embedder.embed_batch([c.embedding_text for c in chunks]), ("body",)
+    )
 
     files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
     chroma_index = r"[0-9a-f-]{36}/(?:header|data_level0|length|link_lists)\.bin|[0-9a-f-]{36}/index_metadata\.pickle"
-    assert all(re.fullmatch(rf"chroma\.sqlite3|dossier-\w+\.sqlite3|dossier-journal\.json|dossier-generation|dossier-write\.lock|{chroma_index}", f)
-               for f in files), files
+    assert all(
+        re.fullmatch(
+            rf"chroma\.sqlite3|dossier-\w+\.sqlite3|dossier-journal\.json|dossier-generation|dossier-write\.lock|{chroma_index}",
+            f,
+        )
+        for f in files
+    ), files
     assert all((path / f).read_bytes().startswith(b"SQLite format 3\x00") for f in files if f.endswith(".sqlite3"))
-    # Chroma's Rust core reads its own index_metadata.pickle as plain data (serde-pickle): Python's unpickler is never used.
-    searched = subprocess.run([sys.executable, "-c", _SEARCH, path], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=120)
+    # Chroma's Rust core reads its own index_metadata.pickle as plain data (serde-pickle):
+    # Python's unpickler is never used.
+    searched = subprocess.run(
+        [sys.executable, "-c", _SEARCH, path], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=120
+    )
     assert searched.returncode == 0 and searched.stdout.strip() == "5", searched.stderr
     planted = [p for p in path.glob("*/index_metadata.pickle")]
     assert planted, files

@@ -20,8 +20,8 @@ def assistant(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("integration")
     library = shutil.copytree(LIBRARY, root / "library")
     a = Assistant(root / "store", embedder=minilm)
-    assert [r.status for r in a.ingest([library])] == ["added"] * 3
-    a.library = library
+    assert [r.status for r in a.library.ingest([library])] == ["added"] * 3
+    a.folder = library  # the articles' folder, for tests that change a file
     return a
 
 
@@ -53,7 +53,11 @@ def test_answers_cite_the_passage_that_holds_the_answer(assistant, question, exp
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the best way to train a puppy to sit?", "Who won the 1998 football World Cup?", "How do I reset my router password?"],
+    [
+        "What is the best way to train a puppy to sit?",
+        "Who won the 1998 football World Cup?",
+        "How do I reset my router password?",
+    ],
 )
 def test_out_of_scope_questions_abstain(assistant, question):
     answer = assistant.ask(question)
@@ -61,17 +65,21 @@ def test_out_of_scope_questions_abstain(assistant, question):
 
 
 def test_reingest_is_a_noop_and_a_changed_file_replaces_its_chunks(assistant):
-    before = assistant.counts()
-    assert [r.status for r in assistant.ingest([assistant.library])] == ["unchanged"] * 3
-    assert assistant.counts() == before
+    before = assistant.library.counts()
+    assert [r.status for r in assistant.library.ingest([assistant.folder])] == ["unchanged"] * 3
+    assert assistant.library.counts() == before
 
-    (assistant.library / "glacier-study.txt").write_text(
-        "Alpine Glaciers Grew Again\n\nA new survey found that Alpine glaciers gained ice for the first time in decades, "
-        "after two winters with record snowfall. The survey covered 58 glaciers across four countries."
+    (assistant.folder / "glacier-study.txt").write_text(
+        "Alpine Glaciers Grew Again\n\nA new survey found that Alpine glaciers gained ice for the first time in "
+        "decades, after two winters with record snowfall. The survey covered 58 glaciers across four countries."
     )
-    results = {r.source.rsplit("/", 1)[-1]: r.status for r in assistant.ingest([assistant.library])}
-    assert results == {"coffee-prices.html": "unchanged", "glacier-study.txt": "replaced", "harbor-bridge.md": "unchanged"}
-    assert assistant.counts()[0] == before[0]
+    results = {r.source.rsplit("/", 1)[-1]: r.status for r in assistant.library.ingest([assistant.folder])}
+    assert results == {
+        "coffee-prices.html": "unchanged",
+        "glacier-study.txt": "replaced",
+        "harbor-bridge.md": "unchanged",
+    }
+    assert assistant.library.counts()[0] == before[0]
     answer = assistant.ask("How many glaciers did the survey cover?")
     assert any("58 glaciers" in passage for _, passage in cited(answer))
     hits = assistant.retrieve("glaciers measured with drones and radar", k=10)
@@ -96,7 +104,7 @@ def test_follow_up_uses_the_conversation(assistant):
 @pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
 def test_seed_article(tmp_path, minilm):
     a = Assistant(tmp_path / "store", embedder=minilm)
-    assert [r.status for r in a.ingest([SHARED / "corpora" / "seed"])] == ["added"]
+    assert [r.status for r in a.library.ingest([SHARED / "corpora" / "seed"])] == ["added"]
     answer = a.ask("How many artillery shells has North Korea sent?")
     assert any("four million artillery shells" in s for s, _ in cited(answer))
 
@@ -104,7 +112,7 @@ def test_seed_article(tmp_path, minilm):
 @pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
 def test_seed_article_answers_who_wrote_it_from_the_author_bio_and_never_quotes_comments(tmp_path, minilm):
     a = Assistant(tmp_path / "store", embedder=minilm)
-    a.ingest([SHARED / "corpora" / "seed"])
+    a.library.ingest([SHARED / "corpora" / "seed"])
     author = a.ask("Who is Bruce Klingner?")
     assert any("Senior Research Fellow" in s for s, _ in cited(author))
     comment = a.ask("Is China getting more land from Russia along the Tumen river?")
@@ -116,7 +124,7 @@ def test_seed_article_answers_who_wrote_it_from_the_author_bio_and_never_quotes_
 @pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
 def test_follow_up_questions_retrieve_as_if_asked_in_full(tmp_path, minilm, library):
     a = Assistant(tmp_path / "store", embedder=minilm)
-    a.ingest([SHARED / "corpora" / "seed", library])
+    a.library.ingest([SHARED / "corpora" / "seed", library])
     first = "How many artillery shells has North Korea sent to Russia?"
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": a.ask(first).text}]
     missiles = a.ask("And how many missiles?", history)
@@ -130,7 +138,7 @@ def test_follow_up_questions_retrieve_as_if_asked_in_full(tmp_path, minilm, libr
 @pytest.mark.skipif(not (SHARED / "corpora" / "seed").is_dir(), reason="../shared/corpora/seed is not on this machine")
 def test_one_article_fills_the_passages_when_no_other_is_relevant(tmp_path, minilm, library):
     a = Assistant(tmp_path / "store", embedder=minilm)
-    a.ingest([SHARED / "corpora" / "seed", library])
+    a.library.ingest([SHARED / "corpora" / "seed", library])
     hits = a.retrieve("What does the Russia-North Korea treaty commit each side to?")
     assert len(hits) == a.settings.top_k and len({h.article_id for h in hits}) == 1
     assert all(h.score >= a.settings.min_relevance for h in hits)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.model
 @cache
 def assistant() -> Assistant:
     a = Assistant(tempfile.mkdtemp(prefix="dossier-langchain-"))
-    a.ingest([LIBRARY])
+    a.library.ingest([LIBRARY])
     return a
 
 

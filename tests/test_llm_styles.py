@@ -33,7 +33,7 @@ def llm():
 def assistant(tmp_path_factory, minilm, llm):
     root = tmp_path_factory.mktemp("styles")
     library = shutil.copytree(LIBRARY, root / "library")
-    assert {r.status for r in Assistant(root / "store", embedder=minilm).ingest([library])} == {"added"}
+    assert {r.status for r in Assistant(root / "store", embedder=minilm).library.ingest([library])} == {"added"}
     return scripted(root / "store", llm, minilm)
 
 
@@ -67,8 +67,10 @@ def assert_canonical(text):
 
 STYLES = [
     ("after the full stop", f"{GLACIERS}. [{{176 glaciers}}] {COFFEE}. [{{3.20 dollars}}]"),
-    ("chained and listed",
-     f"{GLACIERS} [{{176 glaciers}}][{{3.20 dollars}}]. {COFFEE} [{{3.20 dollars}}, {{176 glaciers}}]."),
+    (
+        "chained and listed",
+        f"{GLACIERS} [{{176 glaciers}}][{{3.20 dollars}}]. {COFFEE} [{{3.20 dollars}}, {{176 glaciers}}].",
+    ),
     ("semicolons", f"{GLACIERS} [{{176 glaciers}}; {{3.20 dollars}}]. {COFFEE} [{{3.20 dollars}}]."),
     ("full-width brackets glued to the full stop", f"{GLACIERS}.【{{176 glaciers}}】{COFFEE}.【{{3.20 dollars}}】"),
     ("parentheses", f"{GLACIERS} ({{176 glaciers}}). {COFFEE}. ({{3.20 dollars}})"),
@@ -98,8 +100,10 @@ def test_a_range_cites_every_passage_in_it(assistant, llm):
 
 
 def test_a_quote_keeps_its_marker_and_enumerations_stay_text(assistant, llm):
-    answer = (f'Mayor Tom Hale replied that "the contract caps the builder\'s charges." [{{48 million}}] '
-              f"{VOTE}; two members voted (1) no and (2) against.")
+    answer = (
+        f'Mayor Tom Hale replied that "the contract caps the builder\'s charges." [{{48 million}}] '
+        f"{VOTE}; two members voted (1) no and (2) against."
+    )
     _, final = ask(assistant, llm, answer, BRIDGE)
     assert "voted (1) no and (2) against." in final.text
     assert cited(final, llm, "Mayor Tom Hale")[0] == {llm.number("48 million")}
@@ -126,8 +130,10 @@ def test_an_uncited_sentence_gets_the_passage_that_supports_it_wherever_it_is_in
 
 
 def test_a_sentence_with_one_fact_from_each_of_two_passages_cites_both(assistant, llm):
-    both = ("The Lakeport city council voted 7 to 2 to approve the Harbor Bridge, "
-            "and the city's engineers put the cost at 48 million dollars")
+    both = (
+        "The Lakeport city council voted 7 to 2 to approve the Harbor Bridge, "
+        "and the city's engineers put the cost at 48 million dollars"
+    )
     _, final = ask(assistant, llm, f"{both} [{{7 to 2}}].", BRIDGE)
     numbers, sentence = cited(final, llm, both)
     assert numbers == {llm.number("7 to 2"), llm.number("48 million")}
@@ -136,7 +142,7 @@ def test_a_sentence_with_one_fact_from_each_of_two_passages_cites_both(assistant
 
 
 def test_strict_keeps_recited_sentences_and_drops_the_rest(assistant, llm, minilm):
-    strict = scripted(assistant.store.path, llm, minilm, strict=True)
+    strict = scripted(assistant.library.path, llm, minilm, strict=True)
     llm.answer = f"{GLACIERS} [{{3.20 dollars}}]. The glaciers will grow back by 2031 [{{176 glaciers}}]."
     answer = strict.ask(ICE_AND_COFFEE)
     assert answer.text == f"{GLACIERS} [1]." and [s.recited for s in answer.sentences] == [True]

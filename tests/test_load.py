@@ -1,3 +1,4 @@
+import io
 import json
 import re
 import shutil
@@ -12,7 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
+from ingest.html import is_directory_listing
 from ingest.load import article_id, decode, fetch, find_inputs, parse_articles, read_file, read_input, sniff, upload
 from tests.conftest import LIBRARY, parse
 
@@ -32,15 +34,92 @@ def test_same_bytes_same_hash_and_different_bytes_different_hash():
 def test_find_inputs_recurses_in_order_skips_hidden_and_applies_globs(tmp_path):
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / ".hidden").mkdir()
-    for name in ["b.txt", "a.md", "sub/c.html", "sub/deeper/d.pdf", "sub/skip.docx", ".hidden/e.txt", "notes.TXT", "dump.jsonl"]:
+    for name in [
+        "b.txt",
+        "a.md",
+        "sub/c.html",
+        "sub/deeper/d.pdf",
+        "sub/skip.docx",
+        ".hidden/e.txt",
+        "notes.TXT",
+        "dump.jsonl",
+    ]:
         (tmp_path / name).write_text("text")
     rel = lambda items: [p.relative_to(tmp_path).as_posix() for p in items]  # noqa: E731
-    assert rel(find_inputs([tmp_path])) == ["a.md", "b.txt", "dump.jsonl", "notes.TXT", "sub/c.html", "sub/deeper/d.pdf"]
+    assert rel(find_inputs([tmp_path])) == [
+        "a.md",
+        "b.txt",
+        "dump.jsonl",
+        "notes.TXT",
+        "sub/c.html",
+        "sub/deeper/d.pdf",
+    ]
     assert rel(find_inputs([tmp_path], include=["sub/*"])) == ["sub/c.html", "sub/deeper/d.pdf"]
     assert rel(find_inputs([tmp_path], exclude=["*.md", "*.pdf"])) == ["b.txt", "dump.jsonl", "notes.TXT", "sub/c.html"]
     # Named directly, an unsupported file, a URL and stdin pass through to fail or be read later.
     assert list(find_inputs([str(tmp_path / "sub" / "skip.docx"), "https://x.example/a", "-"])) == [
-        tmp_path / "sub" / "skip.docx", "https://x.example/a", "-"]
+        tmp_path / "sub" / "skip.docx",
+        "https://x.example/a",
+        "-",
+    ]
+
+
+def test_find_inputs_reports_what_a_folder_holds_that_it_leaves_out_and_why(tmp_path):
+    for name in [
+        "field-notes.md",
+        "minutes.txt",
+        "drafts/old-minutes.txt",
+        "budget.xlsx",
+        "Makefile",
+        ".env",
+        ".cache/tide-table.txt",
+        ".cache/deeper/more.txt",
+    ]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("text")
+    skipped = []
+    found = list(find_inputs([tmp_path], exclude=["drafts/*"], on_skip=skipped.append))
+    # What is read is what find_inputs yielded before it could say why it left things out.
+    assert found == list(find_inputs([tmp_path], exclude=["drafts/*"]))
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["field-notes.md", "minutes.txt"]
+    reasons = {s.path.relative_to(tmp_path).as_posix(): s.reason for s in skipped}
+    assert reasons == {
+        ".cache": "hidden folder (its name starts with '.')",  # once, not once per file inside
+        ".env": "hidden file (its name starts with '.')",
+        "Makefile": "unsupported file type '(none)'",
+        "budget.xlsx": "unsupported file type '.xlsx'",
+        "drafts/old-minutes.txt": "excluded by --exclude 'drafts/*'",
+    }
+    skipped.clear()
+    assert list(find_inputs([tmp_path], include=["*.md"], on_skip=skipped.append)) == [tmp_path / "field-notes.md"]
+    assert {s.path.name: s.reason for s in skipped}["minutes.txt"] == "matched by no --include (*.md)"
+    skipped.clear()
+    list(find_inputs([tmp_path / "budget.xlsx", "-"], on_skip=skipped.append))
+    assert skipped == []  # named directly, a file is read (and fails with its own message), not skipped
+
+
+def test_text_from_stdin_takes_its_first_line_as_title_when_nothing_else_gives_one(monkeypatch):
+    def from_stdin(data: bytes):
+        monkeypatch.setattr("sys.stdin", SimpleNamespace(buffer=io.BytesIO(data)))
+        articles, problems = parse_articles(read_input("-"))
+        assert not problems
+        return articles
+
+    plain = b"\n  Ferry timetable changes for the winter season\nFrom November the last ferry leaves at 21:40."
+    assert [a.title for a in from_stdin(plain)] == ["Ferry timetable changes for the winter season"]
+    long_line = ("The harbour board met on Tuesday to discuss dredging the channel " * 3).encode()
+    (title,) = [a.title for a in from_stdin(long_line)]
+    assert title.endswith("…") and len(title) <= 81 and long_line.decode().startswith(title[:-1])
+    assert [a.title for a in from_stdin(b"# Lock gates\n\nThe lock gates were replaced in spring.")] == ["Lock gates"]
+    # A title the text gives itself wins.
+    given = b"---\ntitle: New lock gates\n---\nThe gates were replaced in spring."
+    assert [a.title for a in from_stdin(given)] == ["New lock gates"]
+    # A dump from stdin: each record without a title takes its body's first line.
+    dump = (
+        b'{"id": "a", "body": "Tram line opens\\nThe new line runs to the port."}\n'
+        b'{"id": "b", "title": "Set", "body": "x y"}\n'
+    )
+    assert [a.title for a in from_stdin(dump)] == ["Tram line opens", "Set"]
 
 
 def test_read_errors_name_the_input_and_the_fix(tmp_path):
@@ -81,13 +160,21 @@ def test_uploads_keep_only_the_file_name():
 
 
 def test_sniff_guesses_the_format_of_unnamed_input():
-    assert [sniff(b) for b in (b"%PDF-1.7", b"  <html>", b'{"body": "x"}', b'{"a":1}\n{"a":2}\n', b"[1]", b"Plain words")] == [
-        "pdf", "html", "json", "jsonl", "json", "text"]
+    assert [
+        sniff(b) for b in (b"%PDF-1.7", b"  <html>", b'{"body": "x"}', b'{"a":1}\n{"a":2}\n', b"[1]", b"Plain words")
+    ] == ["pdf", "html", "json", "jsonl", "json", "text"]
 
 
 def test_jsonl_dump_gives_one_article_per_line_with_ids_and_extra_metadata(tmp_path):
     records = [
-        {"id": "sotu-1", "title": "First Address", "author": "A. President", "published_at": "1790-01-08", "body": "Fellow citizens, we meet.", "party": "none"},
+        {
+            "id": "sotu-1",
+            "title": "First Address",
+            "author": "A. President",
+            "published_at": "1790-01-08",
+            "body": "Fellow citizens, we meet.",
+            "party": "none",
+        },
         {"id": "sotu-2", "title": "Second", "url": "https://ex.example/2", "body": "Another address to the nation."},
         {"id": "sotu-3", "title": "No body"},
     ]
@@ -96,7 +183,12 @@ def test_jsonl_dump_gives_one_article_per_line_with_ids_and_extra_metadata(tmp_p
     articles, problems = parse_articles(read_file(path))
     assert [a.id for a in articles] == ["sotu-1", "sotu-2"]
     first, second = articles
-    assert (first.title, first.text, first.metadata["author"], first.metadata["party"]) == ("First Address", "Fellow citizens, we meet.", "A. President", "none")
+    assert (first.title, first.text, first.metadata["author"], first.metadata["party"]) == (
+        "First Address",
+        "Fellow citizens, we meet.",
+        "A. President",
+        "none",
+    )
     assert first.source == f"{path.resolve()}#sotu-1" and second.source == "https://ex.example/2"
     assert [(r.label, r.start, r.end) for r in first.regions] == [("body", 0, len(first.text))]
     assert first.content_hash != second.content_hash
@@ -123,7 +215,10 @@ def test_pdf_text_layer_with_page_numbers_and_clear_errors(tmp_path):
     pdf.set_title("Harbour Report")
     pdf.set_author("City Engineers")
     pdf.set_font("Helvetica", size=12)
-    for page in ("The harbour wall is 400 metres long and was built in 1898.", "Repairs will start in the spring of next year."):
+    for page in (
+        "The harbour wall is 400 metres long and was built in 1898.",
+        "Repairs will start in the spring of next year.",
+    ):
         pdf.add_page()
         pdf.multi_cell(0, 10, page)
     path = tmp_path / "report.pdf"
@@ -155,8 +250,13 @@ def test_pdf_text_layer_with_page_numbers_and_clear_errors(tmp_path):
 class Site(SimpleHTTPRequestHandler):
     """Fixture files, plus redirects and responses that misbehave on purpose; logs each request."""
 
-    redirects = {"/moved": "/coffee.html", "/loop": "/loop", "/to-file": "file:///etc/passwd",
-                 "/to-intranet": "http://intranet.example/coffee.html", "/to-loopback": "http://127.0.0.2/coffee.html"}
+    redirects = {
+        "/moved": "/coffee.html",
+        "/loop": "/loop",
+        "/to-file": "file:///etc/passwd",
+        "/to-intranet": "http://intranet.example/coffee.html",
+        "/to-loopback": "http://127.0.0.2/coffee.html",
+    }
 
     def do_GET(self):
         self.server.log.append((self.path, self.headers["Host"]))
@@ -214,7 +314,9 @@ def web(tmp_path):
     """A real HTTP server on 127.0.0.1 serving fixtures: its address, port and the requests it got."""
     (tmp_path / "coffee.html").write_bytes((LIBRARY / "coffee-prices.html").read_bytes())
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    (tmp_path / "café au lait.txt").write_text("Café au lait is coffee with hot milk, drunk at breakfast across France.")
+    (tmp_path / "café au lait.txt").write_text(
+        "Café au lait is coffee with hot milk, drunk at breakfast across France."
+    )
     server = serve(tmp_path)
     yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", port=server.server_port, log=server.log)
     server.shutdown()
@@ -235,10 +337,10 @@ def resolve(monkeypatch, names: dict[str, list[str]]) -> list[str]:
 def public_loopback(monkeypatch):
     """The seam for a first hop that is allowed: 127.0.0.1, where the test server is, counts as the
     public internet; every other address keeps its verdict (127.0.0.2 is still local)."""
-    from ingest import load
+    from ingest import web
 
-    real = load._public
-    monkeypatch.setattr(load, "_public", lambda ip: str(ip) == "127.0.0.1" or real(ip))
+    real = web._public
+    monkeypatch.setattr(web, "_public", lambda ip: str(ip) == "127.0.0.1" or real(ip))
 
 
 def test_urls_are_fetched_with_redirects_type_size_and_status_checks(web):
@@ -256,41 +358,108 @@ def test_urls_are_fetched_with_redirects_type_size_and_status_checks(web):
         fetch(f"{web.url}/coffee.html", max_bytes=100, allow_private=True)
     with pytest.raises(DossierError, match=r"cannot fetch it .*check the address"):
         fetch("http://127.0.0.1:9/nothing", timeout=2, allow_private=True)
-    assert fetch(f"{web.url}/café au lait.txt", allow_private=True).format == "text"  # sent as /caf%C3%A9%20au%20lait.txt
+    assert (
+        fetch(f"{web.url}/café au lait.txt", allow_private=True).format == "text"
+    )  # sent as /caf%C3%A9%20au%20lait.txt
     with pytest.raises(DossierError, match=r"cannot fetch it \(encoding with 'idna' codec failed"):
         fetch(f"http://{'a' * 70}.example/", allow_private=True)
-    with pytest.raises(DossierError, match=r"/cut-short: the connection closed after 100 of 10000 bytes; try again later"):
+    with pytest.raises(
+        DossierError, match=r"/cut-short: the connection closed after 100 of 10000 bytes; try again later"
+    ):
         fetch(f"{web.url}/cut-short", allow_private=True)
     with pytest.raises(DossierError, match=r"/loop: more than 5 redirects; give the address they end at"):
         fetch(f"{web.url}/loop", allow_private=True)
     assert [path for path, _ in web.log].count("/loop") == 6
 
 
+# A folder's page as a web server writes it, and one a site wrote that is just as much a list of files.
+AUTOINDEX = """<html><head><title>Index of /minutes/</title></head><body><h1>Index of /minutes/</h1><hr><pre>
+<a href="../">../</a>
+<a href="2024-01-harbour-board.txt">2024-01-harbour-board.txt</a>        09-Jan-2024 18:02     4120
+<a href="2024-02-harbour-board.txt">2024-02-harbour-board.txt</a>        13-Feb-2024 17:45     3987
+</pre><hr></body></html>"""
+FILE_LIST = """<html><head><title>Board papers</title></head><body><h2>Papers</h2><table>
+<tr><th>Name</th><th>Last modified</th><th>Size</th></tr>
+<tr><td><a href="agenda-march.pdf">agenda-march.pdf</a></td><td>2024-03-01</td><td>48K</td></tr>
+<tr><td><a href="agenda-april.pdf">agenda-april.pdf</a></td><td>2024-04-02</td><td>51K</td></tr>
+<tr><td><a href="budget-2024.xlsx">budget-2024.xlsx</a></td><td>2024-04-09</td><td>12K</td></tr>
+<tr><td><a href="tide-tables/">tide-tables/</a></td><td>2024-05-20</td><td>-</td></tr>
+<tr><td><a href="minutes-may.txt">minutes-may.txt</a></td><td>2024-06-11</td><td>4K</td></tr>
+</table><p><a href="/">Home</a></p></body></html>"""
+# An article that links a few files is still an article.
+WITH_DOWNLOADS = (
+    "<html><head><title>Harbour dredging approved</title></head><body><h1>Harbour dredging approved</h1>"
+    + "<p>The harbour board approved dredging of the inner channel on Tuesday, after two years of silting that "
+    "left the ferry aground twice at low tide. Work starts in October and should take six weeks.</p>"
+    * 2
+    + "".join(f'<p><a href="paper-{n}.pdf">Paper {n}</a></p>' for n in range(6))
+    + "</body></html>"
+)
+
+
+def test_a_directory_listing_url_is_refused_not_stored(web, tmp_path):
+    with pytest.raises(
+        DossierError,
+        match=rf"^{re.escape(web.url)}/: a directory listing \(a page of links to files\), not an article; "
+        "give the address of one of the files it lists, or download them and ingest the folder$",
+    ):
+        fetch(f"{web.url}/", allow_private=True)  # the test server's own listing of its folder
+    (tmp_path / "papers.html").write_text(FILE_LIST)
+    with pytest.raises(DossierError, match=r"/papers\.html: a directory listing"):
+        read_input(f"{web.url}/papers.html", allow_private=True)
+    assert is_directory_listing(AUTOINDEX) and is_directory_listing(FILE_LIST)
+    assert not is_directory_listing(WITH_DOWNLOADS)
+    assert not is_directory_listing((LIBRARY / "coffee-prices.html").read_text())
+
+
 def test_a_url_on_this_machine_is_refused_unless_private_addresses_are_allowed(web):
     with pytest.raises(DossierError) as refused:
         fetch(f"{web.url}/coffee.html")
-    assert str(refused.value) == (f"{web.url}/coffee.html: resolves to 127.0.0.1, a private or local address; "
-                                  "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network")
+    assert str(refused.value) == (
+        f"{web.url}/coffee.html: resolves to 127.0.0.1, a private or local address; "
+        "pass --allow-private (or set DOSSIER_ALLOW_PRIVATE=1) to fetch from your own network"
+    )
     assert web.log == []  # refused before connecting
     assert read_input(f"{web.url}/coffee.html", allow_private=True).format == "html"
     assert len(web.log) == 1
 
 
-@pytest.mark.parametrize("host, address", [
-    ("localhost", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"),
-    ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"), ("[::1]", "::1"), ("0.0.0.0", "0.0.0.0"), ("[::]", "::"),
-    ("169.254.169.254", "169.254.169.254"), ("10.0.0.1", "10.0.0.1"), ("172.16.5.4", "172.16.5.4"), ("192.168.1.1", "192.168.1.1"),
-    ("100.64.0.1", "100.64.0.1"), ("224.0.0.1", "224.0.0.1"), ("[fc00::1]", "fc00::1"), ("[fe80::1]", "fe80::1"),
-    ("[ff02::1]", "ff02::1"), ("[::7f00:1]", "::127.0.0.1"),
-])
+@pytest.mark.parametrize(
+    "host, address",
+    [
+        ("localhost", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"),
+        ("[::1]", "::1"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("[::]", "::"),
+        ("169.254.169.254", "169.254.169.254"),
+        ("10.0.0.1", "10.0.0.1"),
+        ("172.16.5.4", "172.16.5.4"),
+        ("192.168.1.1", "192.168.1.1"),
+        ("100.64.0.1", "100.64.0.1"),
+        ("224.0.0.1", "224.0.0.1"),
+        ("[fc00::1]", "fc00::1"),
+        ("[fe80::1]", "fe80::1"),
+        ("[ff02::1]", "ff02::1"),
+        ("[::7f00:1]", "::127.0.0.1"),
+    ],
+)
 def test_addresses_of_this_machine_and_its_networks_are_refused_however_written(host, address):
-    with pytest.raises(DossierError, match=rf"^http://{re.escape(host)}/latest: resolves to {re.escape(address)}, a private or local address; "):
+    with pytest.raises(
+        DossierError,
+        match=rf"^http://{re.escape(host)}/latest: resolves to {re.escape(address)}, a private or local address; ",
+    ):
         fetch(f"http://{host}/latest")
 
 
 def test_a_dns_answer_with_any_private_address_is_refused(monkeypatch):
     resolve(monkeypatch, {"news.example": ["93.184.215.14", "127.0.0.1"]})
-    with pytest.raises(DossierError, match=r"^http://news\.example/story: resolves to 127\.0\.0\.1, a private or local address"):
+    with pytest.raises(
+        DossierError, match=r"^http://news\.example/story: resolves to 127\.0\.0\.1, a private or local address"
+    ):
         fetch("http://news.example/story")
 
 
@@ -317,20 +486,32 @@ def test_every_redirect_is_checked_again(web, monkeypatch):
     resolve(monkeypatch, {"news.example": ["127.0.0.1"], "intranet.example": ["10.1.2.3"]})
     site = f"http://news.example:{web.port}"
     assert fetch(f"{site}/moved").source == f"{site}/coffee.html"  # a relative Location, on the same allowed host
-    with pytest.raises(DossierError, match=rf"^{site}/to-intranet \(redirected to http://intranet\.example/coffee\.html\): "
-                                           r"resolves to 10\.1\.2\.3, a private or local address; pass --allow-private"):
+    with pytest.raises(
+        DossierError,
+        match=rf"^{site}/to-intranet \(redirected to http://intranet\.example/coffee\.html\): "
+        r"resolves to 10\.1\.2\.3, a private or local address; pass --allow-private",
+    ):
         fetch(f"{site}/to-intranet")
-    with pytest.raises(DossierError, match=r"\(redirected to http://127\.0\.0\.2/coffee\.html\): resolves to 127\.0\.0\.2, a private"):
+    with pytest.raises(
+        DossierError, match=r"\(redirected to http://127\.0\.0\.2/coffee\.html\): resolves to 127\.0\.0\.2, a private"
+    ):
         fetch(f"{site}/to-loopback")
-    with pytest.raises(DossierError, match=r"\(redirected to file:///etc/passwd\): only http:// and https:// addresses can be fetched"):
+    with pytest.raises(
+        DossierError, match=r"\(redirected to file:///etc/passwd\): only http:// and https:// addresses can be fetched"
+    ):
         fetch(f"{site}/to-file")
     assert [path for path, _ in web.log] == ["/moved", "/coffee.html", "/to-intranet", "/to-loopback", "/to-file"]
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://ftp.example/article.txt", "gopher://gopher.example/0/story"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://ftp.example/article.txt", "gopher://gopher.example/0/story"]
+)
 def test_only_web_addresses_are_fetched(url):
     assert list(find_inputs([url])) == [url]  # named as a URL, not mistaken for a missing file
-    with pytest.raises(DossierError, match=rf"^{re.escape(url)}: only http:// and https:// addresses can be fetched; give a web address"):
+    with pytest.raises(
+        DossierError,
+        match=rf"^{re.escape(url)}: only http:// and https:// addresses can be fetched; give a web address",
+    ):
         read_input(url, allow_private=True)
 
 
@@ -353,9 +534,30 @@ def test_https_checks_the_certificate_and_sends_sni_for_the_name_not_the_address
     if not shutil.which("openssl"):
         pytest.skip("needs the openssl command to make a certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=news.example", "-addext", "subjectAltName=DNS:news.example", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=news.example",
+            "-addext",
+            "subjectAltName=DNS:news.example",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted, as a public CA's certificate would be
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -368,15 +570,23 @@ def test_https_checks_the_certificate_and_sends_sni_for_the_name_not_the_address
         doc = fetch(f"https://news.example:{server.server_port}/coffee.html", allow_private=True)
         assert doc.format == "html" and names == ["news.example"]
         assert server.log == [("/coffee.html", f"news.example:{server.server_port}")]
-        with pytest.raises(DossierError, match=r"other\.example:\d+/coffee\.html: cannot fetch it \(.*certificate verify failed"):
+        with pytest.raises(
+            DossierError, match=r"other\.example:\d+/coffee\.html: cannot fetch it \(.*certificate verify failed"
+        ):
             fetch(f"https://other.example:{server.server_port}/coffee.html", allow_private=True)
     finally:
         server.shutdown()
 
 
 def test_documents_of_every_text_format_parse_to_articles():
-    for name, data in [("a.txt", b"A plain sentence that is long enough to count as prose, clearly."),
-                       ("b.md", b"# Heading Here\n\nA markdown paragraph long enough to count as prose, clearly."),
-                       ("c.html", b"<html><body><article><p>An HTML paragraph long enough to be an article body for extraction.</p></article></body></html>")]:
+    for name, data in [
+        ("a.txt", b"A plain sentence that is long enough to count as prose, clearly."),
+        ("b.md", b"# Heading Here\n\nA markdown paragraph long enough to count as prose, clearly."),
+        (
+            "c.html",
+            b"<html><body><article><p>An HTML paragraph long enough to be an article body for extraction.</p>"
+            b"</article></body></html>",
+        ),
+    ]:
         art = parse(name, data)
         assert "long enough" in art.region_text("body")

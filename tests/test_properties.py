@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from dossier_core.errors import DossierError
+from dossier_core.text import content_words, normalize_whitespace, sentence_spans
 from ingest.chunk import chunk_article, sections
-from ingest.errors import DossierError
 from ingest.load import Document, decode, parse_articles, sniff
 from ingest.regions import LABELS
-from ingest.text import content_words, normalize_whitespace, sentence_spans
 from rag.citations import Verifier, finish
 from rag.markers import MarkerStream, Numbering, split_sentences
 from tests.conftest import PDF_ONE_PAGE, FakeEmbedder
@@ -33,13 +33,39 @@ LONG = settings(max_examples=4, deadline=None, suppress_health_check=[HealthChec
 # What has broken text pipelines: controls and NUL, CR, NEL, line and paragraph separators, BOM and
 # zero-width marks, bidi overrides and right-to-left letters, combining marks, CJK stops, quotes, brackets.
 TRICKY = (
-    "\x00\x01\x07\x08\x0b\x0c\x0e\x1b\x1c\x1f\x7f\x85\r\n\t \u00a0\u2028\u2029\ufeff\u200b\u200d\u202e\u200f\u0301\u0308"
+    "\x00\x01\x07\x08\x0b\x0c\x0e\x1b\x1c\x1f\x7f\x85\r\n\t \u00a0\u2028\u2029\ufeff"
+    "\u200b\u200d\u202e\u200f\u0301\u0308"
     "שלוםمرحبا。！？…“”‘’\"'()[]{}<>&#*_-:;.,!?0123456789ßİ"
 )
 # Lines the page-region heuristics react to.
-CUES = ["Mr.", "e.g.", "U.S.", "By Jane Doe", "# Heading", "## Sub", "Comments", "3 Comments", "About the Author", "Leave a Reply",
-        "Share", "Advertisement", "Photo: Reuters", "Jan 5, 2024", "2024-02-30", "Related", "[1]", "[2, 3]", "Written by", "©", "---",
-        "title: x", "* * *", "...", "http://example.com/a?b=c", "x"]
+CUES = [
+    "Mr.",
+    "e.g.",
+    "U.S.",
+    "By Jane Doe",
+    "# Heading",
+    "## Sub",
+    "Comments",
+    "3 Comments",
+    "About the Author",
+    "Leave a Reply",
+    "Share",
+    "Advertisement",
+    "Photo: Reuters",
+    "Jan 5, 2024",
+    "2024-02-30",
+    "Related",
+    "[1]",
+    "[2, 3]",
+    "Written by",
+    "©",
+    "---",
+    "title: x",
+    "* * *",
+    "...",
+    "http://example.com/a?b=c",
+    "x",
+]
 PIECES = st.one_of(
     st.text(st.characters(codec="utf-8"), max_size=12),  # any code point but lone surrogates, which no decoder yields
     st.text(TRICKY, max_size=12),
@@ -95,7 +121,7 @@ def valid_chunks(article, chunks, chunk_size: int, labels) -> None:
     for c in chunks:
         assert 0 <= c.start < c.end <= len(text) and text[c.start : c.end] == c.text == c.text.strip()
         assert any(r.label == c.region and r.start <= c.start and c.end <= r.end for r in article.regions)
-        assert 0 < c.tokens <= chunk_size and c.llm_tokens > 0
+        assert 0 < c.tokens <= chunk_size
         covered[c.start : c.end] = b"\x01" * (c.end - c.start)
     for region in article.regions:
         if region.label in labels:
@@ -138,12 +164,18 @@ def test_content_words_are_lowercase_ascii_words(text):
 
 
 @FEW
-@given(st.one_of(
-    st.binary(max_size=300),
-    TEXTS.map(str.encode),
-    st.tuples(TEXTS, st.sampled_from(["utf-16", "utf-32", "cp1252", "latin-1"])).map(lambda t: t[0].encode(t[1], "ignore")),
-    st.tuples(st.sampled_from([b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\xef\xbb\xbf"]), st.binary(max_size=40)).map(b"".join),
-))
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        TEXTS.map(str.encode),
+        st.tuples(TEXTS, st.sampled_from(["utf-16", "utf-32", "cp1252", "latin-1"])).map(
+            lambda t: t[0].encode(t[1], "ignore")
+        ),
+        st.tuples(
+            st.sampled_from([b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\xef\xbb\xbf"]), st.binary(max_size=40)
+        ).map(b"".join),
+    )
+)
 @example(b"")
 @example(b"\xff\xfe\x00\xd8")  # UTF-16 mark, then half a surrogate pair
 def test_decode_gives_encodable_text_or_a_clear_error(data):
@@ -172,18 +204,76 @@ def test_text_and_markdown_give_valid_articles_or_a_clear_error(fmt, text):
     articles_of(fmt, text.encode(), f"doc.{'md' if fmt == 'markdown' else 'txt'}")
 
 
-TAGS = ["div", "p", "span", "b", "a", "article", "main", "section", "header", "footer", "nav", "aside", "figure", "figcaption",
-        "h1", "h2", "ul", "li", "table", "td", "script", "style", "template", "svg", "noscript", "form", "title", "head", "body"]
-CLASSES = ["", "comments", "author-bio", "related-posts", "byline", "share", "ad", "menu", "post has-related", "content"]
-BROKEN = ["<", ">", "&amp", "&#0;", "&#xD800;", "&#1114112;", "<!--", "-->", "<![CDATA[x]]>", "</div>", "<p", "<br/>", "<?xml version='1.0' encoding='latin-1'?>",
-          "<!DOCTYPE html>", "<meta property='og:title' content='T'>", "<link rel='canonical' href='https://ex.example/a'>",
-          '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "H", "author": [{"name": "A"}], "datePublished": "2024-13-45"}</script>',
-          '<script type="application/ld+json">[[[[[[[[[[</script>']
+TAGS = [
+    "div",
+    "p",
+    "span",
+    "b",
+    "a",
+    "article",
+    "main",
+    "section",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "figure",
+    "figcaption",
+    "h1",
+    "h2",
+    "ul",
+    "li",
+    "table",
+    "td",
+    "script",
+    "style",
+    "template",
+    "svg",
+    "noscript",
+    "form",
+    "title",
+    "head",
+    "body",
+]
+CLASSES = [
+    "",
+    "comments",
+    "author-bio",
+    "related-posts",
+    "byline",
+    "share",
+    "ad",
+    "menu",
+    "post has-related",
+    "content",
+]
+BROKEN = [
+    "<",
+    ">",
+    "&amp",
+    "&#0;",
+    "&#xD800;",
+    "&#1114112;",
+    "<!--",
+    "-->",
+    "<![CDATA[x]]>",
+    "</div>",
+    "<p",
+    "<br/>",
+    "<?xml version='1.0' encoding='latin-1'?>",
+    "<!DOCTYPE html>",
+    "<meta property='og:title' content='T'>",
+    "<link rel='canonical' href='https://ex.example/a'>",
+    '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "H", "author": [{"name": "A"}], '
+    '"datePublished": "2024-13-45"}</script>',
+    '<script type="application/ld+json">[[[[[[[[[[</script>',
+]
 
 
 def _element(children):
-    return st.tuples(st.sampled_from(TAGS), st.sampled_from(CLASSES), st.lists(children, max_size=4), st.booleans()).map(
-        lambda t: f"<{t[0]}{f' class={t[1]!r}' if t[1] else ''}>" + "".join(t[2]) + (f"</{t[0]}>" if t[3] else ""))
+    return st.tuples(
+        st.sampled_from(TAGS), st.sampled_from(CLASSES), st.lists(children, max_size=4), st.booleans()
+    ).map(lambda t: f"<{t[0]}{f' class={t[1]!r}' if t[1] else ''}>" + "".join(t[2]) + (f"</{t[0]}>" if t[3] else ""))
 
 
 PAGES = st.recursive(st.one_of(TEXTS, st.sampled_from(BROKEN)), _element, max_leaves=25)
@@ -192,7 +282,9 @@ PAGES = st.recursive(st.one_of(TEXTS, st.sampled_from(BROKEN)), _element, max_le
 @FEW
 @given(PAGES)
 @example("<body><!--")  # the tree is a comment
-@example("<svg><meta property='og:title' content='T'><meta property='og:title' content='T'>")  # htmldate's drop_tree asserted
+@example(
+    "<svg><meta property='og:title' content='T'><meta property='og:title' content='T'>"
+)  # htmldate's drop_tree asserted
 def test_nested_and_broken_html_gives_valid_articles_or_a_clear_error(page):
     articles_of("html", page.encode(), "page.html")
 
@@ -209,14 +301,25 @@ def test_deeply_nested_html_keeps_its_words(tag, depth, closed):
     assert len(articles) == 1 and words in articles[0].text
 
 
-RECORDS = st.lists(st.fixed_dictionaries({"body": TEXTS}, optional={
-    "id": st.one_of(st.integers(), st.text(max_size=5)),
-    "title": st.one_of(TEXTS, st.integers(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)),
-    "author": st.one_of(TEXTS, st.lists(TEXTS, max_size=2), st.none()),
-    "url": st.one_of(st.just("https://ex.example/a"), TEXTS, st.integers()),
-    "site": st.one_of(TEXTS, st.floats()),
-    "published_at": st.one_of(TEXTS, st.integers()),
-}), max_size=6)
+RECORDS = st.lists(
+    st.fixed_dictionaries(
+        {"body": TEXTS},
+        optional={
+            "id": st.one_of(st.integers(), st.text(max_size=5)),
+            "title": st.one_of(
+                TEXTS,
+                st.integers(),
+                st.lists(st.integers(), max_size=2),
+                st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+            ),
+            "author": st.one_of(TEXTS, st.lists(TEXTS, max_size=2), st.none()),
+            "url": st.one_of(st.just("https://ex.example/a"), TEXTS, st.integers()),
+            "site": st.one_of(TEXTS, st.floats()),
+            "published_at": st.one_of(TEXTS, st.integers()),
+        },
+    ),
+    max_size=6,
+)
 
 
 @FEW
@@ -227,15 +330,24 @@ def test_a_jsonl_dump_gives_one_article_per_record_with_a_body(records, ascii_on
         record["id"] = f"r{i}"  # distinct, so each record is its own article
     data = newline.join(json.dumps(r, ensure_ascii=ascii_only) for r in records).encode()
     articles = articles_of("jsonl", data, "dump.jsonl")
-    assert [a.text for a in articles] == [normalize_whitespace(r["body"]) for r in records if normalize_whitespace(r["body"])]
+    assert [a.text for a in articles] == [
+        normalize_whitespace(r["body"]) for r in records if normalize_whitespace(r["body"])
+    ]
     for article in articles:
         valid_chunks(article, chunk_article(article, FAKE.count_tokens, 60, 10), 60, ("body",))
 
 
 @FEW
-@given(st.one_of(st.binary(max_size=200), TEXTS.map(str.encode), st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)).map(lambda v: json.dumps(v).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        TEXTS.map(str.encode),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+)
 @example(b"[" * 5000 + b"]" * 5000)
 def test_any_json_gives_articles_or_a_clear_error(data):
     for fmt in ("json", "jsonl"):
@@ -260,7 +372,9 @@ def test_a_damaged_pdf_fails_clearly(data):
 def test_chunks_point_into_the_article_fit_the_window_and_lose_no_word(text, chunk_size, data):
     overlap = data.draw(st.integers(0, chunk_size - 1))
     for article in articles_of("markdown", text.encode(), "doc.md"):
-        valid_chunks(article, chunk_article(article, FAKE.count_tokens, chunk_size, overlap, LABELS), chunk_size, LABELS)
+        valid_chunks(
+            article, chunk_article(article, FAKE.count_tokens, chunk_size, overlap, LABELS), chunk_size, LABELS
+        )
 
 
 @pytest.mark.model
@@ -277,8 +391,11 @@ def test_chunks_fit_minilms_window_in_its_own_tokenizer(minilm, text):
 
 
 @LONG
-@given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=40) | st.sampled_from(["word ", ". ", "x", "\u3000", "[1]", "a.b ", ": "]),
-       st.sampled_from(["text", "markdown", "html"]))
+@given(
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
+    | st.sampled_from(["word ", ". ", "x", "\u3000", "[1]", "a.b ", ": "]),
+    st.sampled_from(["text", "markdown", "html"]),
+)
 @example(".", "text")  # each was once quadratic: a run of full stops,
 @example(": ", "markdown")  # of Markdown decoration at a line's end,
 @example("<script>", "html")  # of script tags never closed
@@ -286,13 +403,35 @@ def test_a_megabyte_line_is_cleaned_and_chunked(unit, fmt):
     line = unit * (2**20 // len(unit))
     data = (f"<html><body><p>{line}</p></body></html>" if fmt == "html" else line).encode()
     for article in articles_of(fmt, data, "long." + {"text": "txt", "markdown": "md", "html": "html"}[fmt]):
-        valid_chunks(article, chunk_article(article, FAKE.count_tokens, 200, 40), 200, ("body", "caption", "author_bio"))
+        valid_chunks(
+            article, chunk_article(article, FAKE.count_tokens, 200, 40), 200, ("body", "caption", "author_bio")
+        )
 
 
 # -- citations
 
 MARKERS = st.one_of(
-    st.sampled_from(["[1]", "[2]", "[3]", "[1, 2]", "[2; 3]", "[9]", "[0]", "[ 2 ]", "[1][2]", "[", "]", "[[", "]]", " ", "  ", "\n", ". "]),
+    st.sampled_from(
+        [
+            "[1]",
+            "[2]",
+            "[3]",
+            "[1, 2]",
+            "[2; 3]",
+            "[9]",
+            "[0]",
+            "[ 2 ]",
+            "[1][2]",
+            "[",
+            "]",
+            "[[",
+            "]]",
+            " ",
+            "  ",
+            "\n",
+            ". ",
+        ]
+    ),
     st.from_regex(r"\[\d{1,3}(, ?\d{1,3}){0,8}\]", fullmatch=True),
 )
 ANSWERS = st.lists(st.one_of(MARKERS, PIECES), max_size=30).map("".join)
@@ -325,11 +464,13 @@ def test_streaming_in_any_pieces_gives_what_feeding_it_whole_gives(text, passage
 
 
 def _hit(n: int, text: str) -> Hit:
-    return Hit(f"c{n}", f"art-{n}", text, 0, len(text), 0.5, None, f"/src/{n}", {})
+    return Hit(f"c{n}", f"art-{n}", text, 0, len(text), 0.5, None, f"/src/{n}")
 
 
 @settings(max_examples=200, deadline=None)
-@given(ANSWERS, st.lists(TEXTS.filter(str.strip), max_size=5), st.lists(st.integers(0, 10_000), max_size=8), st.booleans())
+@given(
+    ANSWERS, st.lists(TEXTS.filter(str.strip), max_size=5), st.lists(st.integers(0, 10_000), max_size=8), st.booleans()
+)
 @example("The bridge opens [[9]2] in 2027.", ["The bridge opens in 2027."], [], False)  # dropping [9] made a [2]
 def test_a_finished_answer_cites_only_its_passages_numbered_by_first_use(text, passage_texts, cuts, strict):
     passages = [_hit(i, t) for i, t in enumerate(passage_texts, 1)]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag.answer import Answer, Citation, Sentence
 from rag.export import to_json, to_markdown
 from rag.feedback import FeedbackLog
@@ -12,26 +12,52 @@ from rag.render import answer_html, closest_html, notices, sources_html, text_fr
 
 
 def citation(n, article="a1", start=0, text="Volunteers counted 4,210 pigeons. The count rose.", **extra):
-    return {"n": n, "article_id": article, "title": f"Title {article}", "source": f"/docs/{article}.md", "text": text, "start": start,
-            "end": start + len(text), "score": 0.8, "url": None, "author": None, "outlet": None, "published_at": None, "highlights": [], **extra}
+    return {
+        "n": n,
+        "article_id": article,
+        "title": f"Title {article}",
+        "source": f"/docs/{article}.md",
+        "text": text,
+        "start": start,
+        "end": start + len(text),
+        "score": 0.8,
+        "url": None,
+        "author": None,
+        "outlet": None,
+        "published_at": None,
+        "highlights": [],
+        **extra,
+    }
 
 
 def answer(text, sentences, citations, **extra):
-    return {"answer": text, "abstained": False, "citations": citations, "unsupported": [i for i, s in enumerate(sentences) if not s[2]],
-            "sentences": [{"text": t, "citations": c, "supported": ok, "reason": why} for t, c, ok, why in sentences], "removed_markers": [], **extra}
+    return {
+        "answer": text,
+        "abstained": False,
+        "citations": citations,
+        "unsupported": [i for i, s in enumerate(sentences) if not s[2]],
+        "sentences": [{"text": t, "citations": c, "supported": ok, "reason": why} for t, c, ok, why in sentences],
+        "removed_markers": [],
+        **extra,
+    }
 
 
 def test_answer_html_links_markers_to_cards_and_marks_unverified_sentences():
     a = answer(
         "Volunteers counted <b>4,210</b> pigeons [1]. They were all blue [2].",
-        [("Volunteers counted <b>4,210</b> pigeons [1].", [1], True, "quoted"),
-         ("They were all blue [2].", [2], False, 'the passage does not say "blue"')],
+        [
+            ("Volunteers counted <b>4,210</b> pigeons [1].", [1], True, "quoted"),
+            ("They were all blue [2].", [2], False, 'the passage does not say "blue"'),
+        ],
         [citation(1), citation(2, "a2")],
     )
     html = answer_html(a, "m1")
     assert "&lt;b&gt;4,210&lt;/b&gt;" in html and "<b>" not in html
     assert '<sup><a href="#m1-source-1" title="Source 1">[1]</a></sup>' in html
-    assert '<span class="dossier-unverified" title="Unverified: the passage does not say &quot;blue&quot;">They were all blue' in html
+    assert (
+        '<span class="dossier-unverified" title="Unverified: the passage does not say &quot;blue&quot;">'
+        "They were all blue" in html
+    )
     assert html.count("⚠") == 1
 
 
@@ -43,9 +69,13 @@ def checked(text, sentences, **flags):
 
 
 def test_a_re_cited_sentence_shows_its_own_mark_with_the_reason_and_no_warning():
-    a = checked("The ferry leaves at 22:15 [1]. It is the last one [1].",
-                [("The ferry leaves at 22:15 [1].", True, True, 'moved from [2] to [1]: "22:15" is <only> in [1]'),
-                 ("It is the last one [1].", True, False, "quoted")])
+    a = checked(
+        "The ferry leaves at 22:15 [1]. It is the last one [1].",
+        [
+            ("The ferry leaves at 22:15 [1].", True, True, 'moved from [2] to [1]: "22:15" is <only> in [1]'),
+            ("It is the last one [1].", True, False, "quoted"),
+        ],
+    )
     html = answer_html(a, "r1")
     why = "moved from [2] to [1]: &quot;22:15&quot; is &lt;only&gt; in [1]"
     assert f'<sup class="dossier-recited-mark" title="{why}">↻</sup>' in html
@@ -55,10 +85,14 @@ def test_a_re_cited_sentence_shows_its_own_mark_with_the_reason_and_no_warning()
 
 
 def test_most_sentences_unverified_is_a_banner_above_and_a_few_a_caption_below():
-    two_of_three = checked("A [1]. B [1]. C [1].", [("A [1].", False, False, "no"), ("B [1].", False, False, "no"),
-                                                     ("C [1].", True, False, "quoted")])
-    one_of_three = checked("A [1]. B [1]. C [1].", [("A [1].", False, False, "no"), ("B [1].", True, False, "quoted"),
-                                                     ("C [1].", True, False, "quoted")])
+    two_of_three = checked(
+        "A [1]. B [1]. C [1].",
+        [("A [1].", False, False, "no"), ("B [1].", False, False, "no"), ("C [1].", True, False, "quoted")],
+    )
+    one_of_three = checked(
+        "A [1]. B [1]. C [1].",
+        [("A [1].", False, False, "no"), ("B [1].", True, False, "quoted"), ("C [1].", True, False, "quoted")],
+    )
     half = checked("A [1]. B [1].", [("A [1].", False, False, "no"), ("B [1].", True, False, "quoted")])
     above, below = notices(two_of_three)
     assert above == ["2 of 3 sentences could not be verified against the passages they cite; point at one to see why."]
@@ -72,14 +106,24 @@ def test_most_sentences_unverified_is_a_banner_above_and_a_few_a_caption_below()
 def test_notices_name_an_off_question_answer_a_contradicted_refusal_a_repeat_and_dropped_sentences():
     extract = checked("The ferry leaves at 22:15 [1].", [("The ferry leaves at 22:15 [1].", True, False, "quoted")])
     off = checked("Buses run hourly [1].", [("Buses run hourly [1].", True, False, "quoted")], off_question=True)
-    assert notices(off)[0] == ["This answer does not seem to address the question; "
-                               "the passages' own sentences are below."]
-    refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, repeated=True, dropped=2,
-                     from_passages=Answer("x", (), False)).to_dict()
+    assert notices(off)[0] == [
+        "This answer does not seem to address the question; the passages' own sentences are below."
+    ]
+    refused = Answer(
+        "The articles don't say.",
+        (),
+        False,
+        refusal_contradicted=True,
+        repeated=True,
+        dropped=2,
+        from_passages=Answer("x", (), False),
+    ).to_dict()
     above, below = notices(refused)
     assert above == ["The model said the articles don't say, but a passage appears to answer it — see below."]
-    assert below == ["The model began repeating itself; the answer was cut at the first repeat.",
-                     "Strict mode dropped 2 unverified sentence(s)."]
+    assert below == [
+        "The model began repeating itself; the answer was cut at the first repeat.",
+        "Strict mode dropped 2 unverified sentence(s).",
+    ]
     assert extract["from_passages"] is None and notices(extract) == ([], [])
     # Answers stored before these checks existed (session state, feedback logs) have none of the keys.
     old = {k: v for k, v in off.items() if k not in ("off_question", "refusal_contradicted", "repeated", "dropped")}
@@ -89,26 +133,51 @@ def test_notices_name_an_off_question_answer_a_contradicted_refusal_a_repeat_and
 def test_source_cards_escape_text_highlight_support_and_link_only_web_urls():
     text = "Intro <script>alert(1)</script>. Volunteers counted 4,210 pigeons in the spring survey, a record."
     start = text.index("Volunteers")
-    web = citation(1, text=text, url="https://news.example/pigeons#top", author="Mara Quint", outlet="Harbor News",
-                   published_at="2025-05-02T08:00:00", highlights=[(start, len(text))])
+    web = citation(
+        1,
+        text=text,
+        url="https://news.example/pigeons#top",
+        author="Mara Quint",
+        outlet="Harbor News",
+        published_at="2025-05-02T08:00:00",
+        highlights=[(start, len(text))],
+    )
     hostile = citation(2, "a2", url="javascript:alert(1)", title="<img src=x onerror=alert(1)>")
     html = sources_html({"citations": [web, hostile]}, "m2")
     assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
     assert f"<mark>{text[start:]}</mark>" in html
-    assert 'href="https://news.example/pigeons#:~:text=Volunteers%20counted%204%2C210%20pigeons,spring%20survey%2C%20a%20record."' in html
+    assert (
+        'href="https://news.example/pigeons#:~:text=Volunteers%20counted%204%2C210%20pigeons,spring%20survey%2C%20a%20record."'
+        in html
+    )
     assert "Mara Quint · Harbor News · 2025-05-02" in html
     assert "javascript:" not in html and 'id="m2-source-2"' in html
 
 
 def test_text_fragments_encode_the_characters_that_delimit_them():
-    assert text_fragment("https://x.example/a", "Short, one-line quote.") == "https://x.example/a#:~:text=Short%2C%20one%2Dline%20quote."
+    assert (
+        text_fragment("https://x.example/a", "Short, one-line quote.")
+        == "https://x.example/a#:~:text=Short%2C%20one%2Dline%20quote."
+    )
     assert text_fragment("https://x.example/a", "") == "https://x.example/a"
 
 
 def test_an_abstention_lists_the_closest_articles_once_each():
-    passages = [{"article_id": "a", "title": "Bridge vote", "source": "https://city.example/bridge", "url": "https://city.example/bridge"},
-                {"article_id": "a", "title": "Bridge vote", "source": "https://city.example/bridge", "url": "https://city.example/bridge"},
-                {"article_id": "b", "title": "Owls", "source": "/docs/owls.md", "url": None}]
+    passages = [
+        {
+            "article_id": "a",
+            "title": "Bridge vote",
+            "source": "https://city.example/bridge",
+            "url": "https://city.example/bridge",
+        },
+        {
+            "article_id": "a",
+            "title": "Bridge vote",
+            "source": "https://city.example/bridge",
+            "url": "https://city.example/bridge",
+        },
+        {"article_id": "b", "title": "Owls", "source": "/docs/owls.md", "url": None},
+    ]
     html = closest_html({"trace": {"passages": passages}})
     assert html.count("<li>") == 2 and html.count("Bridge vote") == 1
     assert '<a href="https://city.example/bridge" target="_blank"' in html and "“Owls” — /docs/owls.md" in html
@@ -116,23 +185,36 @@ def test_an_abstention_lists_the_closest_articles_once_each():
 
 
 def test_markdown_export_numbers_references_across_the_conversation():
-    coffee = citation(1, "coffee", 10, url="https://market.example/coffee", outlet="Market Daily", published_at="2024-11-12")
+    coffee = citation(
+        1, "coffee", 10, url="https://market.example/coffee", outlet="Market Daily", published_at="2024-11-12"
+    )
     glacier = citation(1, "glacier", 0)
     conversation = [
         {"role": "user", "content": "Coffee price?"},
-        {"role": "assistant", "content": "…", "answer": answer("It hit 3.20 dollars [1].", [("It hit 3.20 dollars [1].", [1], True, "")], [coffee])},
+        {
+            "role": "assistant",
+            "content": "…",
+            "answer": answer("It hit 3.20 dollars [1].", [("It hit 3.20 dollars [1].", [1], True, "")], [coffee]),
+        },
         {"role": "user", "content": "Glaciers and coffee?"},
-        {"role": "assistant", "content": "…", "answer": answer(
-            "176 were measured [1]. Coffee rose [2].",
-            [("176 were measured [1].", [1], True, ""), ("Coffee rose [2].", [2], False, "no")],
-            [glacier, {**coffee, "n": 2}])},
+        {
+            "role": "assistant",
+            "content": "…",
+            "answer": answer(
+                "176 were measured [1]. Coffee rose [2].",
+                [("176 were measured [1].", [1], True, ""), ("Coffee rose [2].", [2], False, "no")],
+                [glacier, {**coffee, "n": 2}],
+            ),
+        },
     ]
     md = to_markdown(conversation)
     assert "**Answer:** It hit 3.20 dollars [1]." in md
     assert "**Answer:** 176 were measured [2]. Coffee rose [1]." in md
     assert "_1 sentence(s) of this answer could not be verified" in md
-    assert md.endswith("## References\n\n1. “Title coffee” — Market Daily — 2024-11-12 — https://market.example/coffee\n"
-                       "2. “Title glacier” — /docs/glacier.md\n")
+    assert md.endswith(
+        "## References\n\n1. “Title coffee” — Market Daily — 2024-11-12 — https://market.example/coffee\n"
+        "2. “Title glacier” — /docs/glacier.md\n"
+    )
     exported = json.loads(to_json(conversation))
     assert [t["role"] for t in exported["conversation"]] == ["user", "assistant", "user", "assistant"]
     assert exported["conversation"][3]["answer"]["citations"][1]["url"] == "https://market.example/coffee"
@@ -144,14 +226,22 @@ def test_markdown_export_says_an_answer_missed_the_question_and_adds_the_passage
     extract = Answer("The night ferry leaves at 22:15 [1].", (ferry,), False)
     off = Answer("Buses run hourly [1].", (buses,), False, off_question=True, from_passages=extract).to_dict()
     refused = Answer("The articles don't say.", (), False, refusal_contradicted=True, from_passages=extract).to_dict()
-    md = to_markdown([{"role": "user", "content": "When does the last ferry leave?"},
-                      {"role": "assistant", "content": off["answer"], "answer": off},
-                      {"role": "user", "content": "And the night ferry?"},
-                      {"role": "assistant", "content": refused["answer"], "answer": refused}])
-    assert ("**Answer:** Buses run hourly [1].\n\n_This answer does not seem to address the question._\n\n"
-            "**From the passages:** The night ferry leaves at 22:15 [2].\n") in md
-    assert ("**Answer:** The articles don't say.\n\n_The model said the articles don't say, but a passage appears "
-            "to answer it._\n\n**From the passages:** The night ferry leaves at 22:15 [2].\n") in md
+    md = to_markdown(
+        [
+            {"role": "user", "content": "When does the last ferry leave?"},
+            {"role": "assistant", "content": off["answer"], "answer": off},
+            {"role": "user", "content": "And the night ferry?"},
+            {"role": "assistant", "content": refused["answer"], "answer": refused},
+        ]
+    )
+    assert (
+        "**Answer:** Buses run hourly [1].\n\n_This answer does not seem to address the question._\n\n"
+        "**From the passages:** The night ferry leaves at 22:15 [2].\n"
+    ) in md
+    assert (
+        "**Answer:** The articles don't say.\n\n_The model said the articles don't say, but a passage appears "
+        "to answer it._\n\n**From the passages:** The night ferry leaves at 22:15 [2].\n"
+    ) in md
     assert md.endswith("1. “Bus routes” — /docs/buses.md\n2. “Ferry timetable” — /docs/ferry.md\n")
     [turn] = json.loads(to_json([{"role": "assistant", "content": off["answer"], "answer": off}]))["conversation"]
     assert turn["answer"]["off_question"] is True
@@ -160,7 +250,12 @@ def test_markdown_export_says_an_answer_missed_the_question_and_adds_the_passage
 
 def test_feedback_is_kept_per_answer_and_a_second_rating_replaces_the_first(tmp_path):
     log = FeedbackLog(tmp_path / "feedback.sqlite3")
-    a = answer("Counted 4,210 [1].", [("Counted 4,210 [1].", [1], True, "")], [citation(1)], trace={"query": "How many?", "passages": []})
+    a = answer(
+        "Counted 4,210 [1].",
+        [("Counted 4,210 [1].", [1], True, "")],
+        [citation(1)],
+        trace={"query": "How many?", "passages": []},
+    )
     log.record("id1", 1, "How many?", a)
     log.record("id1", 0, "How many?", a)
     log.record("id2", 1, "Again?", a)

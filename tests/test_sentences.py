@@ -6,28 +6,83 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingest.extract import extract_pdf, unwrap
-from ingest.text import sentence_spans
+from dossier_core.text import sentence_spans
+from ingest.extract import extract_pdf, unwrap_lines
 from rag.markers import split_sentences
+
+
+def unwrap(text: str, compounds: set[str]) -> str:
+    """A PDF page's visual lines joined back into lines of text, as one string."""
+    return "\n".join(line for _, line in unwrap_lines(text.split("\n"), compounds))
+
 
 MANY = settings(max_examples=300, deadline=None, derandomize=True)
 
 # Sentences start with a word that starts sentences, so where each ends is never in doubt;
 # their insides and ends hold what a splitter trips on.
-STARTS = ["The harbour board", "It", "They", "She", "He", "Dr. Nwosu", "Mr. Achterberg", "Ms. Brelade's council",
-          "In March the mayor", "\u201cWe", '"The levy', "Three ferries"]
+STARTS = [
+    "The harbour board",
+    "It",
+    "They",
+    "She",
+    "He",
+    "Dr. Nwosu",
+    "Mr. Achterberg",
+    "Ms. Brelade's council",
+    "In March the mayor",
+    "\u201cWe",
+    '"The levy',
+    "Three ferries",
+]
 INSIDES = [
-    " met Sen. Ilves", " at 7:15 p.m. Thursday", " at 10 a.m. on the quay", " before 6 a.m. CET", " in the U.S. Senate",
-    " on Jan. 12", " on Sept. 3, 2021,", " for 3.5 percent", " of $1.2 billion", " at No. 4 Quay Road",
-    " with J. R. Ebbesen", " and Carl F. Mott", ' said "no." and', ' asked "Why?" and', " waited... and",
-    " (see Fig. 2)", " with pumps, hoses, etc. and", " for Brightwater Ltd. directors", " near Mt. Kosciuszko",
-    " from the U.K. Treasury", " hired by Lund & Co. staff", " named Ph.D. students", " of 0.25 metres",
+    " met Sen. Ilves",
+    " at 7:15 p.m. Thursday",
+    " at 10 a.m. on the quay",
+    " before 6 a.m. CET",
+    " in the U.S. Senate",
+    " on Jan. 12",
+    " on Sept. 3, 2021,",
+    " for 3.5 percent",
+    " of $1.2 billion",
+    " at No. 4 Quay Road",
+    " with J. R. Ebbesen",
+    " and Carl F. Mott",
+    ' said "no." and',
+    ' asked "Why?" and',
+    " waited... and",
+    " (see Fig. 2)",
+    " with pumps, hoses, etc. and",
+    " for Brightwater Ltd. directors",
+    " near Mt. Kosciuszko",
+    " from the U.K. Treasury",
+    " hired by Lund & Co. staff",
+    " named Ph.D. students",
+    " of 0.25 metres",
     " by 2 p.m. Oct. 9",
 ]
-ENDS = [".", "!", "?", " in the U.S.", " at 6 p.m.", " by 8 a.m.", " for Okoro Inc.", " with cranes, barges, etc.",
-        ' "It is over."', ' "Why?"', ' "Enough!"', "...", " to Washington, D.C.", " of 4.5 metres.", " (page 3)."]
-SENTENCES = st.builds(lambda start, insides, end: start + "".join(insides) + end, st.sampled_from(STARTS),
-                      st.lists(st.sampled_from(INSIDES), max_size=4), st.sampled_from(ENDS))
+ENDS = [
+    ".",
+    "!",
+    "?",
+    " in the U.S.",
+    " at 6 p.m.",
+    " by 8 a.m.",
+    " for Okoro Inc.",
+    " with cranes, barges, etc.",
+    ' "It is over."',
+    ' "Why?"',
+    ' "Enough!"',
+    "...",
+    " to Washington, D.C.",
+    " of 4.5 metres.",
+    " (page 3).",
+]
+SENTENCES = st.builds(
+    lambda start, insides, end: start + "".join(insides) + end,
+    st.sampled_from(STARTS),
+    st.lists(st.sampled_from(INSIDES), max_size=4),
+    st.sampled_from(ENDS),
+)
 LISTED = st.tuples(st.sampled_from(["", "", "1. ", "12. ", "b. ", "(iv). "]), SENTENCES).map("".join)
 SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n"])
 
@@ -47,17 +102,26 @@ def passages(draw) -> tuple[str, list[str]]:
 @MANY
 @given(passages())
 @example(('It left at 6 p.m. "We docked at 9 a.m. Tuesday."', ["It left at 6 p.m.", '"We docked at 9 a.m. Tuesday."']))
-@example(("It sailed to the U.S. They paid Okoro Inc. \u201cWe won.\u201d",
-          ["It sailed to the U.S.", "They paid Okoro Inc.", "\u201cWe won.\u201d"]))
+@example(
+    (
+        "It sailed to the U.S. They paid Okoro Inc. \u201cWe won.\u201d",
+        ["It sailed to the U.S.", "They paid Okoro Inc.", "\u201cWe won.\u201d"],
+    )
+)
 def test_the_splitter_finds_the_sentences_written(passage):
     text, written = passage
     assert [text[s:e] for s, e, _ in sentence_spans(text)] == written
 
 
-RANDOM = st.lists(st.one_of(
-    st.sampled_from(STARTS + INSIDES + ENDS + ["\n", "\n\n", " ", ". ", "[1]", " [2]", "A.", "5.", "\u2026", "'", ")"]),
-    st.text(st.characters(codec="utf-8"), max_size=6),
-), max_size=40).map("".join)
+RANDOM = st.lists(
+    st.one_of(
+        st.sampled_from(
+            STARTS + INSIDES + ENDS + ["\n", "\n\n", " ", ". ", "[1]", " [2]", "A.", "5.", "\u2026", "'", ")"]
+        ),
+        st.text(st.characters(codec="utf-8"), max_size=6),
+    ),
+    max_size=40,
+).map("".join)
 
 
 @MANY
@@ -78,7 +142,7 @@ def test_a_marker_after_a_quoted_sentence_binds_to_it(passage, citation):
         quote = text[s:e]
         assert split_sentences(quote + marker) == [(0, len(quote + marker), cited)]
         if following:  # with the next sentence after the marker, as a model writes an answer
-            answer = f"{quote}{marker}{text[e:following[1]]}"
+            answer = f"{quote}{marker}{text[e : following[1]]}"
             assert split_sentences(answer)[0] == (0, len(quote + marker), cited), answer
 
 
@@ -102,10 +166,16 @@ def test_wrapped_lines_join_and_headings_list_items_and_table_rows_stay_apart():
     ]
     assert unwrap("\n".join(lines), set()).split("\n") == [
         "Breakwater Survey 2024",
-        (f"{long} Capt. Ilse Varga to report by Friday. Divers inspected the footings at 6 a.m. Tuesday and found "
-         "them sound; the crest, however, had lost three of its capping stones."),
-        "Recommended work", "1. Replace the capping stones.", "2. Grout the cracks before winter.",
-        "Item Cost", "Stones 41000", "Grout 9500",
+        (
+            f"{long} Capt. Ilse Varga to report by Friday. Divers inspected the footings at 6 a.m. Tuesday and found "
+            "them sound; the crest, however, had lost three of its capping stones."
+        ),
+        "Recommended work",
+        "1. Replace the capping stones.",
+        "2. Grout the cracks before winter.",
+        "Item Cost",
+        "Stones 41000",
+        "Grout 9500",
     ]
 
 
@@ -129,10 +199,12 @@ def test_hyphenated_breaks_drop_the_hyphen_before_lowercase_unless_the_document_
 def test_a_wrapped_pdf_paragraph_comes_back_as_the_sentences_written(width):
     from fpdf import FPDF
 
-    paragraph = ("The tidal gauge at Port Elsen recorded 4.35 metres at 7:40 p.m. Saturday, the highest since "
-                 "records began. Dr. Ruth Amankwah of the U.K. Met Office said the surge was expected. "
-                 '"We warned the harbour master." Sea walls built by Harlow & Co. held, although two '
-                 "slipways on St. Kilda Road flooded.")
+    paragraph = (
+        "The tidal gauge at Port Elsen recorded 4.35 metres at 7:40 p.m. Saturday, the highest since "
+        "records began. Dr. Ruth Amankwah of the U.K. Met Office said the surge was expected. "
+        '"We warned the harbour master." Sea walls built by Harlow & Co. held, although two '
+        "slipways on St. Kilda Road flooded."
+    )
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
@@ -140,8 +212,13 @@ def test_a_wrapped_pdf_paragraph_comes_back_as_the_sentences_written(width):
     pdf.set_font("Helvetica", size=11)
     pdf.multi_cell(width, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 6, "Actions", new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 6, "1. Inspect the slipways.\n2. Repaint the gauge.\nThe pumping sta-\ntion restarted at 9 p.m.",
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        6,
+        "1. Inspect the slipways.\n2. Repaint the gauge.\nThe pumping sta-\ntion restarted at 9 p.m.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     text = extract_pdf(bytes(pdf.output()), "surge.pdf").text
     # A line that ends a sentence keeps its newline (pypdf marks no paragraphs; that one may end one).
     assert [text[s:e] for s, e, _ in sentence_spans(text)] == [
@@ -150,5 +227,8 @@ def test_a_wrapped_pdf_paragraph_comes_back_as_the_sentences_written(width):
         "Dr. Ruth Amankwah of the U.K. Met Office said the surge was expected.",
         '"We warned the harbour master."',
         "Sea walls built by Harlow & Co. held, although two slipways on St. Kilda Road flooded.",
-        "Actions", "1. Inspect the slipways.", "2. Repaint the gauge.", "The pumping station restarted at 9 p.m.",
+        "Actions",
+        "1. Inspect the slipways.",
+        "2. Repaint the gauge.",
+        "The pumping station restarted at 9 p.m.",
     ]

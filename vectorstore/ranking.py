@@ -4,7 +4,7 @@ spread the best over articles, and rerank them by their best sentence."""
 import math
 from collections import Counter
 
-from ingest.text import content_words, sentence_spans
+from dossier_core.text import content_words, sentence_spans
 
 # Weight of the lexical score, chosen on squad2 by bench/eval_squad2.py (bench/eval-squad2.md):
 # 0.3 is best or tied on every figure; reciprocal-rank fusion does worse because the dense ranking is weaker.
@@ -15,7 +15,9 @@ LEXICAL_WEIGHT = 0.3
 RERANK_WEIGHT = 0.5
 
 
-def convex_fusion(dense: dict[str, float], lexical: dict[str, float], weight: float = LEXICAL_WEIGHT) -> dict[str, float]:
+def convex_fusion(
+    dense: dict[str, float], lexical: dict[str, float], weight: float = LEXICAL_WEIGHT
+) -> dict[str, float]:
     """Score of each id: weight × BM25 / best BM25 + (1 − weight) × cosine.
 
     `dense` must hold the cosine of every id, including those only the lexical

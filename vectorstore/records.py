@@ -1,24 +1,42 @@
-"""Dossier's records of what Chroma holds, and the translation of Chroma's result shapes into them:
-the one place, with vectorstore.store, that knows those shapes."""
+"""The store's records and writes: what Chroma holds, translated into Dossier's types.
 
-from dataclasses import dataclass
+The one place that knows Chroma's record shapes: chunk metadata is written by
+`chunk_metadata` and read back by `hit` only; article records by `Records.put`
+and `records_of`. Writes hold the site's lock (Consistency.writing) and name
+the article in the site's journal while it is half written.
+"""
 
-from ingest.models import Chunk
+import json
+from dataclasses import asdict, dataclass
 
-PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
+import numpy as np
+
+from dossier_core.models import Article, Chunk, Region
+from vectorstore.handle import PAGE, StoreHandle, served
+
+# Chunk metadata that citations and filters use, copied from the article. The outlet is
+# stored as "site": its name in article metadata and in stores written before Hit had fields.
+_ARTICLE_FIELDS = ("author", "published_at", "site", "url")
 
 
 @dataclass(frozen=True)
 class Hit:
+    """A chunk found for a query, with what a citation shows of its article."""
+
     chunk_id: str
     article_id: str
     text: str
-    start: int
+    start: int  # offsets of `text` in the article's cleaned text
     end: int
     score: float  # cosine similarity to the query, -1..1
     title: str | None
-    source: str
-    metadata: dict
+    source: str  # the path or URL the article came from
+    url: str | None = None
+    author: str | None = None
+    outlet: str | None = None  # the publication or site
+    published_at: str | None = None
+    region: str | None = None  # body, caption, table… (see ingest.regions)
+    page: int | None = None  # a PDF's page, counted from 1
 
 
 @dataclass(frozen=True)
@@ -33,31 +51,153 @@ class ArticleRecord:
     site: str | None = None
 
 
-def records_of(got) -> list[ArticleRecord]:
+def hit(chunk_id: str, text: str, metadata: dict, score: float) -> Hit:
+    """A Hit from one chunk record of Chroma (its id, document and metadata) and its score."""
+    m = metadata
+    return Hit(
+        chunk_id,
+        m["article_id"],
+        text,
+        m["start"],
+        m["end"],
+        score,
+        m.get("title"),
+        m["source"],
+        m.get("url"),
+        m.get("author"),
+        m.get("site"),
+        m.get("published_at"),
+        m.get("region"),
+        m.get("page"),
+    )
+
+
+def records_of(got: dict) -> list[ArticleRecord]:
     """Article records from a Chroma get of the articles collection."""
     return [
-        ArticleRecord(i, m.get("title"), m["source"], m["content_hash"], m["chunks"], m.get("published_at"), m.get("author"), m.get("site"))
+        ArticleRecord(
+            i,
+            m.get("title"),
+            m["source"],
+            m["content_hash"],
+            m["chunks"],
+            m.get("published_at"),
+            m.get("author"),
+            m.get("site"),
+        )
         for i, m in zip(got["ids"], got["metadatas"])
     ]
 
 
-def fetch(collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
-    """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""
-    got = {"ids": [], **{k: [] for k in include}}
-    start = 0
-    while ids is None or start < len(ids):
-        page = collection.get(include=include, **({"where": where, "limit": PAGE, "offset": start} if ids is None else {"ids": ids[start : start + PAGE]}))
-        for k in got:
-            got[k] += page[k]
-        if ids is None and len(page["ids"]) < PAGE:
-            break
-        start += PAGE
-    return got
-
-
 def chunk_metadata(base: dict, chunk: Chunk) -> dict:
-    m = {**base, "index": chunk.index, "context": chunk.context, "start": chunk.start, "end": chunk.end, "tokens": chunk.tokens,
-         "llm_tokens": chunk.llm_tokens, "region": chunk.region}
+    m = {
+        **base,
+        "index": chunk.index,
+        "context": chunk.context,
+        "start": chunk.start,
+        "end": chunk.end,
+        "tokens": chunk.tokens,
+        "region": chunk.region,
+    }
     if chunk.page is not None:
         m["page"] = chunk.page
     return m
+
+
+class Records:
+    """Reading and writing the articles and their chunks."""
+
+    def __init__(self, handle: StoreHandle):
+        self.handle = handle
+
+    @served
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks)."""
+        return self.handle.articles.count(), self.handle.chunks.count()
+
+    @served
+    def article(self, article_id: str) -> ArticleRecord | None:
+        got = self.handle.articles.get(ids=[article_id], include=["metadatas"])
+        return next(iter(records_of(got)), None)
+
+    @served
+    def find(self, **where) -> ArticleRecord | None:
+        """The first article whose record matches, e.g. find(source=...) or find(content_hash=...)."""
+        got = self.handle.articles.get(where=where, limit=1, include=["metadatas"])
+        return next(iter(records_of(got)), None)
+
+    @served
+    def articles(self) -> list[ArticleRecord]:
+        got = self.handle.fetch(self.handle.articles, ["metadatas"])
+        return sorted(records_of(got), key=lambda r: (r.title or "", r.source))
+
+    @served
+    def load_article(self, article_id: str) -> tuple[Article, tuple[str, ...]]:
+        """The stored article and the labels of the regions it has indexed."""
+        data = json.loads(self.handle.articles.get(ids=[article_id], include=["documents"])["documents"][0])
+        article = data["article"]
+        return Article(**{**article, "regions": tuple(Region(**r) for r in article["regions"])}), tuple(data["indexed"])
+
+    @served
+    def article_ids(self, keep) -> list[str]:
+        """Ids of the articles whose record metadata (source, title, site, author, published_at…)
+        `keep(metadata)` accepts."""
+        got = self.handle.fetch(self.handle.articles, ["metadatas"])
+        return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
+
+    @served
+    def chunking(self) -> dict:
+        """How the stored chunks were made (empty for a new store)."""
+        return json.loads(self.handle.articles_metadata().get("chunking", "{}"))
+
+    @served
+    def set_chunking(self, chunking: dict) -> None:
+        metadata = {**self.handle.articles_metadata(), "chunking": json.dumps(chunking, sort_keys=True)}
+        self.handle.articles.modify(metadata=metadata)
+        self.handle.site.changed()
+
+    @served
+    def put(self, article: Article, chunks: list[Chunk], vectors: np.ndarray, indexed: tuple[str, ...]) -> None:
+        """Add or replace an article (inside Consistency.writing). New chunks go in before old
+        ones leave, so a reader never finds the article missing; ids carry the content hash."""
+        site, lexical = self.handle.site, self.handle.lexical
+        site.begin(article.id)
+        version = article.content_hash[:12]
+        base = {"article_id": article.id, "source": article.source, "content_hash": article.content_hash}
+        if article.title:
+            base["title"] = article.title
+        base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
+        ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
+        for start in range(0, len(ids), PAGE):
+            part = slice(start, start + PAGE)
+            self.handle.chunks.upsert(
+                ids=ids[part],
+                embeddings=vectors[part],
+                documents=[c.text for c in chunks[part]],
+                metadatas=[chunk_metadata(base, c) for c in chunks[part]],
+            )
+        lexical.add([(i, article.id, article.content_hash, c.embedding_text) for i, c in zip(ids, chunks)])
+        mean = vectors.mean(axis=0)
+        self.handle.articles.upsert(
+            ids=[article.id],
+            embeddings=[mean / (np.linalg.norm(mean) or 1.0)],
+            documents=[json.dumps({"article": asdict(article), "indexed": list(indexed)}, ensure_ascii=False)],
+            metadatas=[{**base, "chunks": len(chunks)}],
+        )
+        # Older versions go, and chunks of this version beyond its last (it was re-chunked into fewer).
+        stale = {"$or": [{"content_hash": {"$ne": article.content_hash}}, {"index": {"$gte": len(chunks)}}]}
+        self.handle.chunks.delete(where={"$and": [{"article_id": article.id}, stale]})
+        lexical.delete(article.id, keep_hash=article.content_hash)
+        site.end()
+        site.changed()
+
+    @served
+    def remove(self, article_id: str) -> None:
+        """Remove an article and its chunks (inside Consistency.writing)."""
+        site = self.handle.site
+        site.begin(article_id)
+        self.handle.articles.delete(ids=[article_id])
+        self.handle.chunks.delete(where={"article_id": article_id})
+        self.handle.lexical.delete(article_id)
+        site.end()
+        site.changed()

@@ -10,11 +10,15 @@ The same three things live in the server, in a small `dossier_state`
 collection: a lease record (the lock: Chroma's `add` ignores an id that
 exists, so of several writers exactly one creates it; its holder renews it
 and a killed holder's lease expires), a journal record and a generation record.
+
+What differs between the two beyond that is asked of the site, never by its type:
+whether the BM25 index is a local copy to keep up to date (`lexical_is_copy`),
+whether a failed read is worth repeating on a fresh client (`refresh_reader`), and
+how an error is told to the user (`trouble`, `open_trouble`).
 """
 
 import hashlib
 import json
-import os
 import shutil
 import threading
 import time
@@ -24,13 +28,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from filelock import FileLock, Timeout
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 
-TOKEN_ENV = "CHROMA_AUTH_TOKEN"
 SERVER_TIMEOUT = 30.0  # seconds a server may take to answer one call
 LEASE_SECONDS = 20.0  # a killed writer's lease lapses after this
 # On a full disk Chroma's embedded store hangs while writing, and cannot read until it has
@@ -38,6 +43,10 @@ LEASE_SECONDS = 20.0  # a killed writer's lease lapses after this
 RESERVE_BYTES = 64 * 2**20
 _clients: dict[str, tuple[str, object]] = {}  # one (generation, client) per store folder in this process
 _opening = threading.Lock()  # Chroma fails when threads open clients of one folder at once
+
+
+def _unopenable(name: str, e: Exception) -> str:
+    return f"{name}: cannot open it ({e}); give --store a writable folder"
 
 
 class Folder:
@@ -55,7 +64,10 @@ class Folder:
             client = _clients.get(str(self.path))
             if client is None or client[0] != generation:
                 self._forget()
-                client = (generation, chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)))
+                client = (
+                    generation,
+                    chromadb.PersistentClient(path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)),
+                )
                 _clients[str(self.path)] = client
             return client[1]
 
@@ -63,10 +75,20 @@ class Folder:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         return f"{self.name}: {reason}; check the folder's disk and permissions"
 
-    def forget(self) -> None:
-        """The next client() is a fresh one."""
+    def open_trouble(self, e: Exception) -> str:
+        """Chroma raises many types for an unusable directory: all are the folder's fault."""
+        return _unopenable(self.name, e)
+
+    def lexical_is_copy(self) -> bool:
+        """The BM25 index sits in the store folder, written by every writer along with the vectors."""
+        return False
+
+    def refresh_reader(self) -> bool:
+        """An embedded client keeps the vectors it loaded, so another process's write can leave it
+        behind (Chroma: "Error finding id"): the next client() is a fresh one, which sees that write."""
         with _opening:
             self._forget()
+        return True
 
     def _forget(self) -> None:
         # Chroma keeps one client per folder per process; forget ours to get a fresh one.
@@ -112,7 +134,10 @@ class Folder:
     def begin(self, article_id: str) -> None:
         """Name the article in the journal; renamed into place so a kill never leaves half a journal."""
         if shutil.disk_usage(self.path).free < RESERVE_BYTES:
-            raise DossierError(f"{self.name}: its disk has under {RESERVE_BYTES // 2**20} MiB free; free some space, then run the ingest again")
+            raise DossierError(
+                f"{self.name}: its disk has under {RESERVE_BYTES // 2**20} MiB free; "
+                "free some space, then run the ingest again"
+            )
         partial = self._journal.with_suffix(".partial")
         partial.write_text(article_id)
         partial.replace(self._journal)
@@ -129,55 +154,81 @@ class Folder:
         self._journal.unlink()
 
 
+def _read(state, record: str) -> dict | None:
+    got = state.get(ids=[record], include=["metadatas"])["metadatas"]
+    return got[0] if got else None
+
+
+def _write(state, record: str, metadata: dict) -> None:
+    state.upsert(ids=[record], embeddings=[[1.0]], metadatas=[metadata])
+
+
 class Server:
-    def __init__(self, url: str, path: Path):
+    def __init__(self, url: str, path: Path, token: str | None = None):
+        """`path` holds the local copy of the BM25 index; `token` is the server's bearer token, if it wants one."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DossierError(f"chroma server {url}: not an http(s) URL; give --chroma-url http://HOST:PORT")
         self.name = f"chroma server {url}"
         self.path = path
-        token = os.environ.get(TOKEN_ENV)
-        self._client = chromadb.HttpClient(
-            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80), ssl=parts.scheme == "https",
-            headers={"Authorization": f"Bearer {token}"} if token else None, settings=ChromaSettings(anonymized_telemetry=False),
-        )
-        # chromadb's HTTP client waits forever by default; a dead server must become an error.
-        self._client._server._session.timeout = SERVER_TIMEOUT
         self._url = url
-        self._state = self._client.get_or_create_collection("dossier_state", embedding_function=None)
         self._owner: str | None = None
+        try:
+            self._client = chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 80),
+                ssl=parts.scheme == "https",
+                headers={"Authorization": f"Bearer {token}"} if token else None,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+            # chromadb's HTTP client waits forever by default; a dead server must become an error.
+            self._client._server._session.timeout = SERVER_TIMEOUT
+            self._state = self._client.get_or_create_collection("dossier_state", embedding_function=None)
+        except (httpx.HTTPError, ChromaError, ValueError) as e:
+            raise DossierError(
+                f"{self.name}: cannot reach it ({e}); start it with chroma run or fix --chroma-url"
+            ) from None
 
     def client(self):
         return self._client
 
     def trouble(self, e: Exception) -> str:
         reason = str(e).splitlines()[0] if str(e) else "no answer"
-        return f"{self.name}: {type(e).__name__}: {reason}; check that the server is running (chroma run) and --chroma-url"
+        return (
+            f"{self.name}: {type(e).__name__}: {reason}; check that the server is running (chroma run) and --chroma-url"
+        )
+
+    def open_trouble(self, e: Exception) -> str:
+        """The server's errors are the server's; anything else is the local folder of the BM25 copy."""
+        return self.trouble(e) if isinstance(e, (httpx.HTTPError, ChromaError)) else _unopenable(self.name, e)
+
+    def lexical_is_copy(self) -> bool:
+        """The BM25 index is this machine's copy: other machines' writes reach it only through the server."""
+        return True
+
+    def refresh_reader(self) -> bool:
+        """A server always reads its latest state: a failed read is a real failure."""
+        return False
 
     def lexical_path(self, collection_id: str) -> Path:
         """A local copy of the BM25 index, one per server and collection (a recreated collection starts afresh)."""
         key = hashlib.sha256(f"{self._url} {collection_id}".encode()).hexdigest()[:16]
         return self.path / f"dossier-lexical-{key}.sqlite3"
 
-    def _get(self, record: str) -> dict | None:
-        got = self._state.get(ids=[record], include=["metadatas"])["metadatas"]
-        return got[0] if got else None
-
-    def _put(self, record: str, metadata: dict) -> None:
-        self._state.upsert(ids=[record], embeddings=[[1.0]], metadatas=[metadata])
-
     def generation(self) -> str:
-        return (self._get("generation") or {}).get("value", "")
+        return (_read(self._state, "generation") or {}).get("value", "")
 
     def changed(self) -> None:
-        self._put("generation", {"value": uuid.uuid4().hex})
+        _write(self._state, "generation", {"value": uuid.uuid4().hex})
 
     @contextmanager
     def lock(self, wait: bool, on_wait=None):
         me, told = uuid.uuid4().hex, False
         while True:
-            self._state.add(ids=["lease"], embeddings=[[1.0]], metadatas=[{"owner": me, "expires": time.time() + LEASE_SECONDS}])
-            lease = self._get("lease") or {}
+            self._state.add(
+                ids=["lease"], embeddings=[[1.0]], metadatas=[{"owner": me, "expires": time.time() + LEASE_SECONDS}]
+            )
+            lease = _read(self._state, "lease") or {}
             if lease.get("owner") == me:
                 break
             if lease and lease["expires"] < time.time():  # its holder died; only that lease is removed
@@ -205,19 +256,22 @@ class Server:
     def _renew(self, me: str, stop: threading.Event) -> None:
         while not stop.wait(LEASE_SECONDS / 4):
             try:
-                if (self._get("lease") or {}).get("owner") != me:
+                if (_read(self._state, "lease") or {}).get("owner") != me:
                     return
-                self._put("lease", {"owner": me, "expires": time.time() + LEASE_SECONDS})
+                _write(self._state, "lease", {"owner": me, "expires": time.time() + LEASE_SECONDS})
             except Exception:  # the server is away; the writer's own calls report it
                 pass
 
     def begin(self, article_id: str) -> None:
-        if self._owner is not None and (self._get("lease") or {}).get("owner") != self._owner:
-            raise DossierError(f"{self.name}: this ingest lost its write lease (it stalled for over {LEASE_SECONDS:.0f} s); run it again")
-        self._put("journal", {"article_id": article_id})
+        if self._owner is not None and (_read(self._state, "lease") or {}).get("owner") != self._owner:
+            raise DossierError(
+                f"{self.name}: this ingest lost its write lease "
+                f"(it stalled for over {LEASE_SECONDS:.0f} s); run it again"
+            )
+        _write(self._state, "journal", {"article_id": article_id})
 
     def pending(self) -> str | None:
-        return (self._get("journal") or {}).get("article_id")
+        return (_read(self._state, "journal") or {}).get("article_id")
 
     def end(self) -> None:
         self._state.delete(ids=["journal"])

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.text import content_words, sentence_spans
+from dossier_core.text import content_words, sentence_spans
 from rag.backends.base import Backend
 from rag.markers import strip_markers
 from rag.question import KINDS, answer_strength, answer_type, names

@@ -4,10 +4,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag.backends.base import ChatBackend
 
-INSTALL = "pip install llama-cpp-python==0.3.36 (it compiles llama.cpp, about 6 minutes; make install sets the build flags)"
+# The llamacpp extra; not `pip install dossier[…]`: PyPI's "dossier" is another project.
+INSTALL = "pip install -e '.[llamacpp]' in the Dossier folder, or make llamacpp there (it compiles llama.cpp, ~6 min)"
 
 
 class LlamaCppBackend(ChatBackend):
@@ -21,18 +22,26 @@ class LlamaCppBackend(ChatBackend):
         try:
             from llama_cpp import Llama
         except ImportError as e:
-            raise DossierError(f"llamacpp backend: llama-cpp-python is not installed; install it with: {INSTALL}") from e
+            raise DossierError(
+                f"llamacpp backend: llama-cpp-python is not installed; install it with: {INSTALL}"
+            ) from e
         try:
             # The budget counts tiktoken tokens; a model's own tokenizer may need more.
             self._llm = Llama(
-                model_path=str(path), n_ctx=2 * (settings.context_tokens + settings.max_answer_tokens),
-                n_threads=os.cpu_count(), verbose=False,
+                model_path=str(path),
+                n_ctx=2 * (settings.context_tokens + settings.max_answer_tokens),
+                n_threads=os.cpu_count(),
+                verbose=False,
             )
         except ValueError as e:
-            raise DossierError(f"llamacpp backend: {path}: not a model llama.cpp can load ({e}); pass a .gguf file") from e
+            raise DossierError(
+                f"llamacpp backend: {path}: not a model llama.cpp can load ({e}); pass a .gguf file"
+            ) from e
 
     def _chat(self, messages: list[dict]) -> Iterator[str]:
-        for chunk in self._llm.create_chat_completion(messages=messages, stream=True, temperature=0, max_tokens=self._settings.max_answer_tokens):
+        for chunk in self._llm.create_chat_completion(
+            messages=messages, stream=True, temperature=0, max_tokens=self._settings.max_answer_tokens
+        ):
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 yield piece

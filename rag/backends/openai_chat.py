@@ -3,7 +3,7 @@ Ollama's /v1) through LangChain's chat model."""
 
 from collections.abc import Iterator
 
-from ingest.errors import DossierError
+from dossier_core.errors import DossierError
 from rag.backends.base import ChatBackend
 
 
@@ -11,9 +11,13 @@ class OpenAIBackend(ChatBackend):
     def __init__(self, embedder, settings):
         super().__init__(settings)
         if not settings.model:
-            raise DossierError("openai backend: no model set; pass --model NAME (e.g. gpt-4o-mini, or the name your server serves)")
+            raise DossierError(
+                "openai backend: no model set; pass --model NAME (e.g. gpt-4o-mini, or the name your server serves)"
+            )
         if not settings.api_key and not settings.base_url:
-            raise DossierError("openai backend: no API key; set OPENAI_API_KEY, or --base-url for a local server that needs none")
+            raise DossierError(
+                "openai backend: no API key; set OPENAI_API_KEY, or --base-url for a local server that needs none"
+            )
         from langchain_openai import ChatOpenAI
 
         self._where = settings.base_url or "api.openai.com"
@@ -39,15 +43,28 @@ class OpenAIBackend(ChatBackend):
                 if chunk.content:
                     yield chunk.content
         except openai.AuthenticationError as e:
-            raise DossierError(f"openai backend: {self._where} refused the API key ({e.status_code}); check OPENAI_API_KEY") from e
+            raise DossierError(
+                f"openai backend: {self._where} refused the API key ({e.status_code}); check OPENAI_API_KEY"
+            ) from e
         except openai.NotFoundError as e:
-            raise DossierError(f"openai backend: {self._where} has no model '{s.model}' ({e.status_code}); check --model and --base-url") from e
+            raise DossierError(
+                f"openai backend: {self._where} has no model '{s.model}' ({e.status_code}); "
+                "check --model and --base-url"
+            ) from e
         except openai.APITimeoutError as e:
-            raise DossierError(f"openai backend: {self._where} did not answer within {s.timeout:g} s; raise --timeout or check the server") from e
+            raise DossierError(
+                f"openai backend: {self._where} did not answer within {s.timeout:g} s; "
+                "raise --timeout or check the server"
+            ) from e
         except (openai.APIConnectionError, httpx.TransportError) as e:
-            raise DossierError(f"openai backend: lost or could not open the connection to {self._where} ({_cause(e)}); check --base-url and that the server runs") from e
+            raise DossierError(
+                f"openai backend: lost or could not open the connection to {self._where} ({_cause(e)}); "
+                "check --base-url and that the server runs"
+            ) from e
         except openai.APIStatusError as e:
-            raise DossierError(f"openai backend: {self._where} answered {e.status_code}: {_cause(e)}; check --model and --base-url") from e
+            raise DossierError(
+                f"openai backend: {self._where} answered {e.status_code}: {_cause(e)}; check --model and --base-url"
+            ) from e
 
 
 def _cause(error: Exception) -> str:

@@ -42,7 +42,6 @@ class Chunk:
     start: int
     end: int
     tokens: int
-    llm_tokens: int
     region: str = "body"
     context: str = ""
     page: int | None = None

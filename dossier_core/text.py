@@ -1,8 +1,21 @@
-"""Pure text helpers: whitespace normalisation and sentence spans with offsets."""
+"""Pure text helpers: whitespace normalisation, sentence spans with offsets, words, and the calendar and
+number words every layer reads."""
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (C0 but tab and line ends, and DEL): never text, and lxml refuses to hold them.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MONTHS = tuple("january february march april may june july august september october november december".split())
+MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+# Any month name or abbreviation, as a regular expression alternative (longest first: "sept" before "sep").
+MONTH_PATTERN = "|".join(sorted({*MONTHS, *MONTH_ABBREVIATIONS}, key=lambda w: (-len(w), w)))
+WEEKDAYS = tuple("monday tuesday wednesday thursday friday saturday sunday".split())
+# Quantities written as words: a claim stating "twelve" needs a passage stating it.
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion "
+    "half dozen dozens".split()
+)
 # Single plain spaces are left alone: replacing each of a 48 MiB article's 8 million spaces
 # made re.sub hold 8 million pieces (700 MiB).
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]")
@@ -12,16 +25,13 @@ _MANY_BLANKS = re.compile(r"\n{3,}")
 # follow (after an opening quote or bracket), or at a CJK full stop; _ends_sentence decides. A match starts
 # only where a run of stops starts, and runs never give back: a line of 100 000 dots stays linear. Groups:
 # the stops, the closers, the opener, the first character of what follows.
-_SENTENCE_END = re.compile(
-    r"(?<![.!?…])([.!?…]++)([\"”’')\]]*+)(?=\s+([\"“‘'(\[¿¡]?)([^\W_]))|[。！？]+"
-)
+_SENTENCE_END = re.compile(r"(?<![.!?…])([.!?…]++)([\"”’')\]]*+)(?=\s+([\"“‘'(\[¿¡]?)([^\W_]))|[。！？]+")
 # Abbreviations (lowercase, without their last full stop). Any word of letters and dots such as "u.s", "e.g"
 # or "ph.d" (_DOTTED), and any single letter (an initial), counts too.
 _ABBREVIATIONS = frozenset(
     "mr mrs ms messrs dr prof sr jr st vs etc cf gen gov sen rep pres supt det insp inc ltd co corp "
-    "bros dept univ assn ave blvd rd jan feb mar apr jun jul aug sep sept oct nov dec lt col maj capt sgt cpl "
-    "adm rev hon ft mt".split()
-)
+    "bros dept univ assn ave blvd rd lt col maj capt sgt cpl adm rev hon ft mt".split()
+) | frozenset(MONTH_ABBREVIATIONS)
 # Words that are abbreviations only before a number ("No. 5", "Fig. 3", "est. 1890"); before anything else
 # they are words ("The answer was no.", "She studied art.").
 _NUMBERED = frozenset("no nos fig figs vol vols pp art sec ch approx est".split())
@@ -39,11 +49,9 @@ _STARTERS = frozenset(
 # "9 a.m. EST"), and any other ("at 7:15 p.m. Officials said") starts a new sentence.
 _TIMES = frozenset(["a.m", "p.m"])
 _AFTER_TIME = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec eastern central mountain pacific atlantic greenwich "
+    "mon tue tues wed thu thur thurs fri sat sun eastern central mountain pacific atlantic greenwich "
     "et est edt ct cst cdt mt mst mdt pt pst pdt gmt utc bst cet cest ist jst aest aedt".split()
-)
+) | frozenset(WEEKDAYS + MONTHS + MONTH_ABBREVIATIONS)
 # What may come before a list item's full stop: "1." "b." "(iv)." are not sentences of their own.
 _LIST_MARKER = re.compile(r"\(?(?:\d{1,3}|[^\W\d_]|[ivxlIVXL]{1,5})\)?")
 _NEXT_WORD = re.compile(r"[^\W_]+")
@@ -57,7 +65,7 @@ _SPEAKER = re.compile(
 
 def normalize_whitespace(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = CONTROL.sub("", text)
     lines = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return _MANY_BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
@@ -143,11 +151,15 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
+def singular(word: str) -> str:
+    """A word without its plural s ("bridges" → "bridge"); not a double s ("glass") nor a short word's ("bus")."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _stem(word: str) -> str:
     """A light stem, so "measure", "measures", "measured" and "measuring" match: plural s,
     then -ed / -ing, then a final e, each only where enough of the word is left."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
+    word = singular(word)
     for ending in ("ing", "ed"):
         if len(word) > len(ending) + 3 and word.endswith(ending):
             word = word[: -len(ending)]

@@ -1,0 +1,29 @@
+"""Filters take dates as Python gives them, not only as text."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from dossier_core.errors import DossierError
+from rag.filters import Filters
+
+ARTICLE = {"article_id": "tide", "source": "/notes/tide.md", "published_at": "2024-03-09T22:30:00+00:00"}
+
+
+def test_since_and_until_take_a_date_a_datetime_or_iso_text_alike():
+    as_text = Filters(since="2024-03-01", until="2024-03-09")
+    assert Filters(since=date(2024, 3, 1), until=date(2024, 3, 9)) == as_text
+    assert Filters(since=datetime(2024, 3, 1, 23, 59), until=datetime(2024, 3, 9, tzinfo=UTC)) == as_text
+    assert as_text.matches(ARTICLE)
+    assert not Filters(since=date(2024, 3, 10)).matches(ARTICLE)
+    assert not Filters(until=date(2024, 3, 8)).matches(ARTICLE)
+    # A datetime means its own calendar day, in the zone it was given in.
+    eastern = datetime(2024, 3, 10, 1, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert Filters(until=eastern).until == "2024-03-10"
+    assert str(Filters(since=date(2024, 3, 1))) == "since='2024-03-01'"
+
+
+@pytest.mark.parametrize("value", ["2024-3-1", "2024-02-30", "last week", 20240301])
+def test_a_value_that_is_no_date_is_refused_with_the_form_to_use(value):
+    with pytest.raises(DossierError, match=r"since=.* is not a date; write it as YYYY-MM-DD"):
+        Filters(since=value)

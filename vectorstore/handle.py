@@ -1,0 +1,136 @@
+"""The lower handle of a store: what the records, the search and the consistency check stand on.
+
+It opens the site's Chroma client, the two collections and the BM25 index beside
+them, refuses a store built with another embedder, pages Chroma's gets, reads the
+site's generation, and turns what Chroma, httpx, SQLite or the OS raise into one
+line of DossierError. Two collections: `dossier_chunks` (one record per chunk,
+embedded) and `dossier_articles` (one per article: the whole cleaned article as
+JSON, so re-chunking needs no re-fetch; its vector is the mean of its chunks').
+"""
+
+import functools
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from chromadb.errors import ChromaError
+
+from dossier_core.errors import DossierError
+from vectorstore.lexical import LexicalIndex
+from vectorstore.sites import Folder, Server
+
+CHUNKS = "dossier_chunks"
+ARTICLES = "dossier_articles"
+PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
+
+
+class StoreHandle:
+    def __init__(self, path: str | Path, embedder: dict, url: str | None = None, token: str | None = None):
+        """`embedder` names the model and its dimensions; a store built with another is refused.
+        With `url`, Chroma is that server (`token` its bearer token) and `path` holds only the
+        local copy of the BM25 index."""
+        self.path = Path(path).resolve()
+        self._embedder = embedder
+        self._opened: tuple | None = None  # (client, chunks, articles, BM25 index)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DossierError(f"store {self.path}: cannot open it ({e}); give --store a writable folder") from None
+        self.site = Server(url, self.path, token) if url else Folder(self.path)
+        with self.reported():
+            stored = {k: v for k, v in (self.chunks.metadata or {}).items() if k in embedder}
+        if stored != embedder:
+            raise DossierError(
+                f"{self.site.name} was built with {stored}, but the current embedder is {embedder}; "
+                "use the same embedder or ingest into a new --store folder"
+            )
+
+    @property
+    def chunks(self):
+        """The chunks collection."""
+        return self._open()[1]
+
+    @property
+    def articles(self):
+        """The article records collection."""
+        return self._open()[2]
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self._open()[3]
+
+    def _open(self) -> tuple:
+        """(client, chunks, articles, BM25 index), opened together, again when the site has a new client."""
+        try:
+            client = self.site.client()
+            opened = self._opened  # read once: another thread's error may reset it meanwhile
+            if opened is None or opened[0] is not client:
+                chunks = client.get_or_create_collection(
+                    CHUNKS,
+                    embedding_function=None,
+                    metadata=self._embedder,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+                articles = client.get_or_create_collection(
+                    ARTICLES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                )
+                lexical = LexicalIndex(self.site.lexical_path(chunks.id.hex))
+                opened = self._opened = (client, chunks, articles, lexical)
+        except Exception as e:  # Chroma raises many types for an unusable directory
+            raise DossierError(self.site.open_trouble(e)) from None
+        return opened
+
+    @contextmanager
+    def reported(self):
+        """A server that is down, a full disk, a Chroma failure: a one-line error; the next call tries again."""
+        try:
+            yield
+        except (httpx.HTTPError, ChromaError, sqlite3.Error, OSError) as e:
+            self._opened = None  # a server's collections may have been recreated
+            raise DossierError(self.site.trouble(e)) from None
+
+    def articles_metadata(self) -> dict:
+        """The articles collection's metadata as stored now: a collection object keeps what it
+        read when opened, and another process may have changed it since."""
+        return self._open()[0].get_collection(ARTICLES).metadata or {}
+
+    def generation(self) -> str:
+        """Changes whenever any process writes to the store."""
+        return self.site.generation()
+
+    def fetch(self, collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
+        """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""
+        got = {"ids": [], **{k: [] for k in include}}
+        start = 0
+        while ids is None or start < len(ids):
+            page = collection.get(
+                include=include,
+                **(
+                    {"where": where, "limit": PAGE, "offset": start}
+                    if ids is None
+                    else {"ids": ids[start : start + PAGE]}
+                ),
+            )
+            for k in got:
+                got[k] += page[k]
+            if ids is None and len(page["ids"]) < PAGE:
+                break
+            start += PAGE
+        return got
+
+    def versions(self, article_ids=None) -> dict[str, str]:
+        """{article id: content hash} of the listed articles' records (of all, without a list)."""
+        got = self.fetch(self.articles, ["metadatas"], None if article_ids is None else list(article_ids))
+        return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"])}
+
+
+def served(method):
+    """Run a method of a store part (which keeps its StoreHandle as `handle`) inside handle.reported()."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        with self.handle.reported():
+            return method(self, *args, **kwargs)
+
+    return call
