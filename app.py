@@ -18,6 +18,7 @@ from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
 from rag.library import FORMATS, MiniLMEmbedder
+from rag.page_words import page_message
 from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
 from rag.sample import SAMPLE, SAMPLE_QUESTIONS, load_sample
 from rag.settings import load_settings
@@ -25,35 +26,11 @@ from rag.settings import load_settings
 UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 EARLIEST = date(1700, 1, 1)  # archives reach far back: the State of the Union corpus starts in 1790
 FILTERS_OFF = {"f_source": "", "f_author": "", "f_since": None, "f_until": None, "f_articles": []}
-SETTINGS = "under Answer settings in the sidebar"
-# The engine's messages are written for its command lines, and a web user has no terminal: a fix that names
-# a flag the page has a field for names the field; other fixes that need a terminal are left out (TERMINAL).
-PAGE_WORDS = (
-    (r"pass --model (NAME|PATH/TO/MODEL\.gguf)", f"fill in Model, {SETTINGS}"),
-    (r"--model and --base-url", f"Model and Server URL, {SETTINGS}"),
-    (r"(or|check) --base-url", rf"\1 Server URL, {SETTINGS},"),
-    (r"give --chroma-url http://HOST:PORT", f"give Chroma server as http://HOST:PORT, {SETTINGS}"),
-    (
-        r"(start it with chroma run or fix|check that the server is running \(chroma run\) and) --chroma-url",
-        f"check that the server runs, and Chroma server {SETTINGS}",
-    ),
-    (r"add some with: python -m ingest PATH --store \S+", "load the sample library or add articles in the sidebar"),
-    (r"see `python -m ingest list`", "see the Library view"),
-)
-TERMINAL = re.compile(r"python -m |pip install |(?<![\w-])--[a-z]")
 
 
 def escape(text: str) -> str:
     """Article text is shown as written, never interpreted as Markdown."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", text)
-
-
-def page_message(message: str) -> str:
-    """A DossierError's message ("what; fix; …") in the page's words."""
-    for pattern, words in PAGE_WORDS:
-        message = re.sub(pattern, words, message)
-    what, *fixes = message.split("; ")
-    return "; ".join([what] + [fix for fix in fixes if not TERMINAL.search(fix)])
 
 
 def show_error(message: str, where=st) -> None:
@@ -307,12 +284,12 @@ def library_view(library: Library, records) -> None:
         "Search the library", key="library_search", placeholder="title, outlet, author or source",
         persist_state="session",
     ).strip().lower()  # fmt: skip
-    found = [r for r in records if query in " ".join(filter(None, (r.title, r.source, r.site, r.author))).lower()]
+    found = [r for r in records if query in " ".join(filter(None, (r.title, r.source, r.outlet, r.author))).lower()]
     st.caption(f"{len(found)} of {len(records)} articles")
     if not found:
         return
     rows = [
-        {"Title": r.title or "", "Outlet": r.site or "", "Date": (r.published_at or "")[:10], "Passages": r.chunks,
+        {"Title": r.title or "", "Outlet": r.outlet or "", "Date": (r.published_at or "")[:10], "Passages": r.chunks,
          "Source": short_source(r.source)}
         for r in found
     ]  # fmt: skip
@@ -320,9 +297,13 @@ def library_view(library: Library, records) -> None:
     titles = unique_labels(found, lambda r: f"{r.title or r.source} ({(r.published_at or 'no date')[:10]})")
     chosen = st.selectbox("Article", list(titles), format_func=titles.get, key="library_article")
     record = next(r for r in found if r.id == chosen)
-    st.caption(escape(" · ".join(filter(None, (record.author, record.site, record.source)))))
+    st.caption(escape(" · ".join(filter(None, (record.author, record.outlet, record.source)))))
     remove_button(library, record)
-    regions = library.regions(record.id)
+    try:  # another process may have removed it since the list was read
+        regions = library.regions(record.id)
+    except DossierError as e:
+        show_error(str(e))
+        return
     groups = {"Indexed": [r for r in regions if r[2]], "Dropped": [r for r in regions if not r[2]]}
     tabs = st.tabs([f"{name} ({len(shown)} region{'' if len(shown) == 1 else 's'})" for name, shown in groups.items()])
     for tab, (name, shown) in zip(tabs, groups.items()):
@@ -361,7 +342,7 @@ def main() -> None:
     st.html(STYLE)
     st.title("Dossier")
     messages = st.session_state.setdefault("messages", [])
-    try:  # settings from the environment, and the library they open
+    try:  # settings from the environment, the library they open, and what it holds now (a server may have gone)
         with st.sidebar:
             view = st.radio("View", ["Chat", "Library"], horizontal=True, key="view", label_visibility="collapsed")
             counts, adding, filtering = st.empty(), st.container(), st.container()
@@ -371,14 +352,14 @@ def main() -> None:
             st.toggle("Show timings", key="timings", help="time spent finding passages and writing each answer")
             exports = st.container()
         assistant = load_assistant(settings)
+        library = assistant.library
+        with adding:
+            add_articles(library)
+        records = library.articles()
+        articles, chunks = library.counts()
     except DossierError as e:
         show_error(str(e))
         st.stop()
-    library = assistant.library
-    with adding:
-        add_articles(library)
-    records = library.articles()
-    articles, chunks = library.counts()
     counts.markdown(f"**{articles}** articles · **{chunks}** passages")
     with filtering:
         filters, chips = filter_box(records)
@@ -395,6 +376,4 @@ def main() -> None:
             export_buttons(messages)
 
 
-# Under `streamlit run` (and AppTest) the script is __main__; tests import it for page_message.
-if __name__ == "__main__":
-    main()
+main()

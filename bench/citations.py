@@ -127,14 +127,14 @@ def model_pairs() -> list[dict]:
 @contextmanager
 def constants(overlap: float, supported: float, numbers: bool = True):
     """rag.citations' constants set (and, with numbers=False, its number rule off) for a while, then restored."""
-    saved = citations.OVERLAP, citations.SUPPORTED, citations._numbers
+    saved = citations.OVERLAP, citations.SUPPORTED, citations.quantities
     citations.OVERLAP, citations.SUPPORTED = overlap, supported
     if not numbers:
-        citations._numbers = lambda text: set()
+        citations.quantities = lambda text: set()
     try:
         yield
     finally:
-        citations.OVERLAP, citations.SUPPORTED, citations._numbers = saved
+        citations.OVERLAP, citations.SUPPORTED, citations.quantities = saved
 
 
 def check(verifier: Verifier, records: list[dict], overlap: float, supported: float, numbers: bool = True) -> list:

@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -30,22 +31,31 @@ def variants() -> dict:
     import vectorstore.embedder as embedder
     from vectorstore.embedder import MiniLMEmbedder, cache_dir
 
+    @contextmanager
+    def without_amx():
+        real, embedder.has_amx = embedder.has_amx, lambda torch: False
+        try:
+            yield
+        finally:
+            embedder.has_amx = real
+
     class Float32Torch(MiniLMEmbedder):
-        def _torch_run(self, texts: int = 0):
-            real, embedder._has_amx = embedder._has_amx, lambda torch: False
-            try:
-                return super()._torch_run(texts)
-            finally:
-                embedder._has_amx = real
+        def embed_batch(self, texts: list[str]):
+            with without_amx():
+                return super().embed_batch(texts)
+
+        def embed_bulk(self, texts: list[str]):
+            with without_amx():
+                return super().embed_bulk(texts)
 
     class Int8Onnx(MiniLMEmbedder):
-        def _onnx_file(self) -> Path:
+        def onnx_file(self) -> Path:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             target = cache_dir() / "bench-int8.onnx"
             if not target.exists():
                 quantize_dynamic(
-                    super()._onnx_file(),
+                    super().onnx_file(),
                     target,
                     weight_type=QuantType.QInt8,
                     per_channel=True,
@@ -57,7 +67,7 @@ def variants() -> dict:
     return {
         "PyTorch float32": Float32Torch("torch"),
         "PyTorch bfloat16 (AMX)"
-        if embedder._has_amx(__import__("torch"))
+        if embedder.has_amx(__import__("torch"))
         else "PyTorch (no AMX: float32)": MiniLMEmbedder("torch"),
         "ONNX Runtime float32": MiniLMEmbedder("onnx"),
         "ONNX Runtime int8": Int8Onnx("onnx"),

@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from urllib.parse import urlsplit
 
 from rag import DossierError, Library
 from rag.cli import quiet_broken_pipe
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give PATH, URL or - to ingest, or --sample")
     try:
         settings = load_settings(args, names=LIBRARY)
+        if getattr(args, "sample", False):
+            from rag.sample import SAMPLE
+
+            args.inputs.append(str(SAMPLE))
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
         library = Library(settings=settings)  # loads the model: not needed for a dry run
@@ -62,7 +67,7 @@ def check(library: Library, args) -> int:
         problems = library.repair()
         print("repaired; " + ("\n".join(problems) or "nothing left to fix"))
     if not problems:
-        print(f"store {library.settings.store}: consistent ({library.counts()[0]} articles)")
+        print(f"{library.store.handle.site.name}: consistent ({library.counts()[0]} articles)")
     return 1 if problems else 0
 
 
@@ -116,9 +121,9 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 def ingest(library: Library, args) -> int:
     from tqdm import tqdm
 
-    from rag.sample import SAMPLE, SAMPLE_QUESTIONS
+    from rag.sample import SAMPLE_QUESTIONS
 
-    inputs = list(args.inputs) + ([str(SAMPLE)] if args.sample else [])
+    inputs = args.inputs
     tally, chunks, failures, started = Counter(), 0, [], time.monotonic()
     bar = tqdm(unit="input", file=sys.stderr, disable=None, leave=False)
     last_input = None
@@ -165,7 +170,7 @@ def ingest(library: Library, args) -> int:
 def list_articles(library: Library) -> int:
     records = library.articles()
     rows = [
-        ((r.published_at or "")[:10], f"{r.chunks}", r.title or "(untitled)", r.site or r.author or r.source, r.id)
+        ((r.published_at or "")[:10], f"{r.chunks}", r.title or "(untitled)", r.outlet or short_source(r.source), r.id)
         for r in records
     ]
     header = ("date", "passages", "title", "outlet", "id")
@@ -177,6 +182,13 @@ def list_articles(library: Library) -> int:
     articles, chunks = library.counts()
     print(f"{articles} articles, {chunks} passages")
     return 0
+
+
+def short_source(source: str) -> str:
+    """Where an article without an outlet came from, briefly: a URL's host, a file's name."""
+    if source.startswith(("http://", "https://")):
+        return urlsplit(source).hostname or source
+    return source.rsplit("/", 1)[-1]
 
 
 def dry_run(args, allow_private: bool) -> int:

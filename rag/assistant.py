@@ -1,6 +1,7 @@
 """The answerer: a question (and the conversation so far) → passages from the library → an answer
 whose every sentence cites the passage it comes from, checked against it."""
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
@@ -68,18 +69,26 @@ class Assistant:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
     ):
-        """Answers over a library: a `Library`, or the store folder to open one from (default: `settings.store`).
-        The answer backend is built when the first question comes, so opening costs no model."""
+        """Answers over a library: a `Library` (its settings and embedder are the answers' too), or the store
+        folder to open one from (default: `settings.store`). The answer backend is built when the first
+        question comes, so opening costs no model."""
+        if isinstance(store, Library) and (settings or embedder):
+            raise DossierError("Assistant(library): the library's settings and embedder answer; pass neither again")
         self.library = store if isinstance(store, Library) else Library(store, settings, embedder)
+        self._building = threading.Lock()  # a chat page's sessions share one Assistant
+        self._built = None  # the answer backend, once a question needs it
         self.settings = self.library.settings
         self.embedder = self.library.embedder
         self.feedback = FeedbackLog(self.library.path / "dossier-feedback.sqlite3")
         self._sentences = Remembering(self.embedder)
         self._verifier = Verifier(self._sentences)
 
-    @cached_property
+    @property
     def _backend(self):
-        return BACKENDS[self.settings.backend](self._sentences, self.settings)
+        with self._building:  # two first questions at once must not load a model twice
+            if self._built is None:
+                self._built = BACKENDS[self.settings.backend](self._sentences, self.settings)
+            return self._built
 
     @cached_property
     def _extractive(self) -> ExtractiveBackend:

@@ -37,7 +37,7 @@ def abstains(text: str) -> bool:
     return bool(_ABSTAINS.search(text))
 
 
-def _numbers(text: str) -> set[str]:
+def quantities(text: str) -> set[str]:
     """The quantities a text states, as digits or as words."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)} | (set(WORD.findall(text.lower())) & NUMBER_WORDS)
 
@@ -100,7 +100,7 @@ class Verifier:
             words = content_words(claim)
             overlap = len(words & content_words(passage)) / len(words) if words else 0.0
             score = round(cosines[best] + OVERLAP * overlap, 3)
-            missing = sorted(_numbers(claim) - _numbers(passage))
+            missing = sorted(quantities(claim) - quantities(passage))
             held = _held(claim, words, passage, spans[passage])
             if missing:
                 results.append(Support(False, score, f"the passage does not mention {', '.join(missing)}"))
@@ -129,8 +129,8 @@ class Verifier:
             ]
             joint = sum(vectors[p[s:e]] for p, (s, e) in zip(parts, best))
             cosine = float(np.dot(joint, vectors[claim]) / (np.linalg.norm(joint) or 1.0))
-            words, numbers = content_words(claim), _numbers(claim)
-            held = [(content_words(p) | _numbers(p)) & (words | numbers) for p in parts]
+            words, numbers = content_words(claim), quantities(claim)
+            held = [(content_words(p) | quantities(p)) & (words | numbers) for p in parts]
             found = set().union(*held)
             overlap = len(words & found) / len(words) if words else 0.0
             score = round(cosine + OVERLAP * overlap, 3)

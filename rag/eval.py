@@ -28,7 +28,7 @@ import numpy as np
 from rag import Assistant, DossierError
 from rag.cli import quiet_broken_pipe
 from rag.markers import unmarked
-from rag.settings import ANSWERS, CHUNKING, add_flags, load_settings
+from rag.settings import ANSWERS, CHUNKING, WAYS, add_flags, load_settings
 
 # The keys of `summarize`, in the order reports show them.
 KEYS = (
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_flags(parser, ("chroma_url", "cache", "encoder") + CHUNKING + ANSWERS)
     parser.add_argument(
-        "--k", type=int, default=10, help="passages retrieved for the Hits and MRR figures (default: 10)"
+        "--k", type=int, default=10, help="passages retrieved for the Hits and MRR figures (default: %(default)s)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--report", type=Path, help="also write a Markdown report to this file")
@@ -305,8 +305,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.store
             else tempfile.TemporaryDirectory(prefix="dossier-eval-", ignore_cleanup_errors=True)
         )
+        # A temporary store must not leave the corpus on a shared server named by the environment.
+        server = args.store or args.chroma_url
+        names = None if server else [name for name in WAYS if name not in ("chroma_url", "chroma_token")]
         with store as folder:
-            assistant = Assistant(settings=load_settings(args, store=folder))
+            assistant = Assistant(settings=load_settings(args, names=names, store=folder))
             ingest_corpus(assistant, args.corpus)
             result = results(evaluate(assistant, questions, args.k))
             settings = store_settings(assistant) | {"store": args.store or "temporary", "k": args.k}

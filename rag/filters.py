@@ -1,15 +1,16 @@
-"""Which articles a question may draw on (pure)."""
+"""Which articles a question may draw on (pure: a test of an article's record)."""
 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from dossier_core.errors import DossierError
+from vectorstore.records import ArticleRecord
 
 
 @dataclass(frozen=True)
 class Filters:
-    """All given conditions must hold. `source` matches the publisher (site) or
+    """All given conditions must hold. `source` matches the outlet (publisher) or
     part of the source path/URL, `author` part of the author line, `since`/`until`
     the published date (inclusive; a date, a datetime — its own day — or "YYYY-MM-DD", kept as the latter),
     `articles` article ids."""
@@ -34,20 +35,20 @@ class Filters:
     def __bool__(self) -> bool:
         return any((self.source, self.author, self.since, self.until, self.articles))
 
-    def matches(self, article: dict) -> bool:
-        """Does an article record's metadata (source, site, author, published_at) pass?"""
+    def matches(self, record: ArticleRecord) -> bool:
+        """Does an article (its outlet, source, author, published date and id) pass?"""
         # A date may be a year or a month ("1790", "2024-07"): it passes when its span overlaps.
-        day = (article.get("published_at") or "")[:10]
-        return (
+        day = (record.published_at or "")[:10]
+        return bool(
             (
                 not self.source
-                or self.source.lower() in (article.get("site") or "").lower()
-                or self.source.lower() in article["source"].lower()
+                or self.source.lower() in (record.outlet or "").lower()
+                or self.source.lower() in record.source.lower()
             )
-            and (not self.author or self.author.lower() in (article.get("author") or "").lower())
+            and (not self.author or self.author.lower() in (record.author or "").lower())
             and (not self.since or (day and day >= self.since[: len(day)]))
             and (not self.until or (day and day <= self.until[: len(day)]))
-            and (not self.articles or article["article_id"] in self.articles)
+            and (not self.articles or record.id in self.articles)
         )
 
 

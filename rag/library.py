@@ -5,7 +5,6 @@ it never re-embeds anything by itself. Re-chunking, when the chunk settings or t
 is an explicit step (`rechunk`), after `rechunk_cost` has said what it will cost.
 """
 
-import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,15 +16,16 @@ from ingest.load import MAX_BYTES, Skipped, article_id, find_inputs, parse_artic
 from ingest.regions import LABELS
 from rag.ingestion import Batch, IngestResult, guarded
 from rag.settings import Settings
-from vectorstore.embedder import RUNTIMES, Embedder, MiniLMEmbedder
+from vectorstore.embedder import Embedder, MiniLMEmbedder
 from vectorstore.records import ArticleRecord
 from vectorstore.store import ChromaStore
 
 # What the shells show and offer, re-exported so that they import only from rag.
-__all__ = ["FORMATS", "LABELS", "INDEXED", "MAX_BYTES", "RUNTIMES", "MiniLMEmbedder", "Library"]
+__all__ = ["FORMATS", "LABELS", "INDEXED", "MAX_BYTES", "MiniLMEmbedder", "Library"]
+# Files that hold many articles: article dumps.
+DUMPS = tuple(suffix for suffix, kind in FORMATS.items() if kind in ("json", "jsonl"))
 # Bump when cleaning or chunking changes what a stored chunk is: stores need re-chunking.
 PIPELINE_VERSION = "4"
-log = logging.getLogger("dossier")
 
 
 def _skipped(skipped: list[Skipped]) -> Iterator[IngestResult]:
@@ -146,17 +146,17 @@ class Library:
         return records
 
     def _named(self, ref: str) -> list[ArticleRecord]:
-        find = self.store.records
-        named = [find.article(ref), find.article(article_id(ref)), find.find(source=ref)]
+        records = self.store.records
+        named = [records.article(ref), records.article(article_id(ref)), records.find(source=ref)]
         path = None if ref.startswith(("http://", "https://", "upload:", "stdin:")) else Path(ref).resolve()
         if path is not None:
-            named.append(find.find(source=str(path)))
+            named.append(records.find(source=str(path)))
         found = {r.id: r for r in named if r}
-        if not found and path is not None:
+        if not found and path is not None and path.suffix.lower() in DUMPS:
             # A dump brings many articles, each with its own source: those stored from it under PATH#ID,
             # and those it holds now (an item with a URL is stored under that URL).
             ids = {a.id for a in parse_articles(read_input(path))[0]} if path.is_file() else set()
-            found = {r.id: r for r in find.articles() if r.id in ids or r.source.startswith(f"{path}#")}
+            found = {r.id: r for r in records.articles() if r.id in ids or r.source.startswith(f"{path}#")}
         return list(found.values())
 
     def regions(self, article_id: str) -> list[tuple[str, str, bool]]:

@@ -243,12 +243,12 @@ def strip_markers(text: str) -> str:
     quoted passage cannot bring one into an answer. A bare (n) or ^n goes where it reads as a citation, and at
     the start, where what an answer puts before the text is not known. Removing a marker can join what was
     around it into a new one ("[[9]3]" → "[3]"), so removing goes on until none is left."""
-    while (stripped := _MARKERS.sub(_unmarked, text).strip()) != text:
+    while (stripped := _MARKERS.sub(_without_marker, text).strip()) != text:
         text = stripped
     return text
 
 
-def _unmarked(m: re.Match) -> str:
+def _without_marker(m: re.Match) -> str:
     space, _, bare = m.groups()
     if bare and m.start() > 0 and not _reads_as_citation(m.string, m.start(), space, m.end(), bare[0]):
         return m.group()

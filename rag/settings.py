@@ -77,13 +77,18 @@ class Way:
     env: str
     help: str
     flag: bool = True
+    unset: str = "none"  # what the default None means, for help texts
 
 
 WAYS = {
     "store": Way("DOSSIER_STORE", "store folder"),
-    "chroma_url": Way("DOSSIER_CHROMA_URL", "a Chroma server holding the library, e.g. http://127.0.0.1:8000"),
+    "chroma_url": Way(
+        "DOSSIER_CHROMA_URL",
+        "a Chroma server holding the library, e.g. http://127.0.0.1:8000",
+        unset="the store folder",
+    ),
     "chroma_token": Way("CHROMA_AUTH_TOKEN", "the Chroma server's token", flag=False),
-    "cache": Way("DOSSIER_CACHE", "folder for derived model files (default: $XDG_CACHE_HOME/dossier)"),
+    "cache": Way("DOSSIER_CACHE", "folder for derived model files", unset="$XDG_CACHE_HOME/dossier"),
     "encoder": Way("DOSSIER_ENCODER", "MiniLM's runtime: ONNX for questions, PyTorch for ingests when auto"),
     "chunk_size": Way("DOSSIER_CHUNK_SIZE", "embedder tokens per passage"),
     "chunk_overlap": Way("DOSSIER_CHUNK_OVERLAP", "tokens passages share with the one before"),
@@ -95,7 +100,7 @@ WAYS = {
     "strict": Way("DOSSIER_STRICT", "drop sentences that no cited passage supports"),
     "backend": Way("DOSSIER_BACKEND", "who writes the answer"),
     "model": Way("DOSSIER_MODEL", "model name on the server (openai), or a .gguf file (llamacpp)"),
-    "base_url": Way("DOSSIER_BASE_URL", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (default: OpenAI)"),
+    "base_url": Way("DOSSIER_BASE_URL", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1", unset="OpenAI"),
     "api_key": Way("OPENAI_API_KEY", "the model server's key", flag=False),
     "timeout": Way("DOSSIER_TIMEOUT", "seconds the model may take to answer"),
     "context_tokens": Way("DOSSIER_CONTEXT_TOKENS", "prompt budget in tokens"),
@@ -131,7 +136,8 @@ def _parse(name: str, text: str, where: str):
     try:
         return kind(text)
     except ValueError:
-        raise DossierError(f"{where}={text!r}: not a {kind.__name__}; give a number") from None
+        wanted = "a whole number" if kind is int else "a number"
+        raise DossierError(f"{where}={text!r}: not {wanted}; give {wanted}") from None
 
 
 def load_settings(
@@ -163,7 +169,7 @@ def add_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
         if not way.flag:
             continue
         flag = "--" + name.replace("_", "-")
-        shown = f"(default: ${way.env}, else {value if value is not None else 'none'})"
+        shown = f"(default: ${way.env}, else {value if value is not None else way.unset})"
         if _kind(name) is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=f"{way.help} {shown}")
             continue
@@ -175,9 +181,10 @@ def add_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
 
 
 def settings_table() -> str:
-    """The README's table of settings: name, flag, variable, default."""
+    """The README's table of settings: name, flag, variable, default, and what each is for."""
     rows = ["| setting | flag | environment | default |", "|---|---|---|---|"]
     for name, way in WAYS.items():
         flag = f"`--{name.replace('_', '-')}`" if way.flag else "—"
-        rows.append(f"| `{name}` | {flag} | `{way.env}` | `{default(name)}` |")
+        value = f"`{default(name)}`" if default(name) is not None else way.unset
+        rows.append(f"| `{name}` | {flag} | `{way.env}` | {value} |")
     return "\n".join(rows)

@@ -221,22 +221,28 @@ def test_utf16_files_with_a_byte_order_mark_are_read():
 
 
 def test_filters_match_publisher_source_author_dates_and_ids():
-    from rag import Filters
+    from dataclasses import replace
 
-    article = {
-        "article_id": "a1",
-        "source": "https://marketdaily.example/coffee",
-        "site": "Market Daily",
-        "author": "Luis Ortega",
-        "published_at": "2024-11-12T08:00:00+00:00",
-    }
+    from rag import Filters
+    from vectorstore.records import ArticleRecord
+
+    article = ArticleRecord(
+        "a1",
+        "Coffee",
+        "https://marketdaily.example/coffee",
+        "hash-a1",
+        3,
+        published_at="2024-11-12T08:00:00+00:00",
+        author="Luis Ortega",
+        outlet="Market Daily",
+    )
     assert Filters().matches(article) and not Filters()
     assert Filters(source="market daily").matches(article) and Filters(source="marketdaily.example").matches(article)
     assert not Filters(source="Valley Gazette").matches(article)
     assert Filters(author="ortega").matches(article) and not Filters(author="Salo").matches(article)
     assert Filters(since="2024-11-12", until="2024-11-12").matches(article)
     assert not Filters(since="2024-11-13").matches(article) and not Filters(until="2024-01-01").matches(article)
-    assert not Filters(since="2000-01-01").matches({**article, "published_at": None})
+    assert not Filters(since="2000-01-01").matches(replace(article, published_at=None))
     assert Filters(articles=("a1",)).matches(article) and not Filters(articles=("b",)).matches(article)
     with pytest.raises(DossierError, match="since='last week' is not a date; write it as YYYY-MM-DD"):
         Filters(since="last week")
@@ -286,17 +292,20 @@ def test_an_off_topic_follow_up_abstains_and_a_wordless_lexical_one_does_not_cra
 
 
 def test_filter_dates_cover_years_and_months_and_reject_other_forms():
-    from rag import Filters
+    from dataclasses import replace
 
-    sotu = {"article_id": "s", "source": "/sotu.jsonl#1790", "published_at": "1790"}
+    from rag import Filters
+    from vectorstore.records import ArticleRecord
+
+    sotu = ArticleRecord("s", None, "/sotu.jsonl#1790", "hash-s", 1, published_at="1790")
     assert Filters(since="1790-01-01", until="1790-12-31").matches(sotu)
     assert not Filters(since="1791-01-01").matches(sotu)
-    assert Filters(until="2024-07-31").matches({**sotu, "published_at": "2024-07"})
+    assert Filters(until="2024-07-31").matches(replace(sotu, published_at="2024-07"))
     for bad in ("20200101", "2020-W01-1", "2020-13-01"):
         with pytest.raises(DossierError, match="is not a date"):
             Filters(since=bad)
     assert Filters(articles="doc-12").articles == ("doc-12",) and not Filters(articles="doc-12").matches(
-        {**sotu, "article_id": "c-1"}
+        replace(sotu, id="c-1")
     )
     assert str(Filters(author="Salo", since="2024-01-01")) == "author='Salo', since='2024-01-01'"
 

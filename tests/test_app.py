@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.load import article_id
-from rag import Library
+from rag import DossierError, Library, Settings
 from rag.answer import Answer, Citation, Sentence
+from rag.page_words import page_message
 from rag.sample import SAMPLE_QUESTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -290,12 +291,68 @@ def test_filters_that_match_nothing_point_to_the_library_view(monkeypatch, tmp_p
             "big.pdf: larger than the 50 MiB upload limit",
         ),
         ("a.md: no article text found; check that the file is not empty", None),  # no command: as written
+        (
+            "/srv/n: the library was chunked with {'chunk_size': 90}, these settings chunk with {'chunk_size': 150}; "
+            "re-chunk it once (re-embeds its 7 articles, 31 passages now) with "
+            "`python -m ingest rechunk --yes --store /srv/n`, or use the settings it was built with",
+            "/srv/n: the library was chunked with {'chunk_size': 90}, these settings chunk with {'chunk_size': 150}; "
+            "whoever runs Dossier can re-chunk it once from the command line (re-embeds its 7 articles, 31 passages "
+            "now) or start the page again with the settings it was built with",
+        ),
     ],
 )
 def test_engine_messages_lose_their_terminal_commands_on_the_page(message, shown):
-    import app  # the page's helpers; importing it does not draw the page
+    assert page_message(message) == (shown or message)
 
-    assert app.page_message(message) == (shown or message)
+
+def test_a_library_chunked_otherwise_refuses_an_upload_with_a_way_forward_for_a_web_user(
+    monkeypatch, tmp_path, minilm, library
+):
+    Library(tmp_path / "store", Settings(chunk_size=120, chunk_overlap=20), minilm).ingest([library])
+    at = start(monkeypatch, tmp_path / "store")  # the page chunks with the default settings
+    at.sidebar.file_uploader[0].set_value([("moths.md", b"# Moths\n\nMoths fly towards the lamps.", "text/markdown")])
+    sidebar_button(at, "Add to library").click().run()
+    assert not at.exception and "**3** articles" in at.sidebar.markdown[0].value
+    refused = plain(at.sidebar.error[0].value)
+    what, fix = refused.split("; ")
+    assert "the library was chunked with {" in what and "'chunk_size': 120" in what and "'chunk_size': 200" in what
+    assert fix.startswith("whoever runs Dossier can re-chunk it once from the command line (re-embeds its 3 articles")
+    assert fix.endswith("or start the page again with the settings it was built with")
+    assert "python -m" not in fix and "--" not in fix
+
+
+def fails(monkeypatch, method: str, message: str) -> None:
+    def refuse(self, *args):
+        raise DossierError(message)
+
+    monkeypatch.setattr(Library, method, refuse)
+
+
+@pytest.mark.parametrize("method", ["articles", "counts"])
+def test_a_store_lost_after_the_page_opened_is_an_error_on_the_page(monkeypatch, tmp_path, minilm, library, method):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
+    lost = "chroma server http://10.9.8.7:8000: lost it (timed out); check that the server is running (chroma run)"
+    with monkeypatch.context() as away:
+        fails(away, method, f"{lost} and --chroma-url")
+        at.run()
+    assert not at.exception
+    assert [plain(e.value) for e in at.error] == [
+        "chroma server http://10.9.8.7:8000: lost it (timed out); check that the server runs, and Chroma server "
+        "under Answer settings in the sidebar"
+    ]
+    assert not at.chat_input  # the page stops at the error
+    at.run()  # the server is back: so is the page
+    assert not at.exception and not at.error and "**3** articles" in at.sidebar.markdown[0].value
+
+
+def test_an_article_gone_from_the_library_view_is_an_error_not_a_traceback(monkeypatch, tmp_path, minilm, library):
+    at = start(monkeypatch, ingested(tmp_path, minilm, library))
+    at.sidebar.radio[0].set_value("Library").run()
+    assert at.tabs
+    fails(monkeypatch, "regions", "a1b2c3: no article with this id")
+    at.run()
+    assert not at.exception and not at.tabs
+    assert [plain(e.value) for e in at.error] == ["a1b2c3: no article with this id"]
 
 
 def shown(block) -> list[tuple[str, str]]:

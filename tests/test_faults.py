@@ -44,7 +44,7 @@ def test_processes_with_their_own_folders_share_one_library_on_the_server(tmp_pa
     listed = run("ingest", "list", "--store", tmp_path / "desk", "--chroma-url", server.url)
     assert "Glacier" in listed.stdout
     check = run("ingest", "check", "--store", tmp_path / "desk", "--chroma-url", server.url)
-    assert check.stdout.startswith(f"store {tmp_path / 'desk'}: consistent (3 articles)")
+    assert check.stdout.startswith(f"chroma server {server.url}: consistent (3 articles)")  # what was checked
 
 
 def test_an_unreachable_server_is_a_one_line_error(tmp_path):
@@ -100,7 +100,7 @@ def test_kill_9_of_a_server_ingest_then_the_next_run_completes(tmp_path, server)
     assert again.returncode == 0, again.stderr
     assert "another ingest is writing to" in again.stderr
     assert run("ingest", "check", "--store", tmp_path / "other", "--chroma-url", server.url).stdout.startswith(
-        f"store {tmp_path / 'other'}: consistent (30 articles)"
+        f"chroma server {server.url}: consistent (30 articles)"
     )
 
 
@@ -120,7 +120,7 @@ def test_two_ingests_at_once_on_one_server_are_serialised(tmp_path, server):
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
     check = run("ingest", "check", "--store", tmp_path / "s0", "--chroma-url", server.url)
-    assert check.stdout.startswith(f"store {tmp_path / 's0'}: consistent (13 articles)"), check.stdout
+    assert check.stdout.startswith(f"chroma server {server.url}: consistent (13 articles)"), check.stdout
 
 
 def test_check_repair_fixes_a_damaged_library(tmp_path, chroma_url, minilm):

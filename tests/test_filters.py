@@ -6,8 +6,9 @@ import pytest
 
 from dossier_core.errors import DossierError
 from rag.filters import Filters
+from vectorstore.records import ArticleRecord
 
-ARTICLE = {"article_id": "tide", "source": "/notes/tide.md", "published_at": "2024-03-09T22:30:00+00:00"}
+ARTICLE = ArticleRecord("tide", "Tides", "/notes/tide.md", "hash-tide", 2, published_at="2024-03-09T22:30:00+00:00")
 
 
 def test_since_and_until_take_a_date_a_datetime_or_iso_text_alike():

@@ -34,7 +34,9 @@ def imported(path: Path, modules: dict[str, Path]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            raise AssertionError(f"{path.name}: relative import; import by the full module name")
+        elif isinstance(node, ast.ImportFrom) and node.module:
             # `from rag import prompt` imports the module rag.prompt; `from rag import Assistant` the package.
             found |= {
                 f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names

@@ -118,7 +118,7 @@ def test_llamacpp_without_its_package_names_the_install_command(tmp_path, librar
     monkeypatch.setitem(__import__("sys").modules, "llama_cpp", None)
     settings = Settings(backend="llamacpp", model=str(model), chunk_size=60, chunk_overlap=10)
     with pytest.raises(
-        DossierError, match=r"llamacpp backend: llama-cpp-python is not installed; install it with: pip install"
+        DossierError, match=r"llamacpp backend: llama-cpp-python is not installed; install it with: make llamacpp"
     ):
         Assistant(library_store, settings, embedder=fake_embedder).ask("What price did arabica coffee futures reach?")
 

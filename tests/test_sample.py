@@ -41,7 +41,7 @@ def test_loading_the_sample_stores_five_articles_that_citations_can_name_and_aga
         "2025-05-06",
         "2025-04-22",
     ]
-    assert {r.site for r in records} == {"Coastline Wire", "Wren Estuary Trust", "Grid Notes", "The Saltmere Courier"}
+    assert {r.outlet for r in records} == {"Coastline Wire", "Wren Estuary Trust", "Grid Notes", "The Saltmere Courier"}
     assert all(r.title and r.author and r.chunks for r in records)
     assert [r.status for r in load_sample(library)] == ["unchanged"] * 5
     assert library.counts()[0] == 5

@@ -43,7 +43,7 @@ def test_secrets_come_only_from_the_environment_and_are_never_shown():
 @pytest.mark.parametrize(
     "environ, message",
     [
-        ({"DOSSIER_TOP_K": "many"}, r"\$DOSSIER_TOP_K='many': not a int"),
+        ({"DOSSIER_TOP_K": "many"}, r"\$DOSSIER_TOP_K='many': not a whole number"),
         ({"DOSSIER_STRICT": "perhaps"}, r"\$DOSSIER_STRICT='perhaps': not a yes/no value; use 1 or 0"),
         ({"DOSSIER_BACKEND": "gpt"}, "unknown answer backend 'gpt'; choose from: extractive, openai, llamacpp"),
     ],
@@ -59,6 +59,11 @@ def test_help_shows_the_real_defaults_and_the_variables():
     text = " ".join(parser.format_help().split())
     assert f"(default: $DOSSIER_TOP_K, else {Settings().top_k})" in text
     assert f"(default: $DOSSIER_STORE, else {Settings().store})" in text
+    parser = argparse.ArgumentParser()
+    add_flags(parser, ("cache", "base_url"))
+    text = " ".join(parser.format_help().split())
+    assert "(default: $DOSSIER_CACHE, else $XDG_CACHE_HOME/dossier)" in text and "else none" not in text
+    assert text.count("default") == 2  # said once per flag
 
 
 def test_the_readme_table_lists_every_setting_as_the_code_has_it():

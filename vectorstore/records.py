@@ -1,21 +1,26 @@
 """The store's records and writes: what Chroma holds, translated into Dossier's types.
 
-The one place that knows Chroma's record shapes: chunk metadata is written by
-`chunk_metadata` and read back by `hit` only; article records by `Records.put`
-and `records_of`. Writes hold the site's lock (Consistency.writing) and name
-the article in the site's journal while it is half written.
+The one place that knows what Chroma's records hold: chunk metadata is written by
+`chunk_metadata` and read back by `hit` and `lexical_row`, except the article id and
+content hash, which search and consistency also read to tell a chunk's article and
+version; article records are written by `Records.put` and read by `records_of`.
+Writes hold the site's lock (Consistency.writing) and name the article in the
+site's journal while it is half written.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from dossier_core.errors import DossierError
 from dossier_core.models import Article, Chunk, Region
 from vectorstore.handle import PAGE, StoreHandle, served
 
-# Chunk metadata that citations and filters use, copied from the article. The outlet is
-# stored as "site": its name in article metadata and in stores written before Hit had fields.
+# Metadata that citations and filters use, copied from the article into its chunks and its record.
+# Hit.outlet and ArticleRecord.outlet are stored as "site", their name in article metadata, so
+# that stores written before the fields were named "outlet" open unchanged.
 _ARTICLE_FIELDS = ("author", "published_at", "site", "url")
 
 
@@ -48,7 +53,7 @@ class ArticleRecord:
     chunks: int
     published_at: str | None = None
     author: str | None = None
-    site: str | None = None
+    outlet: str | None = None  # the publication or site, as in Hit
 
 
 def hit(chunk_id: str, text: str, metadata: dict, score: float) -> Hit:
@@ -70,6 +75,14 @@ def hit(chunk_id: str, text: str, metadata: dict, score: float) -> Hit:
         m.get("region"),
         m.get("page"),
     )
+
+
+def lexical_row(chunk_id: str, document: str, metadata: dict) -> tuple[str, str, str, str]:
+    """A stored chunk's row in the BM25 index: (chunk id, article id, content hash, text), the text
+    being what was embedded — the chunk's context (title and heading), a blank line, its text."""
+    m = metadata
+    text = f"{m['context']}\n\n{document}" if m.get("context") else document
+    return chunk_id, m["article_id"], m["content_hash"], text
 
 
 def records_of(got: dict) -> list[ArticleRecord]:
@@ -134,16 +147,18 @@ class Records:
     @served
     def load_article(self, article_id: str) -> tuple[Article, tuple[str, ...]]:
         """The stored article and the labels of the regions it has indexed."""
-        data = json.loads(self.handle.articles.get(ids=[article_id], include=["documents"])["documents"][0])
+        documents = self.handle.articles.get(ids=[article_id], include=["documents"])["documents"]
+        if not documents:
+            raise DossierError(f"article {article_id} is not in the library (another process may have removed it)")
+        data = json.loads(documents[0])
         article = data["article"]
         return Article(**{**article, "regions": tuple(Region(**r) for r in article["regions"])}), tuple(data["indexed"])
 
     @served
-    def article_ids(self, keep) -> list[str]:
-        """Ids of the articles whose record metadata (source, title, site, author, published_at…)
-        `keep(metadata)` accepts."""
+    def article_ids(self, keep: Callable[[ArticleRecord], bool]) -> list[str]:
+        """Ids of the articles whose record `keep(record)` accepts."""
         got = self.handle.fetch(self.handle.articles, ["metadatas"])
-        return [i for i, m in zip(got["ids"], got["metadatas"]) if keep(m)]
+        return [r.id for r in records_of(got) if keep(r)]
 
     @served
     def chunking(self) -> dict:
@@ -168,15 +183,14 @@ class Records:
             base["title"] = article.title
         base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
         ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
+        documents = [c.text for c in chunks]
+        metadatas = [chunk_metadata(base, c) for c in chunks]
         for start in range(0, len(ids), PAGE):
             part = slice(start, start + PAGE)
             self.handle.chunks.upsert(
-                ids=ids[part],
-                embeddings=vectors[part],
-                documents=[c.text for c in chunks[part]],
-                metadatas=[chunk_metadata(base, c) for c in chunks[part]],
+                ids=ids[part], embeddings=vectors[part], documents=documents[part], metadatas=metadatas[part]
             )
-        lexical.add([(i, article.id, article.content_hash, c.embedding_text) for i, c in zip(ids, chunks)])
+        lexical.add([lexical_row(*row) for row in zip(ids, documents, metadatas)])
         mean = vectors.mean(axis=0)
         self.handle.articles.upsert(
             ids=[article.id],

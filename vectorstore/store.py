@@ -20,9 +20,7 @@ from vectorstore.search import Search
 
 class ChromaStore:
     def __init__(self, path: str | Path, embedder: dict, url: str | None = None, token: str | None = None):
-        """`embedder` names the model and its dimensions; a store built with another is refused.
-        With `url`, Chroma is that server (`token` its bearer token) and `path` holds only the
-        local copy of the BM25 index."""
+        """The arguments are StoreHandle's."""
         self.handle = StoreHandle(path, embedder, url, token)
         self.path = self.handle.path
         self.records = Records(self.handle)

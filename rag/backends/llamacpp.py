@@ -7,8 +7,9 @@ from pathlib import Path
 from dossier_core.errors import DossierError
 from rag.backends.base import ChatBackend
 
-# The llamacpp extra; not `pip install dossier[…]`: PyPI's "dossier" is another project.
-INSTALL = "pip install -e '.[llamacpp]' in the Dossier folder, or make llamacpp there (it compiles llama.cpp, ~6 min)"
+# The Makefile builds llama.cpp with the CPU flags these machines need; the extra is the same package without
+# them. Not `pip install dossier[…]`: PyPI's "dossier" is another project.
+INSTALL = "make llamacpp in the Dossier folder (it compiles llama.cpp, ~6 min), or pip install -e '.[llamacpp]' there"
 
 
 class LlamaCppBackend(ChatBackend):
