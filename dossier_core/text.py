@@ -165,3 +165,8 @@ def _stem(word: str) -> str:
             word = word[: -len(ending)]
             break
     return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+def plural(n: int, word: str) -> str:
+    """'1 article', '3 articles' (for words whose plural adds an s)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

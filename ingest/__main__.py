@@ -17,7 +17,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from rag import DossierError, Library
-from rag.cli import quiet_broken_pipe
+from rag.cli import existing_store, plural, quiet_broken_pipe
 from rag.ingestion import preview
 from rag.library import FORMATS, INDEXED, LABELS, MAX_BYTES
 from rag.settings import CHUNKING, LIBRARY, STORE, add_flags, load_settings
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             args.inputs.append(str(SAMPLE))
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
+        if args.command is not None:
+            existing_store(settings)  # only an ingest makes a new store
         library = Library(settings=settings)  # loads the model: not needed for a dry run
         if args.command == "list":
             return list_articles(library)
@@ -80,7 +82,7 @@ def rechunk(library: Library, yes: bool) -> int:
         print(f"{cost}\nrun again with --yes to re-chunk")
         return 1
     started = time.monotonic()
-    print(f"re-chunked {library.rechunk()} articles in {time.monotonic() - started:.1f}s")
+    print(f"re-chunked {plural(library.rechunk(), 'article')} in {time.monotonic() - started:.1f}s")
     return 0
 
 
@@ -155,15 +157,16 @@ def ingest(library: Library, args) -> int:
     if not total:
         raise DossierError(f"no supported files under {', '.join(inputs)}; supported: {', '.join(sorted(FORMATS))}")
     print(
-        f"{total} articles: "
+        f"{plural(total, 'article')}: "
         + ", ".join(f"{tally[s]} {s}" for s in STATUSES)
-        + (f", {tally['skipped']} files skipped" if tally["skipped"] else "")
-        + f"; {chunks} chunks embedded in {time.monotonic() - started:.1f}s"
+        + (f", {plural(tally['skipped'], 'file')} skipped" if tally["skipped"] else "")
+        + f"; {plural(chunks, 'chunk')} embedded in {time.monotonic() - started:.1f}s"
     )
     if failures and total > 20:
         print("failed:\n" + "\n".join(f"  {f}" for f in failures))
     if args.sample:
-        print("ask it, e.g.: " + "\n  ".join(f'python -m rag ask "{q}"' for q in SAMPLE_QUESTIONS))
+        where = "" if args.store is None else f" --store {args.store}"
+        print("ask it, e.g.:\n" + "\n".join(f'  python -m rag ask "{q}"{where}' for q in SAMPLE_QUESTIONS))
     return 1 if tally["failed"] else 0
 
 
@@ -180,7 +183,7 @@ def list_articles(library: Library) -> int:
         title = row[2] if len(row[2]) <= widths[2] else row[2][: widths[2] - 1] + "…"
         print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {title:<{widths[2]}}  {row[3]:<{widths[3]}}  {row[4]}")
     articles, chunks = library.counts()
-    print(f"{articles} articles, {chunks} passages")
+    print(f"{plural(articles, 'article')}, {plural(chunks, 'passage')}")
     return 0
 
 

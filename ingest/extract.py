@@ -7,6 +7,7 @@ view need not know where an article came from.
 import io
 import itertools
 import logging
+import os
 import re
 import warnings
 from collections import Counter
@@ -17,7 +18,7 @@ from dossier_core.models import Region
 from dossier_core.text import MONTH_PATTERN, normalize_whitespace, sentence_spans
 from ingest.html import extract_html
 from ingest.metadata import find_date, iso_date, pdf_date
-from ingest.regions import AUTHOR_BIO, BODY, BYLINE, COMMENTS, TITLE, byline_name, label_lines
+from ingest.regions import ATX_TITLE, AUTHOR_BIO, BODY, BYLINE, COMMENTS, TITLE, byline_name, label_lines
 
 FORMATS = {
     ".txt": "text",
@@ -98,7 +99,9 @@ def extract_page(raw: str, name: str) -> Extracted:
     """A scraped page or article saved as text or Markdown (front matter read as metadata)."""
     given, raw = front_matter(raw)
     text = normalize_whitespace(raw)
-    labelled = label_lines(text)
+    # Markdown by its name, or by its first line when it has no telling name (stdin, "notes.txt").
+    markdown = FORMATS.get(os.path.splitext(name)[1].lower()) == "markdown" or bool(ATX_TITLE.match(text))
+    labelled = label_lines(text, markdown)
     regions = []
     for line, label in labelled:
         if regions and regions[-1].label == label:
@@ -299,7 +302,7 @@ def _text_metadata(lines: list[tuple[str, str]]) -> dict:
     return {
         k: v
         for k, v in {
-            "title": re.sub(r"^[#\s]+|[*_]+", "", title).strip() if title else None,
+            "title": re.sub(r"^[#\s]+|\s#+$|[*_]+", "", title).strip() if title else None,
             "author": author,
             "author_bio": "\n\n".join(bio) or None,
             "published_at": find_date(preamble) or min(comment_dates, default=None),

@@ -1,10 +1,12 @@
-"""Region labelling for scraped pages saved as text.
+"""Region labelling for scraped pages saved as text, and for Markdown.
 
 A scraped page is mostly lines: site chrome, a title, a caption, the body,
 an author box, comments, a reply form, teasers for other articles. Section
 headings ("About the Author", "3 Comments", "Leave a Reply", "You May Also
 Like") switch what the following lines are; before the body, only the title
-and captions are worth keeping.
+and captions are worth keeping. Markdown gets the same reading, except that
+a first-level heading is its title and a paragraph wrapped over several
+lines is read whole.
 """
 
 import re
@@ -184,31 +186,76 @@ def byline_name(text: str) -> str | None:
     return m.group("name").strip() if m and len(text.split()) <= 12 else None
 
 
-def label_lines(text: str) -> list[tuple[Line, str]]:
-    """Each non-empty line of a scraped page with its region label."""
+def label_lines(text: str, markdown: bool = False) -> list[tuple[Line, str]]:
+    """Each non-empty line of a scraped page with its region label.
+
+    `markdown`: the text was written in Markdown, where a paragraph may be wrapped over several lines and a
+    first-level heading names the article."""
     lines = lines_of(text)
-    body_start = next((i for i, line in enumerate(lines) if is_prose(line) and not is_caption(line)), None)
+    wrapped = _wrapped_prose_starts(text, lines) if markdown else set()
+    body_start = next(
+        (i for i, line in enumerate(lines) if i in wrapped or (is_prose(line) and not is_caption(line))), None
+    )
     if body_start is None:  # no prose at all: nothing to tell apart, keep everything
         return [(line, BODY) for line in lines]
-    labels = _label_preamble(lines[:body_start]) + _label_rest(lines[body_start:])
+    labels = _label_preamble(lines[:body_start], markdown) + _label_rest(lines[body_start:])
     _label_tail(lines, labels)
     return list(zip(lines, labels))
 
 
-def _label_preamble(lines: list[Line]) -> list[str]:
-    labels = [CHROME] * len(lines)
-    titles = [
+# Lines that are Markdown blocks of their own, never part of a paragraph: headings, quotes, table rows, code
+# fences, list items, rules.
+_BLOCK_LINE = re.compile(r"[#>|]|```|~~~|[-*+]\s|\d{1,9}[.)]\s|[-=*_\s]+$")
+ATX_TITLE = re.compile(r"#\s+\S")  # "# Title"; not "## Section", nor "#hashtag"
+
+
+def _wrapped_prose_starts(text: str, lines: list[Line]) -> set[int]:
+    """The first lines of the hard-wrapped paragraphs that are prose as a whole.
+
+    Wrapped at 80 characters, a paragraph's lines are each short of the words or the full stop that make a
+    line prose, and only its last line would count. A wrapped paragraph is two or more adjacent lines, every
+    one but the last filled to near the paragraph's width: a column of menu items or a byline above a long
+    paragraph line is no wrapped paragraph."""
+    runs, run = [], []
+    for i, line in enumerate(lines):
+        adjacent = run and text.count("\n", lines[run[-1]].end, line.start) == 1
+        if run and not adjacent:
+            runs.append(run)
+            run = []
+        if _BLOCK_LINE.match(line.text):
+            runs.append(run)
+            run = []
+        else:
+            run.append(i)
+    runs.append(run)
+    starts = set()
+    for run in (r for r in runs if len(r) >= 2):
+        width = max(len(lines[i].text) for i in run)
+        filled = all(lines[i].words >= 6 and len(lines[i].text) >= 0.7 * width for i in run[:-1])
+        clutter = any(section_of(lines[i]) or _CHROME_LINE.fullmatch(_plain(lines[i].text)) for i in run)
+        joined = Line(lines[run[0]].start, lines[run[-1]].end, " ".join(lines[i].text for i in run))
+        if filled and not clutter and is_prose(joined):
+            starts.add(run[0])
+    return starts
+
+
+def _title_of(lines: list[Line], markdown: bool) -> int | None:
+    def fits(line: Line) -> bool:
+        return not section_of(line) and not _CHROME_LINE.fullmatch(_plain(line.text)) and not is_caption(line)
+
+    # A Markdown author names the article in a first-level heading, however short ("# Tides").
+    headings = [i for i, line in enumerate(lines) if markdown and ATX_TITLE.match(line.text) and fits(line)]
+    titles = headings or [
         i
         for i, line in enumerate(lines)
-        if 3 <= line.words <= 25
-        and not section_of(line)
-        and not _CHROME_LINE.fullmatch(_plain(line.text))
-        and not line.text.rstrip().endswith(".")
-        and not is_caption(line)
+        if 3 <= line.words <= 25 and not line.text.rstrip().endswith(".") and fits(line)
     ]
-    title = max(
-        titles, key=lambda i: (lines[i].words >= 4, lines[i].text.startswith("#"), lines[i].words), default=None
-    )
+    return max(titles, key=lambda i: (lines[i].words >= 4, lines[i].text.startswith("#"), lines[i].words), default=None)
+
+
+def _label_preamble(lines: list[Line], markdown: bool) -> list[str]:
+    labels = [CHROME] * len(lines)
+    title = _title_of(lines, markdown)
     for i, line in enumerate(lines):
         if i == title:
             labels[i] = TITLE

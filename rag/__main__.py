@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
-from rag.cli import quiet_broken_pipe
+from rag.cli import existing_store, quiet_broken_pipe
 from rag.settings import ANSWERS, STORE, add_flags, load_settings
 
 HISTORY_SHAPE = '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]'
@@ -22,11 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         history = read_history(args.history) if args.command == "ask" and args.history else []
         filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
         settings = load_settings(args)
-        if not settings.chroma_url and not Path(settings.store).is_dir():
-            raise DossierError(
-                f"store {settings.store}: no such folder; give --store the folder you ingested into, "
-                f"or add articles first with: python -m ingest PATH --store {settings.store}"
-            )
+        existing_store(settings)
         assistant = Assistant(settings=settings)
         if args.command == "chat":
             return chat(assistant, filters, args.json)

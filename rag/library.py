@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dossier_core.errors import DossierError
+from dossier_core.text import plural
 from ingest.chunk import INDEXED
 from ingest.extract import FORMATS
 from ingest.load import MAX_BYTES, Skipped, article_id, find_inputs, parse_articles, read_input, upload
@@ -32,6 +33,12 @@ def _skipped(skipped: list[Skipped]) -> Iterator[IngestResult]:
     """A result for each file a folder holds that is not ingested, saying why (then forgotten)."""
     yield from (IngestResult(str(s.path), "skipped", error=f"{s.path}: {s.reason}") for s in skipped)
     skipped.clear()
+
+
+def _described(chunking: dict) -> str:
+    if not chunking:
+        return "older settings"
+    return f"chunk size {chunking['chunk_size']}, overlap {chunking['chunk_overlap']}, pipeline {chunking['pipeline']}"
 
 
 class Library:
@@ -112,10 +119,14 @@ class Library:
         articles, chunks = self.counts()
         if stored == self.chunking or (not stored and articles == 0):
             return None
+        where = f"--chroma-url {self.settings.chroma_url}" if self.settings.chroma_url else f"--store {self.path}"
+        flags = f"--chunk-size {self.settings.chunk_size} --chunk-overlap {self.settings.chunk_overlap}"
+        was, now = _described(stored), _described(self.chunking)
         return (
-            f"the library was chunked with {stored or 'older settings'}, these settings chunk with {self.chunking}; "
-            f"re-chunk it once (re-embeds its {articles} articles, {chunks} passages now) with "
-            f"`python -m ingest rechunk --yes --store {self.path}`, or use the settings it was built with"
+            f"the library was chunked with {was}, these settings chunk with {now}; "
+            f"re-chunk it once (re-embeds its {plural(articles, 'article')}, {plural(chunks, 'passage')} now) with "
+            f"`python -m ingest rechunk --yes {where} {flags}`, "
+            f"or use the settings it was built with ({was})"
         )
 
     def rechunk(self) -> int:

@@ -27,7 +27,9 @@ _TYPE_RULES = [
         r"|\bwhat (is|was|are|were) the ([\w-]+ )?(toll|cost|price|budget|score|total|number|amount|rate"
         r"|population|margin|majority|speed|fine|bill)\b"
         r"|\bwhat (percentage|percent|share|proportion|number|amount|sum|price|cost|figure|total|rate|toll)\b"
-        r"|\b(how much|what) did (it|they|this) cost\b",
+        # "What did the turbines cost?", "What will it cost taxpayers?" (not "What did she say about the cost?")
+        r"|\b(how much|what) (did|does|do|will|would|could|might) "
+        r"((?!(say|said|tell|think|ask|write|claim|report|about|of|on)\b)[\w'’-]+ ){1,6}(cost|weigh|measure|earn)\b",
     ),
     (
         "date",

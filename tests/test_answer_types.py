@@ -19,6 +19,10 @@ def hit(text, score=0.6, n=1, title=None):
     [
         ("How many hives did the beekeepers lose over the winter?", "quantity"),
         ("What percentage of the orchard flooded?", "quantity"),
+        ("What did the new lock gates cost?", "quantity"),
+        ("What will the sea wall cost ratepayers?", "quantity"),
+        ("What does the replacement bell weigh?", "quantity"),
+        ("What did the warden say about the cost?", "quote"),
         ("When did the ferry resume sailing?", "date"),
         ("At what time did the alarm sound?", "date"),
         ("What did the harbour master call the new timetable?", "quote"),

@@ -292,12 +292,13 @@ def test_filters_that_match_nothing_point_to_the_library_view(monkeypatch, tmp_p
         ),
         ("a.md: no article text found; check that the file is not empty", None),  # no command: as written
         (
-            "/srv/n: the library was chunked with {'chunk_size': 90}, these settings chunk with {'chunk_size': 150}; "
+            "/srv/n: the library was chunked with chunk size 90, these settings chunk with chunk size 150; "
             "re-chunk it once (re-embeds its 7 articles, 31 passages now) with "
-            "`python -m ingest rechunk --yes --store /srv/n`, or use the settings it was built with",
-            "/srv/n: the library was chunked with {'chunk_size': 90}, these settings chunk with {'chunk_size': 150}; "
+            "`python -m ingest rechunk --yes --store /srv/n --chunk-size 150 --chunk-overlap 40`, "
+            "or use the settings it was built with (chunk size 90)",
+            "/srv/n: the library was chunked with chunk size 90, these settings chunk with chunk size 150; "
             "whoever runs Dossier can re-chunk it once from the command line (re-embeds its 7 articles, 31 passages "
-            "now) or start the page again with the settings it was built with",
+            "now) or start the page again with the settings it was built with (chunk size 90)",
         ),
     ],
 )
@@ -315,9 +316,11 @@ def test_a_library_chunked_otherwise_refuses_an_upload_with_a_way_forward_for_a_
     assert not at.exception and "**3** articles" in at.sidebar.markdown[0].value
     refused = plain(at.sidebar.error[0].value)
     what, fix = refused.split("; ")
-    assert "the library was chunked with {" in what and "'chunk_size': 120" in what and "'chunk_size': 200" in what
+    assert "the library was chunked with chunk size 120, overlap 20" in what and "chunk with chunk size 200" in what
     assert fix.startswith("whoever runs Dossier can re-chunk it once from the command line (re-embeds its 3 articles")
-    assert fix.endswith("or start the page again with the settings it was built with")
+    assert fix.endswith(
+        "or start the page again with the settings it was built with (chunk size 120, overlap 20, pipeline 4)"
+    )
     assert "python -m" not in fix and "--" not in fix
 
 

@@ -243,6 +243,9 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     assert empty.returncode == 2
     assert empty.stderr.strip().startswith("error: store") and "python -m ingest" in empty.stderr
     assert "no such folder" in empty.stderr and not (tmp_path / "new").exists()  # asking creates no empty store
+    for command in ("list", "check", "remove"):
+        listed = run("ingest", command, *(["x"] if command == "remove" else []), "--store", tmp_path / "typo")
+        assert listed.returncode == 2 and "no such folder" in listed.stderr and not (tmp_path / "typo").exists()
     assert "Traceback" not in empty.stderr
     blocked = tmp_path / "file"
     blocked.write_text("x")
@@ -569,13 +572,16 @@ def test_ingest_ignores_answer_settings_lists_newest_first_removes_a_dump_and_re
     assert len(title_column) == 1  # columns aligned
     removed = run("ingest", "remove", dump, "--store", store)
     assert removed.returncode == 0 and removed.stdout.count("removed ") == 2, removed.stderr
-    assert summary(run("ingest", "list", "--store", store)).startswith("1 articles")
+    assert summary(run("ingest", "list", "--store", store)).startswith("1 article, ")
     asked = run("ingest", "rechunk", "--store", store, "--chunk-size", "120")
-    assert asked.returncode == 1 and "re-embeds its 1 articles" in asked.stdout and "--yes" in asked.stdout
+    assert asked.returncode == 1 and "re-embeds its 1 article, " in asked.stdout and "--yes" in asked.stdout
     refused = run("ingest", dump, "--store", store, "--chunk-size", "120")
-    assert refused.returncode == 2 and "python -m ingest rechunk --yes" in refused.stderr
+    assert (
+        refused.returncode == 2 and f"python -m ingest rechunk --yes --store {store} --chunk-size 120" in refused.stderr
+    )
+    assert "use the settings it was built with (chunk size 200, overlap 40" in refused.stderr
     done = run("ingest", "rechunk", "--yes", "--store", store, "--chunk-size", "120")
-    assert done.returncode == 0 and done.stdout.startswith("re-chunked 1 articles"), done.stderr
+    assert done.returncode == 0 and done.stdout.startswith("re-chunked 1 article in"), done.stderr
     assert run("ingest", dump, "--store", store, "--chunk-size", "120").returncode == 0
 
 
@@ -583,7 +589,7 @@ def test_ingest_sample_loads_the_shipped_library_and_suggests_questions(tmp_path
     store = tmp_path / "store"
     loaded = run("ingest", "--sample", "--store", store)
     assert loaded.returncode == 0, loaded.stderr
-    assert "5 articles: 5 added" in loaded.stdout and 'python -m rag ask "' in loaded.stdout
+    assert "5 articles: 5 added" in loaded.stdout and f'" --store {store}' in loaded.stdout
     question = re.search(r'python -m rag ask "([^"]+)"', loaded.stdout).group(1)
     answer = run("rag", "ask", question, "--store", store, "--json")
     assert answer.returncode == 0 and json.loads(answer.stdout)["citations"], answer.stderr

@@ -383,3 +383,73 @@ def test_pypdf_notes_on_a_damaged_pdf_stay_off_the_terminal_and_its_errors_still
     assert "The harbour wall is 400 metres long" in run.stdout
     assert "broken.pdf: cannot read the PDF" in run.stdout
     assert run.stderr == ""
+
+
+# -- Markdown written by hand: a first-level heading names it, and its paragraphs may be wrapped
+
+
+def test_markdown_h1_is_the_title_and_a_wrapped_opening_paragraph_is_body():
+    art = parse(FIXTURES / "markdown" / "field-guide.md")
+    assert art.title == "Kelp Log"
+    assert [r.label for r in art.regions][:2] == ["title", "body"]
+    assert_clean(
+        art,
+        kept=["Notes kept by the volunteers", "borrowed boat", "grew back along the northern reef", "38 urchins"],
+        dropped=["# Kelp Log"],
+    )
+    body = art.region_text("body")
+    assert body.startswith("Notes kept") and "## How a count works\n\nTwo divers" in body
+
+
+def test_a_markdown_heading_starts_markdown_whatever_the_name():
+    art = parse("kelp.txt", (FIXTURES / "markdown" / "field-guide.md").read_bytes())
+    assert art.title == "Kelp Log" and art.region_text("body").startswith("Notes kept by the volunteers")
+    closed = parse("kelp.txt", b"# Kelp Log #\n\nThe beds grew back along the northern reef this spring, divers say.")
+    assert closed.title == "Kelp Log"
+
+
+def test_markdown_without_a_heading_and_with_one_line_paragraphs_reads_as_before():
+    text = (
+        "Menu\n\nPort news\n\n"
+        "Harbour dues rise next month\n\n"
+        "The harbour board voted on Tuesday to raise mooring dues by eight percent from the first of June.\n\n"
+        "Fishing boats under ten metres are exempt until the end of the year, the board said.\n"
+    )
+    assert label_lines(text, markdown=True) == label_lines(text)
+    art = parse("dues.md", text.encode())
+    assert art.title == "Harbour dues rise next month"
+    assert "eight percent" in art.region_text("body") and "Port news" not in art.region_text("body")
+
+
+def test_a_scraped_page_saved_as_markdown_still_loses_its_menu_and_share_buttons():
+    page = (
+        "News\nSport\nWeather\nLocal\nJobs\n\n"
+        "# Ferry\n\n"
+        "Share this article\n\n"
+        "The island ferry will run twice a day through the winter, the operator said on Monday, after\n"
+        "a petition signed by most of the island's 900 residents asked it to keep the second crossing.\n"
+    )
+    art = parse("ferry.md", page.encode())
+    assert art.title == "Ferry"
+    assert_clean(
+        art, kept=["twice a day through the winter", "keep the second crossing"], dropped=["Weather", "Share this"]
+    )
+
+
+def test_a_column_of_menu_links_is_no_wrapped_paragraph():
+    menu = "Home News Sport Weather Travel\nCulture Food Money Homes Cars\nPuzzles Jobs Events Shop Podcasts.\n\n"
+    text = (
+        menu
+        + "# Lighthouse keepers return\n\n"
+        + "The lighthouse on Gull Rock has keepers again for the first time since 1989.\n"
+    )
+    labels = [label for _, label in label_lines(text, markdown=True)]
+    assert labels == ["chrome", "chrome", "chrome", "title", "body"]
+    # Nor is a dateline standing right above a paragraph written on one long line.
+    dated = (
+        "# Lighthouse keepers return\n\nUpdated 3 May 2024 for the coast desk\n"
+        "The lighthouse on Gull Rock has keepers again for the first time since 1989, and the two who moved "
+        "in last week say the lamp room needs a new roof before the autumn gales.\n"
+    )
+    art = parse("gull-rock.md", dated.encode())
+    assert art.metadata["published_at"] == "2024-05-03" and "coast desk" not in art.region_text("body")
