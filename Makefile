@@ -7,11 +7,16 @@ RUN_STAMP := $(VENV)/.run-installed
 LLM_STAMP := $(VENV)/.llamacpp-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test install llamacpp chromium
+.PHONY: run serve test install llamacpp chromium
 
 # The chat page: the pinned runtime only, all wheels, nothing to compile.
 run: $(RUN_STAMP)
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.headless true --server.fileWatcherType none --browser.gatherUsageStats false
+
+# The HTTP API (python -m rag serve: OpenAI-compatible chat, library API, docs at /docs) on the same pinned set.
+# Settings from the environment, e.g. DOSSIER_STORE=… DOSSIER_API_KEYS=… make serve
+serve: $(RUN_STAMP)
+	$(PY) -m rag serve
 
 # Everything: the llamacpp backend, the test tools, Chromium for the browser tests; then lint and the suite.
 test: install

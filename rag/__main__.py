@@ -1,5 +1,6 @@
 """python -m rag ask "QUESTION" [--history FILE.json] | chat  [--store DIR] [--backend NAME] [--json] …:
-answer from the library, once or as a conversation in the terminal."""
+answer from the library, once or as a conversation in the terminal;
+python -m rag serve [--store DIR] [--host H] [--port P] [--api-key KEY …]: the same over HTTP (OpenAI-compatible)."""
 
 import argparse
 import json
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
 from rag.cli import existing_store, quiet_broken_pipe
-from rag.settings import ANSWERS, STORE, add_flags, load_settings
+from rag.settings import ANSWERS, CHUNKING, SERVER, STORE, Settings, add_flags, load_settings
 
 HISTORY_SHAPE = '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]'
 NEW, QUIT = ("/new", ":new"), ("/quit", ":quit", "/exit", ":exit", ":q")
@@ -19,11 +20,15 @@ NEW, QUIT = ("/new", ":new"), ("/quit", ":quit", "/exit", ":exit", ":q")
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        serving = args.command == "serve"
         history = read_history(args.history) if args.command == "ask" and args.history else []
-        filters = Filters(args.source, args.author, args.since, args.until, tuple(args.article))
+        filters = None if serving else Filters(args.source, args.author, args.since, args.until, tuple(args.article))
         settings = load_settings(args)
-        existing_store(settings)
+        if not serving:  # a server may start on an empty store: clients add the articles
+            existing_store(settings)
         assistant = Assistant(settings=settings)
+        if serving:
+            return serve(assistant, settings)
         if args.command == "chat":
             return chat(assistant, filters, args.json)
         show(assistant, args.question, history, filters, args.json)
@@ -65,7 +70,45 @@ def parser() -> argparse.ArgumentParser:
         help="a conversation in the terminal: one question per line",
         description=f"Questions one per line; {NEW[0]} starts over, {QUIT[0]} or Ctrl-D leaves.",
     )
+    serving = commands.add_parser(
+        "serve",
+        help="answer over HTTP: an OpenAI-compatible chat API and a library API",
+        description="An HTTP server (FastAPI on uvicorn): POST /v1/chat/completions as OpenAI's, the library "
+        "under /v1/articles and /v1/search, API docs at /docs. Without API keys it listens on loopback only.",
+    )
+    # It adds articles too (the library API): the chunk settings and private addresses count.
+    add_flags(serving, STORE + CHUNKING + ("allow_private",) + ANSWERS + SERVER)
     return top
+
+
+def serve(assistant: Assistant, settings: Settings) -> int:
+    import uvicorn
+
+    from rag.server.app import create_app
+    from rag.server.auth import READ, is_loopback, parse_keys
+
+    keys = parse_keys(settings.api_keys)  # a malformed key is a one-line error before anything listens
+    if not keys and not is_loopback(settings.host):
+        raise DossierError(
+            f"--host {settings.host} without an API key would let anyone who reaches it read and change the library; "
+            "give --api-key KEY (or $DOSSIER_API_KEYS), or keep --host 127.0.0.1"
+        )
+    app = create_app(assistant, settings.api_keys)
+    assistant.embedder.embed_batch(["warm up"])  # the model loads now, not during the first request
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    where = f"http://{host}:{settings.port}"
+    print(f"Dossier serves {assistant.library.path} at {where}/v1 (API docs: {where}/docs)", file=sys.stderr)
+    if keys:
+        readers = sum(scope == READ for scope in keys.values())
+        print(f"{len(keys)} API key{'s' * (len(keys) > 1)}, {readers} of them read-only", file=sys.stderr)
+    else:
+        print(
+            "No API keys: listening on loopback only, and every caller may read and change the library; "
+            "give --api-key KEY or $DOSSIER_API_KEYS to serve other machines",
+            file=sys.stderr,
+        )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
 
 
 def read_history(path: str) -> list[dict]:

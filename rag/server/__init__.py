@@ -1,0 +1,1 @@
+"""The HTTP shell: an OpenAI-compatible API, the library API and the MCP server over one Assistant."""

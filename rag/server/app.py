@@ -1,0 +1,281 @@
+"""The HTTP server: an OpenAI-compatible chat API and the library API over one Assistant (FastAPI).
+
+Answers run on worker threads of their own (at most ANSWERS_AT_ONCE at a time), so that neither the event
+loop nor the threads that serve searches and article reads wait on a slow language model. Every error
+reaches the client as OpenAI's JSON error body, never as a traceback.
+"""
+
+import itertools
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Literal
+
+import anyio
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dossier_core.errors import DossierError
+from rag.answer import Answer
+from rag.assistant import Assistant
+from rag.filters import Filters
+from rag.library import MAX_BYTES, Library
+from rag.server import openai_compat as oai
+from rag.server.auth import READ, parse_keys, require
+from rag.server.library_api import library_router
+
+log = logging.getLogger(__name__)
+ANSWERS_AT_ONCE = 16  # answers being written at once; more wait their turn
+MAX_K = 50  # passages one answer may draw on
+KINDS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    503: "service_unavailable",
+}
+FAILED = "the server failed on this request; its log says why"
+
+
+class FilterOptions(BaseModel):
+    """Which articles the answer may draw on (all given conditions hold), as `python -m rag ask` has them."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, description="the outlet, or part of the article's path or URL")
+    author: str | None = Field(None, description="part of the author line")
+    since: str | None = Field(None, description="published on or after this day, YYYY-MM-DD")
+    until: str | None = Field(None, description="published on or before this day, YYYY-MM-DD")
+    articles: list[str] = Field([], description="only these article ids")
+
+
+class DossierOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
+    filters: FilterOptions | None = None
+    k: int | None = Field(None, ge=1, le=MAX_K, description="passages retrieved (default: the server's top_k)")
+    strict: bool | None = Field(None, description="drop sentences no cited passage supports (default: the server's)")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat-completion request. Its other options (temperature, max_tokens, …) are accepted and
+    unused: the answer is Dossier's, written as the server is configured."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = oai.MODEL
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    dossier: DossierOptions | None = Field(None, description="Dossier's own options")
+
+
+class Answerers:
+    """The server's Assistant, and one per `strict` value a request asks for that differs from the server's
+    (opened once, on the same store and embedder)."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self._others: dict[bool, Assistant] = {}
+        self._opening = threading.Lock()
+
+    def get(self, strict: bool | None) -> Assistant:
+        base = self.assistant
+        if strict is None or strict == base.settings.strict:
+            return base
+        with self._opening:
+            if strict not in self._others:
+                settings = replace(base.settings, strict=strict)
+                self._others[strict] = Assistant(Library(base.library.path, settings, base.embedder))
+            return self._others[strict]
+
+
+def create_app(assistant: Assistant, keys: Iterable[str] = ()) -> FastAPI:
+    """The app over `assistant`; `keys` as `Settings.api_keys` has them ("KEY" or "KEY:read"; none: open)."""
+    app = FastAPI(
+        title="Dossier",
+        summary="Cited answers from a library of articles: an OpenAI-compatible chat API and a library API.",
+    )
+    app.state.assistant = assistant
+    app.state.keys = parse_keys(tuple(keys))
+    app.state.answerers = Answerers(assistant)
+    app.state.answering = anyio.CapacityLimiter(ANSWERS_AT_ONCE)
+    app.state.started = int(time.time())
+    app.add_middleware(BodyLimit, limit=MAX_BYTES)
+    for kind, handler in (
+        (StarletteHTTPException, _http_error),
+        (RequestValidationError, _invalid),
+        (DossierError, _dossier_error),
+        (Exception, _failed),
+    ):
+        app.add_exception_handler(kind, handler)
+    reading = [Depends(require(READ))]
+    app.add_api_route("/health", health, methods=["GET"], tags=["server"])
+    app.add_api_route("/v1/models", models, methods=["GET"], dependencies=reading, tags=["chat"])
+    app.add_api_route("/v1/models/{model}", model, methods=["GET"], dependencies=reading, tags=["chat"])
+    app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"], dependencies=reading, tags=["chat"])
+    app.include_router(library_router())
+    return app
+
+
+async def health() -> dict:
+    """Whether the server is up (needs no key)."""
+    return {"status": "ok"}
+
+
+async def models(request: Request) -> dict:
+    """The one model served: `dossier`, the answer backend this server was started with."""
+    return oai.models(request.app.state.started)
+
+
+async def model(model: str, request: Request) -> dict:
+    _served(model)
+    return oai.model(request.app.state.started)
+
+
+async def chat_completions(body: ChatRequest, request: Request):
+    """A cited answer to the last user message, the earlier turns as the conversation. The text keeps its
+    [n] markers; citations are in `choices[0].message.annotations`, `citations` and `dossier` (streaming:
+    each passage once in a `dossier_source` chunk, the rest on the final chunk)."""
+    _served(body.model)
+    options = body.dossier or DossierOptions()
+    try:
+        question, history = oai.conversation([m.model_dump() for m in body.messages])
+    except DossierError as e:
+        raise HTTPException(400, str(e)) from None
+    try:
+        given = options.filters
+        filters = (
+            Filters(given.source, given.author, given.since, given.until, tuple(given.articles)) if given else None
+        )
+    except DossierError as e:  # a date that is no date
+        raise HTTPException(400, f"dossier.filters: {e}") from None
+    state = request.app.state
+    ask = (question, history, filters, options.k)
+    reply_id, created, base_url = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), str(request.base_url)
+    if not body.stream:
+        answer = await anyio.to_thread.run_sync(_ask, state.answerers, options.strict, ask, limiter=state.answering)
+        return oai.completion(answer, base_url, reply_id, created)
+    # The first piece is made before the response starts, so that a failure up to then gets its own status.
+    pieces = await anyio.to_thread.run_sync(_opened, state.answerers, options.strict, ask, limiter=state.answering)
+    events = _events(oai.chunks(pieces, base_url, reply_id, created))
+    return StreamingResponse(
+        _on_threads(events, state.answering),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _served(name: str) -> None:
+    if name != oai.MODEL:
+        raise HTTPException(404, f"model '{name}' is not served here; use '{oai.MODEL}' (GET /v1/models)")
+
+
+def _ask(answerers: Answerers, strict: bool | None, ask: tuple) -> Answer:
+    return answerers.get(strict).ask(*ask)
+
+
+def _opened(answerers: Answerers, strict: bool | None, ask: tuple) -> Iterator[str | Answer]:
+    stream = answerers.get(strict).stream(*ask)
+    return itertools.chain([next(stream)], stream)  # a stream always yields text, then the Answer
+
+
+def _events(chunks: Iterator[dict]) -> Iterator[str]:
+    """Server-sent events; a failure once the stream has begun is an error event (OpenAI's clients raise it)."""
+    try:
+        for chunk in chunks:
+            yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    except DossierError as e:
+        yield f"data: {json.dumps(oai.error(str(e), KINDS[503]), ensure_ascii=False)}\n\n"
+    except Exception:
+        log.exception("an answer failed while streaming")
+        yield f"data: {json.dumps(oai.error(FAILED, 'server_error'))}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+async def _on_threads(events: Iterator[str], limiter: anyio.CapacityLimiter):
+    """Each next event made on an answering thread, never on the event loop. A client that goes away
+    closes the answer, and with it the model's stream, rather than leaving a model writing for nobody."""
+    try:
+        while (event := await anyio.to_thread.run_sync(next, events, None, limiter=limiter)) is not None:
+            yield event
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(events.close, limiter=limiter)
+
+
+class BodyLimit:
+    """Request bodies over the upload limit end in 413, by their Content-Length or as they arrive."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+        self.message = f"the request body is over the upload limit of {limit // 2**20} MiB; send less at once"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            return await JSONResponse(oai.error(self.message, KINDS[413]), 413)(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # FastAPI passes an HTTPException raised while it reads the body on
+                raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _reply(status: int, message: str, param: str | None = None, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(oai.error(message, KINDS.get(status, "invalid_request_error"), param), status, headers)
+
+
+async def _http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+    message = e.detail if isinstance(e.detail, str) else json.dumps(e.detail)
+    if e.status_code == 404 and message == "Not Found":  # no such route: say which, and where the list is
+        message = f"no route {request.method} {request.url.path}; see /docs"
+    elif e.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; use {(e.headers or {}).get('allow')}"
+    return _reply(e.status_code, message, headers=getattr(e, "headers", None))
+
+
+async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+    """400 naming the first field at fault (or where the JSON breaks)."""
+    errors = e.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return _reply(400, f"malformed JSON at character {first['loc'][-1]}: {first['ctx']['error']}")
+    where, *path = first["loc"]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    if where == "body" and not field:
+        message = "the request body must be a JSON object, sent with Content-Type: application/json"
+    else:
+        place = {"body": "", "query": "query parameter ", "path": "path parameter ", "header": "header "}[where]
+        message = f"{place}{field}: {first['msg']}"
+    more = len(errors) - 1
+    return _reply(400, message + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""), field or None)
+
+
+async def _dossier_error(request: Request, e: DossierError) -> JSONResponse:
+    """A store or backend failure: the one-line message the CLI prints."""
+    return _reply(503, str(e))
+
+
+async def _failed(request: Request, e: Exception) -> JSONResponse:
+    # Starlette logs the traceback after this reply is sent; the client gets only this line.
+    return JSONResponse(oai.error(FAILED, "server_error"), 500)

@@ -1,0 +1,380 @@
+"""The library API: list, read, add and remove articles, and search passages, over HTTP.
+
+Thin over `rag.Library` and `Assistant.retrieve` (the app keeps the Assistant in `app.state.assistant`).
+A request names only what the library holds or what it sends: article ids to read or remove,
+http(s) URLs or uploaded bytes to add — never a file on the server, so a client cannot make
+the server read its own disk. Adding goes through the same parsers, size limit and safe
+fetcher as `python -m ingest`, and answers with the status lines it prints.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict
+from functools import partial
+
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.datastructures import UploadFile
+
+import rag.library  # MAX_BYTES is read per request, so that a changed limit applies
+from dossier_core.errors import DossierError
+from rag.assistant import MAX_QUESTION
+from rag.filters import Filters
+from rag.ingestion import IngestResult
+from rag.server.auth import require
+from vectorstore.records import ArticleRecord, Hit
+
+MAX_K = 100  # passages one search returns at most
+NOT_FOUND = "{}: no article with this id; see GET /v1/articles"
+
+
+class _Strict(BaseModel):
+    # A misspelt field is named in a 400 rather than silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArticleIn(_Strict):
+    """An article to add, as one record of an article dump."""
+
+    body: str = Field(description="the article's text")
+    title: str | None = None
+    author: str | None = None
+    published_at: str | None = Field(None, description="YYYY-MM-DD or an ISO date-time")
+    source: str | None = Field(None, description="the publisher, e.g. Reuters")
+    url: str | None = Field(None, description="where it was published; adding the same URL again replaces the article")
+    id: str | None = Field(
+        None,
+        description="your id for it; adding the same id again replaces the article (default: made from its content)",
+    )
+
+
+class AddURL(_Strict):
+    """Fetch an article from the web (private and loopback addresses only when the server allows them)."""
+
+    url: str = Field(description="an http(s) address")
+
+    @field_validator("url")
+    @classmethod
+    def _web(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("give an http(s) address")
+        return url
+
+
+class AddArticles(_Strict):
+    """Articles given as JSON, read as an article dump (`.jsonl`) is."""
+
+    articles: list[ArticleIn] = Field(min_length=1)
+
+
+class FiltersIn(_Strict):
+    source: str | None = Field(None, description="part of the outlet or of the source path/URL")
+    author: str | None = Field(None, description="part of the author line")
+    since: str | None = Field(None, description="published on or after, YYYY-MM-DD")
+    until: str | None = Field(None, description="published on or before, YYYY-MM-DD")
+    articles: list[str] = Field([], description="only these article ids")
+
+
+class SearchIn(_Strict):
+    query: str = Field(min_length=1, max_length=MAX_QUESTION)
+    k: int | None = Field(None, ge=1, le=MAX_K, description="passages to return (default: the server's top_k, 5)")
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str | None
+    author: str | None
+    outlet: str | None
+    published_at: str | None
+    chunks: int
+    source: str = Field(description="the path, URL or upload name it came from")
+    url: str | None
+
+
+class ArticlePage(BaseModel):
+    articles: list[ArticleOut]
+    total: int = Field(description="articles matching the query, on all pages")
+    offset: int
+    limit: int
+
+
+class RegionOut(BaseModel):
+    label: str = Field(description="body, caption, comments… (see ingest.regions)")
+    text: str
+    indexed: bool = Field(description="searchable; false for regions ingestion dropped from the index")
+
+
+class ArticleDetail(ArticleOut):
+    regions: list[RegionOut]
+    text: str = Field(description="the cleaned text; passage offsets point into it")
+
+
+class ResultOut(BaseModel):
+    source: str
+    status: str = Field(description="added, replaced, unchanged, duplicate, failed or skipped")
+    chunks: int
+    title: str | None
+    error: str | None
+
+
+class Added(BaseModel):
+    results: list[ResultOut]
+    lines: list[str] = Field(description="one line per article, as `python -m ingest` prints them")
+
+
+class RemovedOut(BaseModel):
+    id: str
+    title: str | None
+    chunks: int
+
+
+class Removed(BaseModel):
+    removed: list[RemovedOut]
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int = Field(description="offset of the passage in the article's cleaned text")
+    end: int
+    score: float
+    title: str | None
+    author: str | None
+    outlet: str | None
+    published_at: str | None
+    url: str | None
+    source: str
+
+
+class Passages(BaseModel):
+    passages: list[Passage]
+
+
+def summary(record: ArticleRecord) -> dict:
+    """What a listing shows of an article."""
+    url = record.source if record.source.startswith(("http://", "https://")) else None
+    fields = ("id", "title", "author", "outlet", "published_at", "chunks", "source")
+    return {**{name: getattr(record, name) for name in fields}, "url": url}
+
+
+def matching(records: list[ArticleRecord], query: str | None) -> list[ArticleRecord]:
+    """The articles whose title, author, outlet, source or id hold every word of the query (any case)."""
+    words = (query or "").lower().split()
+    return [
+        r
+        for r in records
+        if all(w in " ".join(filter(None, (r.title, r.author, r.outlet, r.source, r.id))).lower() for w in words)
+    ]
+
+
+def passage(hit: Hit) -> dict:
+    return {name: getattr(hit, name) for name in Passage.model_fields}
+
+
+def status_line(r: IngestResult) -> str:
+    """A result as `python -m ingest` prints it."""
+    if r.status in ("failed", "skipped"):
+        detail = r.error
+    else:
+        detail = f"{r.source} ({r.chunks} chunks)" + (f", {r.error}" if r.error else "")
+    return f"{r.status:<9} {detail}"
+
+
+def _inline(model: type[BaseModel]) -> dict:
+    """A model's JSON schema with its nested models written in place: a route's own request body
+    schema (openapi_extra) can refer to no component that FastAPI did not register."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            return (
+                resolve(defs[node["$ref"].rsplit("/", 1)[1]])
+                if "$ref" in node
+                else {k: resolve(v) for k, v in node.items()}
+            )
+        return [resolve(v) for v in node] if isinstance(node, list) else node
+
+    return resolve(schema)
+
+
+# POST /v1/articles reads its body itself (JSON or multipart, within the size limit); /docs shows both forms.
+_ADD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"oneOf": [_inline(AddURL), _inline(AddArticles)]}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                }
+            },
+        },
+    }
+}
+
+
+def library_router() -> APIRouter:
+    router = APIRouter(tags=["library"])
+    read, write = [Depends(require("read"))], [Depends(require("write"))]
+    # Writes take the store's lock one at a time anyway: the others wait here, on the event loop,
+    # not on threads that searches and reads need.
+    ingesting = anyio.CapacityLimiter(1)
+
+    @router.get("/v1/articles", dependencies=read, response_model=ArticlePage)
+    def list_articles(
+        request: Request,
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=1000),
+        query: str | None = Query(None, max_length=MAX_QUESTION, description="words the title, author… must hold"),
+    ) -> dict:
+        """The articles, newest first (undated ones last), a page at a time."""
+        found = matching(_library(request).articles(), query)
+        page = [summary(r) for r in found[offset : offset + limit]]
+        return {"articles": page, "total": len(found), "offset": offset, "limit": limit}
+
+    # {article_id:path}: a dump's own ids may hold a slash.
+    @router.get("/v1/articles/{article_id:path}", dependencies=read, response_model=ArticleDetail)
+    def get_article(article_id: str, request: Request) -> dict:
+        """An article: its metadata, its regions (indexed or dropped) and its cleaned text."""
+        library = _library(request)
+        record = _record(library, article_id)
+        article, _ = library.store.records.load_article(article_id)
+        regions = [{"label": label, "text": text, "indexed": kept} for label, text, kept in library.regions(article_id)]
+        shown = summary(record)
+        if isinstance(article.metadata.get("url"), str):  # a page's canonical address, when it named one
+            shown["url"] = article.metadata["url"]
+        return {**shown, "regions": regions, "text": article.text}
+
+    @router.post("/v1/articles", dependencies=write, response_model=Added, openapi_extra=_ADD_BODY)
+    async def add_articles(request: Request) -> dict:
+        """Add articles: files in the multipart field `file` (repeat it for several), or JSON
+        `{"url": …}` or `{"articles": [{"title", "body", …}]}`. One status line per article."""
+        library = _library(request)
+        body = await _body(request)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/x-www-form-urlencoded":  # curl -d, or a form without enctype
+            raise HTTPException(400, "body: send files as multipart/form-data (curl -F file=@PATH), or JSON")
+        if kind == "multipart/form-data":
+            work = partial(_uploads, library, await _files(request, body))
+        elif isinstance(wanted := _json_body(body), AddURL):
+            work = partial(library.ingest, [wanted.url], max_bytes=rag.library.MAX_BYTES)
+        else:
+            work = partial(library.ingest_upload, "api.jsonl", _dump(wanted.articles))
+        results = await anyio.to_thread.run_sync(work, limiter=ingesting)
+        return {"results": [asdict(r) for r in results], "lines": [status_line(r) for r in results]}
+
+    @router.delete("/v1/articles/{article_id:path}", dependencies=write, response_model=Removed)
+    def remove_article(article_id: str, request: Request) -> dict:
+        """Remove an article and its passages."""
+        library = _library(request)
+        _record(library, article_id)
+        return {"removed": [{"id": r.id, "title": r.title, "chunks": r.chunks} for r in library.remove(article_id)]}
+
+    @router.post("/v1/search", dependencies=read, response_model=Passages)
+    def search(wanted: SearchIn, request: Request) -> dict:
+        """The passages that best match a query, with their scores, offsets and article metadata."""
+        try:
+            filters = Filters(**{**wanted.filters.model_dump(), "articles": tuple(wanted.filters.articles)})
+        except DossierError as e:  # a date that is no date: the client's mistake, not the store's
+            raise HTTPException(400, f"filters: {e}") from None
+        hits = request.app.state.assistant.retrieve(wanted.query, wanted.k, filters)
+        return {"passages": [passage(h) for h in hits]}
+
+    return router
+
+
+def _library(request: Request) -> rag.library.Library:
+    return request.app.state.assistant.library
+
+
+def _record(library: rag.library.Library, article_id: str) -> ArticleRecord:
+    record = library.store.records.article(article_id)
+    if record is None:
+        raise HTTPException(404, NOT_FOUND.format(article_id))
+    return record
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MiB" if n >= 2**20 else f"{n} bytes"
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it is over the upload limit."""
+    limit = rag.library.MAX_BYTES
+    too_large = HTTPException(
+        413,
+        f"the request body is over the {_size(limit)} upload limit; send fewer or smaller files, "
+        "or add large ones with `python -m ingest PATH --max-mb N`",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise too_large
+        parts.append(part)
+    return b"".join(parts)
+
+
+async def _files(request: Request, body: bytes) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file in the multipart field `file`, parsed from the body already read."""
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async with Request(request.scope, replay).form() as form:
+        others = sorted({key for key in form if key != "file"})
+        if others:
+            raise HTTPException(400, f"{others[0]}: unknown field; send the files in the multipart field 'file'")
+        files = form.getlist("file")
+        if not files:
+            raise HTTPException(400, "file: no files; send one or more in the multipart field 'file'")
+        if not all(isinstance(f, UploadFile) for f in files):
+            raise HTTPException(400, "file: holds text, not a file; send each file with a file name")
+        return [(f.filename or "upload", await f.read()) for f in files]
+
+
+def _json_body(body: bytes) -> AddURL | AddArticles:
+    """What a JSON body asks to add; 400 naming what is wrong with it."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as e:
+        raise HTTPException(400, f"malformed JSON at character {e.pos}: {e.msg}") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise HTTPException(400, "malformed JSON: not UTF-8 text, or nested too deeply") from None
+    if not isinstance(data, dict) or ("url" in data) == ("articles" in data):
+        raise HTTPException(
+            400, 'body: give {"url": …} or {"articles": [{"title", "body", …}]}, or files in the field \'file\''
+        )
+    try:
+        return (AddURL if "url" in data else AddArticles).model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        # Named as the app names a field FastAPI finds at fault: articles[0].body
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".") or "body"
+        raise HTTPException(400, f"{where}: {first['msg']}") from None
+
+
+def _uploads(library: rag.library.Library, files: list[tuple[str, bytes]]) -> list[IngestResult]:
+    return [result for name, data in files for result in library.ingest_upload(name, data)]
+
+
+def _dump(articles: list[ArticleIn]) -> bytes:
+    """The articles as a JSONL dump. One without an id or a URL gets an id made from its content:
+    the dump parser would otherwise number it by its line, and the next request's first article
+    would replace this one's."""
+    records = []
+    for article in articles:
+        record = article.model_dump(exclude_none=True)
+        if "id" not in record and not str(record.get("url", "")).startswith(("http://", "https://")):
+            record["id"] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+        records.append(json.dumps(record, ensure_ascii=False))
+    return "\n".join(records).encode()

@@ -1,0 +1,187 @@
+"""Dossier's answers in the shapes of OpenAI's chat-completions API (pure: data in, dicts out).
+
+Citations travel three ways, so that every kind of client finds them:
+- `choices[0].message.annotations` (streaming: the final chunk's `delta.annotations`), OpenAI's own shape:
+  one `url_citation` per sentence and passage it cites, its indexes the sentence's span in the answer text;
+- a top-level `citations` list of URLs, in citation order ([1] first: the Perplexity convention);
+- a top-level `dossier`: the whole `Answer` as `python -m rag ask --json` prints it.
+A streamed answer also sends each cited passage once, in its own chunk: an empty `delta` beside a
+top-level `dossier_source` (the citation and its URL), which clients that do not know it pass over.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from urllib.parse import quote
+
+from dossier_core.errors import DossierError
+from rag.answer import Answer, Citation
+from rag.assistant import MAX_QUESTION
+
+MODEL = "dossier"
+OWNER = "dossier"
+# The turns a question is answered with; OpenAI's other roles (system, developer, tool) say nothing Dossier uses.
+TURNS = ("user", "assistant")
+
+
+def message_text(content: str | list | None, where: str) -> str:
+    """A message's text: a string, or OpenAI's list of content parts of which only text ones can be read."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    texts = []
+    for part in content:
+        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+            raise DossierError(f"{where}: a {kind!r} content part; Dossier reads text parts only")
+        texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def conversation(messages: list[dict]) -> tuple[str, list[dict]]:
+    """The question — the last message, which must be the user's — and the user and assistant turns
+    before it as the history, as the chat page passes them (answers keep their [n] markers)."""
+    if not messages or messages[-1].get("role") != "user":
+        raise DossierError("messages: the last message must be the user's question (role 'user')")
+    history = [
+        {"role": m["role"], "content": message_text(m.get("content"), f"messages[{i}].content")}
+        for i, m in enumerate(messages[:-1])
+        if m.get("role") in TURNS
+    ]
+    question = message_text(messages[-1].get("content"), f"messages[{len(messages) - 1}].content")
+    # Checked here as well as by the Assistant, so that a client's mistake is a 400, not a failure.
+    if not question.strip():
+        raise DossierError("messages: the last user message is empty; send a question")
+    if len(" ".join(question.split())) > MAX_QUESTION:
+        raise DossierError(f"messages: the question is over {MAX_QUESTION} characters; ask a shorter one")
+    return question, [turn for turn in history if turn["content"].strip()]
+
+
+def citation_url(citation: Citation, base_url: str) -> str:
+    """The article's own web address when it has one; else its stable address on this server, with the
+    passage's characters in the fragment (GET /v1/articles/{id} returns the text they index)."""
+    for url in (citation.url, citation.source):
+        if url and url.startswith(("http://", "https://")):
+            return url
+    article = f"{base_url.rstrip('/')}/v1/articles/{quote(citation.article_id, safe='')}"
+    return f"{article}#chars={citation.start}-{citation.end}"
+
+
+def sentence_spans(answer: Answer) -> list[tuple[int, int]]:
+    """Where each of `answer.sentences` stands in `answer.text` (they appear in it verbatim, in order)."""
+    spans, at = [], 0
+    for sentence in answer.sentences:
+        start = answer.text.find(sentence.text, at)
+        if start < 0:  # not expected: a sentence is kept as written; its citations still reach `citations`
+            spans.append((-1, -1))
+            continue
+        at = start + len(sentence.text)
+        spans.append((start, at))
+    return spans
+
+
+def annotations(answer: Answer, base_url: str) -> list[dict]:
+    """One url_citation per sentence and passage it cites, indexing the sentence (with its markers)."""
+    by_number = {c.n: c for c in answer.citations}
+    found = []
+    for sentence, (start, end) in zip(answer.sentences, sentence_spans(answer)):
+        for n in sentence.citations:
+            citation = by_number.get(n)
+            if citation is None or start < 0:
+                continue
+            found.append(
+                {
+                    "type": "url_citation",
+                    "url_citation": {
+                        "start_index": start,
+                        "end_index": end,
+                        "url": citation_url(citation, base_url),
+                        "title": citation.title or citation.source,
+                    },
+                }
+            )
+    return found
+
+
+def citation_urls(answer: Answer, base_url: str) -> list[str]:
+    return [citation_url(c, base_url) for c in sorted(answer.citations, key=lambda c: c.n)]
+
+
+def completion(answer: Answer, base_url: str, reply_id: str, created: int) -> dict:
+    """A whole answer as a `chat.completion`."""
+    return {
+        "id": reply_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text,
+                    "refusal": None,
+                    "annotations": annotations(answer, base_url),
+                },
+                "finish_reason": "stop",
+            }
+        ],
+        "citations": citation_urls(answer, base_url),
+        "dossier": answer.to_dict(),
+    }
+
+
+def chunk(reply_id: str, created: int, delta: dict, finish_reason: str | None = None, **extra) -> dict:
+    """One `chat.completion.chunk`; `extra` adds top-level fields."""
+    return {
+        "id": reply_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        **extra,
+    }
+
+
+def source(citation: Citation, base_url: str) -> dict:
+    """What a streamed `dossier_source` holds: the citation as `dossier.citations` has it, and its URL."""
+    return {**asdict(citation), "url": citation_url(citation, base_url)}
+
+
+def chunks(pieces: Iterable[str | Answer], base_url: str, reply_id: str, created: int) -> Iterator[dict]:
+    """The chunks of a streamed answer, from `Assistant.stream`'s pieces of text and its final `Answer`:
+    a role chunk, the text as it comes, each cited passage once in its own chunk, then the final chunk
+    with the annotations, `citations` and the whole `dossier` object. The final Answer's text differs from
+    what streamed only where checking moved a model's citation (see rag.citations.finish); the annotations
+    index the final text, `dossier.answer`."""
+    yield chunk(reply_id, created, {"role": "assistant", "content": ""})
+    streamed = ""
+    for piece in pieces:
+        if not isinstance(piece, Answer):
+            streamed += piece
+            yield chunk(reply_id, created, {"content": piece})
+            continue
+        for citation in piece.citations:
+            yield chunk(reply_id, created, {}, dossier_source=source(citation, base_url))
+        if piece.text.startswith(streamed) and len(piece.text) > len(streamed):
+            yield chunk(reply_id, created, {"content": piece.text[len(streamed) :]})
+        yield chunk(
+            reply_id,
+            created,
+            {"annotations": annotations(piece, base_url)},
+            "stop",
+            citations=citation_urls(piece, base_url),
+            dossier=piece.to_dict(),
+        )
+        return
+
+
+def models(created: int) -> dict:
+    return {"object": "list", "data": [model(created)]}
+
+
+def model(created: int) -> dict:
+    return {"id": MODEL, "object": "model", "created": created, "owned_by": OWNER}
+
+
+def error(message: str, kind: str, param: str | None = None, code: str | None = None) -> dict:
+    """OpenAI's error body, which its clients raise with the message."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
