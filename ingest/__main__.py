@@ -142,11 +142,7 @@ def ingest(library: Library, args) -> int:
         chunks += r.chunks if r.status in ("added", "replaced") else 0
         if r.status == "failed":
             failures.append(r.error)
-        if r.status in ("failed", "skipped"):
-            detail = r.error
-        else:
-            detail = f"{r.source} ({r.chunks} chunks)" + (f", {r.error}" if r.error else "")
-        bar.write(f"{r.status:<9} {detail}", file=sys.stdout)
+        bar.write(r.line, file=sys.stdout)
         elapsed = max(time.monotonic() - started, 1e-9)
         bar.set_postfix_str(f"{sum(tally.values()) / elapsed:.1f} articles/s, {chunks / elapsed:.0f} chunks/s")
         if r.source != last_input:

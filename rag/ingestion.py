@@ -28,6 +28,13 @@ class IngestResult:
     title: str | None = None
     error: str | None = None  # why it failed or was skipped, or what it duplicates
 
+    @property
+    def line(self) -> str:
+        """The result as `python -m ingest` prints it (and the HTTP API returns it)."""
+        if self.status in ("failed", "skipped"):
+            return f"{self.status:<9} {self.error}"
+        return f"{self.status:<9} {self.source} ({self.chunks} chunks)" + (f", {self.error}" if self.error else "")
+
 
 @dataclass(frozen=True)
 class _Pending:

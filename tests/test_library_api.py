@@ -199,10 +199,10 @@ def test_a_url_on_a_private_address_is_refused_unless_the_server_allows_it(empty
 
 
 def test_a_body_over_the_upload_limit_is_413(empty, monkeypatch):
-    monkeypatch.setattr("rag.library.MAX_BYTES", 1000)
+    monkeypatch.setattr("rag.server.app.MAX_BYTES", 1000)  # the app's limit on every request body
     api = client(empty)
     big = error(api.post("/v1/articles", files=[("file", ("big.txt", b"word " * 400))]), 413)
-    assert big.startswith("the request body is over the 1000 bytes upload limit")
+    assert big.startswith("the request body is over the upload limit of 1000 bytes")
     article = {"title": "Long", "body": "word " * 400}
     assert error(api.post("/v1/articles", json={"articles": [article]}), 413) == big
     assert api.post("/v1/articles", files=[("file", ("small.txt", b"A short note about tides."))]).status_code == 200

@@ -16,6 +16,8 @@ from vectorstore.consistency import Consistency
 from vectorstore.handle import StoreHandle, served
 from vectorstore.records import Hit, hit
 
+READS = 3  # tries of a search whose embedded client another process's writes left behind
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -70,12 +72,13 @@ class Search:
         article's current version count, so a search during a replacement never mixes versions."""
         if articles == []:
             return Candidates()
-        try:
-            return self._candidates(vector, query, pool, mode, articles)
-        except ChromaError:
-            if not self.handle.site.refresh_reader():
-                raise
-            return self._candidates(vector, query, pool, mode, articles)
+        for attempt in range(READS):
+            try:
+                return self._candidates(vector, query, pool, mode, articles)
+            except ChromaError:
+                # A writer busy in another process can leave a fresh client behind again at once.
+                if attempt == READS - 1 or not self.handle.site.refresh_reader():
+                    raise
 
     def _candidates(self, vector, query, pool, mode, articles) -> Candidates:
         generation = self.handle.generation()

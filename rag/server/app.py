@@ -25,11 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dossier_core.errors import DossierError
 from rag.answer import Answer
 from rag.assistant import Assistant
-from rag.filters import Filters
 from rag.library import MAX_BYTES, Library
 from rag.server import openai_compat as oai
 from rag.server.auth import READ, parse_keys, require
-from rag.server.library_api import library_router
+from rag.server.library_api import FiltersIn, library_router
 
 log = logging.getLogger(__name__)
 ANSWERS_AT_ONCE = 16  # answers being written at once; more wait their turn
@@ -46,20 +45,9 @@ KINDS = {
 FAILED = "the server failed on this request; its log says why"
 
 
-class FilterOptions(BaseModel):
-    """Which articles the answer may draw on (all given conditions hold), as `python -m rag ask` has them."""
-
-    model_config = ConfigDict(extra="forbid")
-    source: str | None = Field(None, description="the outlet, or part of the article's path or URL")
-    author: str | None = Field(None, description="part of the author line")
-    since: str | None = Field(None, description="published on or after this day, YYYY-MM-DD")
-    until: str | None = Field(None, description="published on or before this day, YYYY-MM-DD")
-    articles: list[str] = Field([], description="only these article ids")
-
-
 class DossierOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
-    filters: FilterOptions | None = None
+    filters: FiltersIn | None = None
     k: int | None = Field(None, ge=1, le=MAX_K, description="passages retrieved (default: the server's top_k)")
     strict: bool | None = Field(None, description="drop sentences no cited passage supports (default: the server's)")
 
@@ -154,13 +142,7 @@ async def chat_completions(body: ChatRequest, request: Request):
         question, history = oai.conversation([m.model_dump() for m in body.messages])
     except DossierError as e:
         raise HTTPException(400, str(e)) from None
-    try:
-        given = options.filters
-        filters = (
-            Filters(given.source, given.author, given.since, given.until, tuple(given.articles)) if given else None
-        )
-    except DossierError as e:  # a date that is no date
-        raise HTTPException(400, f"dossier.filters: {e}") from None
+    filters = options.filters.filters("dossier.filters") if options.filters else None
     state = request.app.state
     ask = (question, history, filters, options.k)
     reply_id, created, base_url = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), str(request.base_url)
@@ -220,7 +202,8 @@ class BodyLimit:
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
-        self.message = f"the request body is over the upload limit of {limit // 2**20} MiB; send less at once"
+        size = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit} bytes"
+        self.message = f"the request body is over the upload limit of {size}; send fewer or smaller files at once"
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.datastructures import UploadFile
 
-import rag.library  # MAX_BYTES is read per request, so that a changed limit applies
 from dossier_core.errors import DossierError
 from rag.assistant import MAX_QUESTION
 from rag.filters import Filters
 from rag.ingestion import IngestResult
+from rag.library import Library
 from rag.server.auth import require
 from vectorstore.records import ArticleRecord, Hit
 
@@ -74,6 +74,13 @@ class FiltersIn(_Strict):
     since: str | None = Field(None, description="published on or after, YYYY-MM-DD")
     until: str | None = Field(None, description="published on or before, YYYY-MM-DD")
     articles: list[str] = Field([], description="only these article ids")
+
+    def filters(self, field: str) -> Filters:
+        """The engine's Filters; a date that is no date is the client's mistake (400), not the store's."""
+        try:
+            return Filters(self.source, self.author, self.since, self.until, tuple(self.articles))
+        except DossierError as e:
+            raise HTTPException(400, f"{field}: {e}") from None
 
 
 class SearchIn(_Strict):
@@ -174,15 +181,6 @@ def passage(hit: Hit) -> dict:
     return {name: getattr(hit, name) for name in Passage.model_fields}
 
 
-def status_line(r: IngestResult) -> str:
-    """A result as `python -m ingest` prints it."""
-    if r.status in ("failed", "skipped"):
-        detail = r.error
-    else:
-        detail = f"{r.source} ({r.chunks} chunks)" + (f", {r.error}" if r.error else "")
-    return f"{r.status:<9} {detail}"
-
-
 def _inline(model: type[BaseModel]) -> dict:
     """A model's JSON schema with its nested models written in place: a route's own request body
     schema (openapi_extra) can refer to no component that FastAPI did not register."""
@@ -256,18 +254,18 @@ def library_router() -> APIRouter:
         """Add articles: files in the multipart field `file` (repeat it for several), or JSON
         `{"url": …}` or `{"articles": [{"title", "body", …}]}`. One status line per article."""
         library = _library(request)
-        body = await _body(request)
+        body = await request.body()  # the app's BodyLimit refuses one over the upload limit (413)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":  # curl -d, or a form without enctype
             raise HTTPException(400, "body: send files as multipart/form-data (curl -F file=@PATH), or JSON")
         if kind == "multipart/form-data":
             work = partial(_uploads, library, await _files(request, body))
         elif isinstance(wanted := _json_body(body), AddURL):
-            work = partial(library.ingest, [wanted.url], max_bytes=rag.library.MAX_BYTES)
+            work = partial(library.ingest, [wanted.url])
         else:
             work = partial(library.ingest_upload, "api.jsonl", _dump(wanted.articles))
         results = await anyio.to_thread.run_sync(work, limiter=ingesting)
-        return {"results": [asdict(r) for r in results], "lines": [status_line(r) for r in results]}
+        return {"results": [asdict(r) for r in results], "lines": [r.line for r in results]}
 
     @router.delete("/v1/articles/{article_id:path}", dependencies=write, response_model=Removed)
     def remove_article(article_id: str, request: Request) -> dict:
@@ -279,49 +277,21 @@ def library_router() -> APIRouter:
     @router.post("/v1/search", dependencies=read, response_model=Passages)
     def search(wanted: SearchIn, request: Request) -> dict:
         """The passages that best match a query, with their scores, offsets and article metadata."""
-        try:
-            filters = Filters(**{**wanted.filters.model_dump(), "articles": tuple(wanted.filters.articles)})
-        except DossierError as e:  # a date that is no date: the client's mistake, not the store's
-            raise HTTPException(400, f"filters: {e}") from None
-        hits = request.app.state.assistant.retrieve(wanted.query, wanted.k, filters)
+        hits = request.app.state.assistant.retrieve(wanted.query, wanted.k, wanted.filters.filters("filters"))
         return {"passages": [passage(h) for h in hits]}
 
     return router
 
 
-def _library(request: Request) -> rag.library.Library:
+def _library(request: Request) -> Library:
     return request.app.state.assistant.library
 
 
-def _record(library: rag.library.Library, article_id: str) -> ArticleRecord:
+def _record(library: Library, article_id: str) -> ArticleRecord:
     record = library.store.records.article(article_id)
     if record is None:
         raise HTTPException(404, NOT_FOUND.format(article_id))
     return record
-
-
-def _size(n: int) -> str:
-    return f"{n // 2**20} MiB" if n >= 2**20 else f"{n} bytes"
-
-
-async def _body(request: Request) -> bytes:
-    """The request body, refused (413) as soon as it is over the upload limit."""
-    limit = rag.library.MAX_BYTES
-    too_large = HTTPException(
-        413,
-        f"the request body is over the {_size(limit)} upload limit; send fewer or smaller files, "
-        "or add large ones with `python -m ingest PATH --max-mb N`",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    parts, size = [], 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise too_large
-        parts.append(part)
-    return b"".join(parts)
 
 
 async def _files(request: Request, body: bytes) -> list[tuple[str, bytes]]:
@@ -363,7 +333,7 @@ def _json_body(body: bytes) -> AddURL | AddArticles:
         raise HTTPException(400, f"{where}: {first['msg']}") from None
 
 
-def _uploads(library: rag.library.Library, files: list[tuple[str, bytes]]) -> list[IngestResult]:
+def _uploads(library: Library, files: list[tuple[str, bytes]]) -> list[IngestResult]:
     return [result for name, data in files for result in library.ingest_upload(name, data)]
 
 
