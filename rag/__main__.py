@@ -1,6 +1,7 @@
 """python -m rag ask "QUESTION" [--history FILE.json] | chat  [--store DIR] [--backend NAME] [--json] …:
 answer from the library, once or as a conversation in the terminal;
-python -m rag serve [--store DIR] [--host H] [--port P] [--api-key KEY …]: the same over HTTP (OpenAI-compatible)."""
+python -m rag serve [--store DIR] [--host H] [--port P] [--api-key KEY …]: the same over HTTP (OpenAI-compatible);
+python -m rag mcp [--store DIR]: the library as tools for MCP clients, on stdio."""
 
 import argparse
 import json
@@ -20,15 +21,17 @@ NEW, QUIT = ("/new", ":new"), ("/quit", ":quit", "/exit", ":exit", ":q")
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        serving = args.command == "serve"
+        serving = args.command in ("serve", "mcp")
         history = read_history(args.history) if args.command == "ask" and args.history else []
         filters = None if serving else Filters(args.source, args.author, args.since, args.until, tuple(args.article))
         settings = load_settings(args)
-        if not serving:  # a server may start on an empty store: clients add the articles
+        if args.command != "serve":  # the HTTP server may start on an empty store: its clients add the articles
             existing_store(settings)
         assistant = Assistant(settings=settings)
-        if serving:
+        if args.command == "serve":
             return serve(assistant, settings)
+        if args.command == "mcp":
+            return mcp(assistant)
         if args.command == "chat":
             return chat(assistant, filters, args.json)
         show(assistant, args.question, history, filters, args.json)
@@ -78,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
     )
     # It adds articles too (the library API): the chunk settings and private addresses count.
     add_flags(serving, STORE + CHUNKING + ("allow_private",) + ANSWERS + SERVER)
+    mcp_server = commands.add_parser(
+        "mcp",
+        help="serve the library to MCP clients (Claude Desktop, editors, agents) on stdio",
+        description="An MCP server on stdin/stdout, started by the client: the tools search_articles, ask, "
+        "list_articles and get_article, and each article as the resource dossier://articles/ID. "
+        "`serve` offers the same at /mcp over HTTP.",
+    )
+    add_flags(mcp_server, STORE + ANSWERS)
     return top
 
 
@@ -108,6 +119,17 @@ def serve(assistant: Assistant, settings: Settings) -> int:
             file=sys.stderr,
         )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def mcp(assistant: Assistant) -> int:
+    """Serve MCP on stdio. Stdout carries the protocol only: messages go to stderr, which clients log."""
+    from rag.server.mcp_server import mcp_server
+
+    server = mcp_server(assistant)
+    assistant.embedder.embed_batch(["warm up"])  # the model loads now, not during the first call
+    print(f"Dossier's MCP server on stdio, over {assistant.library.path}", file=sys.stderr)
+    server.run("stdio")
     return 0
 
 

@@ -8,12 +8,12 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from pathlib import Path
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import DossierError, InputError, NotFound
 from dossier_core.text import content_words
-from rag.answer import Answer
+from rag.answer import Answer, Citation
 from rag.backends import BACKENDS
 from rag.backends.extractive import ExtractiveBackend
-from rag.citations import Verifier, abstains, finish
+from rag.citations import Verifier, abstains, citation, finish
 from rag.conversation import previous_question, resolve, retrieval_query
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
@@ -60,6 +60,19 @@ def abstention(hits: list[Hit], missing: tuple[str, ...] = ()) -> Answer:
         if titles:
             text += f" The closest passage is from {titles[0]}, but it does not answer this."
     return Answer(text=text, citations=(), abstained=True)
+
+
+class _NewSources:
+    """The passages a streamed answer's markers have numbered since last asked, each told once."""
+
+    def __init__(self, numbering: Numbering, passages: list[Hit]):
+        self.numbering, self.passages, self.told = numbering, passages, 0
+
+    def new(self) -> Iterator[Citation]:
+        numbered = list(self.numbering.numbers.items())[self.told :]
+        self.told += len(numbered)
+        for index, n in numbered:
+            yield citation(n, self.passages[index - 1])
 
 
 class Assistant:
@@ -110,30 +123,39 @@ class Assistant:
             return None
         allowed = self.library.store.records.article_ids(filters.matches)
         if not allowed:
-            raise DossierError(f"no article matches the filters {filters}; see `python -m ingest list`")
+            raise NotFound(f"no article matches the filters {filters}; see `python -m ingest list`")
         if len(allowed) == self.library.counts()[0]:
             return None
         if len(allowed) > MAX_FILTERED_ARTICLES:
-            raise DossierError(
+            raise InputError(
                 f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them"
             )
         return allowed
 
     def stream(
-        self, question: str, history: list[dict] | None = None, filters: Filters | None = None, k: int | None = None
-    ) -> Iterator[str | Answer]:
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
+        sources: bool = False,
+    ) -> Iterator[str | Citation | Answer]:
         """Pieces of answer text as they are ready, then the final `Answer`.
 
         `history` is the conversation so far: [{"role": "user"|"assistant", "content": str}, …];
         `filters` limit the articles the answer may draw on; `k` passages are retrieved
-        (default `Settings.top_k`). With `Settings.strict`, sentences no cited passage
-        supports are dropped, so the text comes whole at the end.
+        (default `Settings.top_k`). When `strict` (default `Settings.strict`), sentences no cited
+        passage supports are dropped, so the text comes whole at the end. With `sources`, each
+        passage is also yielded as a `Citation` once, when a marker first numbers it and before the
+        text with that marker: its `n` is the streamed text's, its highlights not yet known. The
+        final `Answer` is what checking made of it all, its citations numbered as its text is.
         """
         question = " ".join(question.split())
         if not question:
-            raise DossierError("the question is empty; type a question")
+            raise InputError("the question is empty; type a question")
         if len(question) > MAX_QUESTION:
-            raise DossierError(f"the question is {len(question)} characters long; ask in under {MAX_QUESTION}")
+            raise InputError(f"the question is {len(question)} characters long; ask in under {MAX_QUESTION}")
         history = history or []
         began = time.perf_counter()
         query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
@@ -156,9 +178,12 @@ class Assistant:
             yield answer.text
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return
+        strict = self.settings.strict if strict is None else strict
         passages = self._backend.passages(question, hits, history)
         numbering = Numbering(len(passages))
         markers = MarkerStream(numbering)
+        # Strict mode renumbers what survives its check: its sources come with the checked text instead.
+        numbered = _NewSources(numbering, passages) if sources and not strict else None
         model = self._backend is not self._extractive
         pieces, repeated = [], False
         for piece in self._backend.stream(question, passages, history):
@@ -167,19 +192,22 @@ class Assistant:
             if cut is not None:  # a small model looping: stop reading it (the stream closes)
                 pieces, repeated = ["".join(pieces)[:cut]], True
                 break
-            if pieces[-1] and not self.settings.strict:
+            yield from numbered.new() if numbered else ()
+            if pieces[-1] and not strict:
                 yield pieces[-1]
         if not repeated:
             pieces.append(markers.flush())
         text = "".join(pieces).strip()
         if model and not repeated and (cut := first_repeat(text)) is not None:
             text, repeated = text[:cut].strip(), True
-        answer = replace(finish(text, numbering, passages, self._verifier, self.settings.strict), repeated=repeated)
+        answer = replace(finish(text, numbering, passages, self._verifier, strict), repeated=repeated)
         if model:
             answer = self._judged(question, answer, passages)
-        if self.settings.strict:
+        if strict:
+            yield from answer.citations if sources else ()
             yield answer.text
         elif pieces[-1] and not repeated:  # what streamed past the repeat is dropped from the final text
+            yield from numbered.new() if numbered else ()
             yield pieces[-1]
         yield replace(
             answer,
@@ -221,9 +249,14 @@ class Assistant:
         return query, hits
 
     def ask(
-        self, question: str, history: list[dict] | None = None, filters: Filters | None = None, k: int | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        strict: bool | None = None,
     ) -> Answer:
-        *_, answer = self.stream(question, history, filters, k)
+        *_, answer = self.stream(question, history, filters, k, strict)
         return answer
 
     def as_retriever(self, k: int | None = None, filters: Filters | None = None):

@@ -4,6 +4,7 @@ model was shown: a sentence its passage does not support but another does is re-
 sentence that needs two passages cites both."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -303,7 +304,7 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     return Answer(
         text=final,
         citations=tuple(
-            _citation(n, passages[i - 1], {d.evidence[i] for d in drafts if d.evidence.get(i)})
+            citation(n, passages[i - 1], {d.evidence[i] for d in drafts if d.evidence.get(i)})
             for i, n in numbers.items()
         ),
         abstained=False,
@@ -322,7 +323,8 @@ def _in_passage(support: Support, lead: int) -> Support:
     return replace(support, evidence=_moved(support.evidence, lead))
 
 
-def _citation(n: int, hit: Hit, highlights: set[tuple[int, int]]) -> Citation:
+def citation(n: int, hit: Hit, highlights: Iterable[tuple[int, int]] = ()) -> Citation:
+    """Passage `hit` cited as [n]; `highlights` are the offsets in it of the sentences it supports."""
     url = hit.url or (hit.source if hit.source.startswith(("http://", "https://")) else None)
     return Citation(
         n=n,

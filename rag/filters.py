@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import InputError
 from vectorstore.records import ArticleRecord
 
 
@@ -63,4 +63,4 @@ def _day(name: str, value: str | date) -> str:
             return date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise DossierError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD")
+    raise InputError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD")

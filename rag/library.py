@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import DossierError, NotFound
 from dossier_core.text import plural
 from ingest.chunk import INDEXED
 from ingest.extract import FORMATS
@@ -150,7 +150,7 @@ class Library:
         """Remove an article named by its id, path or URL, or every article a dump file (.jsonl) brought."""
         records = self._named(ref)
         if not records:
-            raise DossierError(f"{ref}: no article with this id, path or URL; see `python -m ingest list`")
+            raise NotFound(f"{ref}: no article with this id, path or URL; see `python -m ingest list`")
         with self.store.consistency.writing():
             for record in records:
                 self.store.records.remove(record.id)

@@ -8,14 +8,17 @@ from fastapi.testclient import TestClient
 
 from rag import Assistant
 from rag.server.app import create_app
+from rag.server.library_api import NOT_FOUND
 from tests.conftest import LIBRARY
 
 pytestmark = pytest.mark.model
 WRITER, READER = "writer-key", "reader-key"
+BEARER = {"Authorization": f"Bearer {WRITER}"}
 
 
 def client(assistant: Assistant, keys=()) -> TestClient:
-    return TestClient(create_app(assistant, keys), raise_server_exceptions=False)
+    # A server without keys answers loopback host names only (TestClient's own is "testserver").
+    return TestClient(create_app(assistant, keys), base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
 def error(response, status: int) -> str:
@@ -77,9 +80,7 @@ def test_an_article_shows_its_regions_and_cleaned_text(filled):
     (footer,) = [r for r in article["regions"] if "Cookie settings" in r["text"]]
     assert not footer["indexed"]  # kept in the text, dropped from the index
     assert body and all(r["indexed"] for r in body) and all(r["text"] in article["text"] for r in article["regions"])
-    assert error(api.get("/v1/articles/no-such-article"), 404) == (
-        "no-such-article: no article with this id; see GET /v1/articles"
-    )
+    assert error(api.get("/v1/articles/no-such-article"), 404) == NOT_FOUND.format("no-such-article")
 
 
 def test_search_returns_passages_with_offsets_scores_and_article_metadata(filled):
@@ -247,3 +248,36 @@ def test_the_docs_show_the_request_bodies(empty):
     assert set(spec["components"]["schemas"]["FiltersIn"]["properties"]) == {
         "source", "author", "since", "until", "articles",
     }  # fmt: skip
+
+
+def test_the_docs_stay_open_when_keys_are_set_and_hold_no_library_data(filled):
+    api = client(filled, (WRITER,))
+    assert api.get("/docs").status_code == 200 and api.get("/openapi.json").status_code == 200
+    assert "Harbor" not in api.get("/openapi.json").text  # the API's shape, none of its articles
+    assert error(api.get("/v1/articles"), 401)
+
+
+def test_an_unexpected_failure_is_a_500_with_one_line_and_no_detail(empty, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail at /home/someone/store")
+
+    monkeypatch.setattr(empty, "retrieve", broken)
+    reply = client(empty).post("/v1/search", json={"query": "anything"})
+    assert error(reply, 500) == "the server failed on this request; its log says why"
+    assert "secret" not in reply.text and "Traceback" not in reply.text
+
+
+def test_a_method_a_route_does_not_take_is_405_saying_where_its_methods_are(filled):
+    message = error(client(filled).put("/v1/articles"), 405)
+    assert message.startswith("PUT is not allowed on /v1/articles; see /docs for the methods each route takes")
+
+
+def test_without_keys_a_request_for_another_host_name_is_refused(filled):
+    rebound = client(filled).get("/v1/articles", headers={"Host": "news-site.example:8000"})
+    assert error(rebound, 400).startswith("this server has no API keys, so it answers only to 127.0.0.1")
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+        assert client(filled).get("/v1/articles", headers={"Host": host}).status_code == 200
+    posted = client(filled).post("/v1/search", json={"query": "x"}, headers={"Origin": "https://news-site.example"})
+    assert error(posted, 403).endswith("answers no web page but this machine's, not 'https://news-site.example'")
+    keyed = client(filled, (WRITER,)).get("/v1/articles", headers={"Host": "news-site.example", **BEARER})
+    assert keyed.status_code == 200  # with keys the key is the guard, whatever the name

@@ -146,3 +146,30 @@ def test_strict_keeps_recited_sentences_and_drops_the_rest(assistant, llm, minil
     llm.answer = f"{GLACIERS} [{{3.20 dollars}}]. The glaciers will grow back by 2031 [{{176 glaciers}}]."
     answer = strict.ask(ICE_AND_COFFEE)
     assert answer.text == f"{GLACIERS} [1]." and [s.recited for s in answer.sentences] == [True]
+    # The same for one question asked strictly of an assistant that is not; and the other way round.
+    assert assistant.ask(ICE_AND_COFFEE, strict=True).text == answer.text
+    assert len(strict.ask(ICE_AND_COFFEE, strict=False).sentences) == 2
+    # Streamed, its sources are those of the checked text, numbered as it is: the dropped sentence's is not sent.
+    llm.answer = f"The glaciers will grow back by 2031 [{{176 glaciers}}]. {COFFEE} [{{3.20 dollars}}]."
+    *told, text, final = strict.stream(ICE_AND_COFFEE, sources=True)
+    assert text == final.text == f"{COFFEE} [1]." and told == list(final.citations)
+
+
+def test_each_source_streams_once_before_the_text_whose_marker_first_numbers_it(assistant, llm):
+    llm.answer = f"{VOTE} (Source {{7 to 2}}). {COST} [{{48 million}}]. The council approved it [{{7 to 2}}]."
+    pieces = list(assistant.stream(BRIDGE, sources=True))
+    *pieces, final = pieces
+    text, told = "", {}
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += piece
+            assert set(map(int, re.findall(r"\[(\d+)\]", text))) <= set(told)  # no marker before its source
+        else:
+            assert piece.n not in told and piece.highlights == ()
+            told[piece.n] = piece
+    assert text == final.text and sorted(told) == [1, 2]
+    for n, citation in told.items():  # the final answer cites the same passages under the same numbers
+        kept = final.citations[n - 1]
+        assert (citation.article_id, citation.start, citation.text) == (kept.article_id, kept.start, kept.text)
+    assert {c.n for c in final.citations} == {1, 2} and all(c.highlights for c in final.citations)
+    assert not any(isinstance(p, type(final.citations[0])) for p in assistant.stream(BRIDGE))  # only when asked

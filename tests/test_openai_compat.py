@@ -1,6 +1,7 @@
 """Answers in OpenAI's chat-completion shapes, on hand-built Answers; the openai package's own types read them."""
 
 from dataclasses import replace
+from urllib.parse import quote
 
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -28,6 +29,8 @@ ANSWER = Answer(
         Sentence("Glaciers lost a tenth of their ice [2] and the bridge is late [1].", (2, 1), False, "not said"),
     ),
 )
+# A web article's own address, with a text fragment that takes a browser to the passage.
+GLACIER_URL = "https://news.example/glaciers#:~:text=Glaciers%20lost%20a%20tenth%20of%20their%20ice."
 ABSTAINED = Answer("The articles in the library don't cover this question.", (), True)
 
 
@@ -41,12 +44,12 @@ def test_a_completion_carries_annotations_citations_and_the_whole_answer():
     bridge_url = "http://127.0.0.1:8000/v1/articles/bridge#chars=120-160"
     assert spans == [
         (first, second - 1, bridge_url),
-        (second, len(TEXT), "https://news.example/glaciers"),  # the article's own address
+        (second, len(TEXT), GLACIER_URL),  # the article's own address
         (second, len(TEXT), bridge_url),  # a sentence citing two passages is annotated for each
     ]
     assert TEXT[first : second - 1] == ANSWER.sentences[0].text
     assert [a.url_citation.title for a in message.annotations] == ["Harbor Bridge", "Glaciers", "Harbor Bridge"]
-    assert parsed.model_extra["citations"] == [bridge_url, "https://news.example/glaciers"]
+    assert parsed.model_extra["citations"] == [bridge_url, GLACIER_URL]
     assert parsed.model_extra["dossier"] == ANSWER.to_dict()
 
 
@@ -54,7 +57,7 @@ def test_an_article_without_a_web_address_links_to_this_server():
     on_disk = Citation(3, "news/glacier 7", None, "/docs/g.txt", "Ice.", 5, 9, 0.5)
     assert oai.citation_url(on_disk, "http://h:1/") == "http://h:1/v1/articles/news%2Fglacier%207#chars=5-9"
     from_web = Citation(3, "g", None, "https://site.example/a", "Ice.", 5, 9, 0.5)
-    assert oai.citation_url(from_web, "http://h:1") == "https://site.example/a"
+    assert oai.citation_url(from_web, "http://h:1") == "https://site.example/a#:~:text=Ice."
 
 
 def test_an_abstention_has_no_citations():
@@ -84,7 +87,7 @@ def test_a_stream_sends_text_then_each_source_once_then_the_final_chunk():
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == TEXT
     sources = [c["dossier_source"] for c in chunks if "dossier_source" in c]
-    assert [s["n"] for s in sources] == [1, 2] and sources[1]["url"] == "https://news.example/glaciers"
+    assert [s["n"] for s in sources] == [1, 2] and sources[1]["url"] == GLACIER_URL
     assert sources[0] == {**ANSWER.to_dict()["citations"][0], "url": oai.citation_url(BRIDGE, BASE)}
     assert all(c["choices"][0]["delta"] == {} for c in chunks if "dossier_source" in c)
     final = chunks[-1]
@@ -92,6 +95,34 @@ def test_a_stream_sends_text_then_each_source_once_then_the_final_chunk():
     assert final["choices"][0]["delta"]["annotations"] == oai.annotations(ANSWER, BASE)
     assert final["citations"] == oai.citation_urls(ANSWER, BASE) and final["dossier"] == ANSWER.to_dict()
     assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
+
+
+def test_two_passages_of_one_web_page_get_two_addresses_that_name_their_text():
+    page = "https://paper.example/story?id=4#comments"
+    opening = replace(GLACIER, url=page, text="Snow fell early, and the pass closed at dawn on the first day of May.")
+    closing = replace(opening, n=3, text="Crews re-opened it - a week later & at a cost.")
+    first, second = oai.citation_url(opening, BASE), oai.citation_url(closing, BASE)
+    assert first == "https://paper.example/story?id=4#:~:text=Snow%20fell%20early%2C%20and,first%20day%20of%20May."
+    assert second == "https://paper.example/story?id=4#:~:text=Crews%20re%2Dopened%20it%20%2D,%26%20at%20a%20cost."
+    unspaced = replace(opening, text="冰川" * 400)  # one "word" of 800 characters: its start, not all of it
+    assert oai.citation_url(unspaced, BASE) == f"https://paper.example/story?id=4#:~:text={quote('冰川' * 30)}"
+    assert oai.citation_url(replace(opening, text=" "), BASE) == page  # nothing to point at: the page itself
+    card = oai.open_webui_source(opening, BASE)
+    assert card["data"]["source"]["url"] == first and card["data"]["document"] == [opening.text]
+    assert card["data"]["metadata"] == [{"source": first, "name": "Glaciers", "url": first, "external": True}]
+
+
+def test_sources_streamed_with_the_text_are_not_sent_again_and_one_only_the_check_cites_is():
+    streamed = replace(BRIDGE, highlights=())  # as Assistant.stream tells it: before its highlights are known
+    pieces = [
+        streamed,
+        "The bridge will cost 48 million dollars [1].",
+        TEXT[len("The bridge will cost 48 million dollars [1].") :],
+    ]
+    chunks = stream([*pieces, ANSWER])
+    told = [(i, c["dossier_source"]) for i, c in enumerate(chunks) if "dossier_source" in c]
+    assert [s["n"] for _, s in told] == [1, 2] and told[0][0] == 1 and not told[0][1]["highlights"]
+    assert told[1][0] == len(chunks) - 2  # the passage only the final answer cites: just before the final chunk
 
 
 def test_text_that_comes_only_with_the_answer_is_sent_after_its_sources():

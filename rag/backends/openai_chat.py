@@ -65,6 +65,11 @@ class OpenAIBackend(ChatBackend):
             raise DossierError(
                 f"openai backend: {self._where} answered {e.status_code}: {_cause(e)}; check --model and --base-url"
             ) from e
+        except openai.APIError as e:  # an error event in the middle of the model's stream
+            raise DossierError(
+                f"openai backend: {self._where} failed while writing the answer: {_cause(e)}; "
+                "try again, or check the server's log"
+            ) from e
 
 
 def _cause(error: Exception) -> str:

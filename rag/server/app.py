@@ -8,27 +8,28 @@ reaches the client as OpenAI's JSON error body, never as a traceback.
 import itertools
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import Literal
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dossier_core.errors import DossierError
-from rag.answer import Answer
+from dossier_core.errors import DossierError, InputError, NotFound
+from rag.answer import Answer, Citation
 from rag.assistant import Assistant
-from rag.library import MAX_BYTES, Library
+from rag.library import MAX_BYTES
 from rag.server import openai_compat as oai
-from rag.server.auth import READ, parse_keys, require
+from rag.server.auth import LOOPBACK_HOSTS, READ, KeyRequired, parse_keys, require
 from rag.server.library_api import FiltersIn, library_router
+from rag.server.mcp_server import http_endpoint, mcp_server
 
 log = logging.getLogger(__name__)
 ANSWERS_AT_ONCE = 16  # answers being written at once; more wait their turn
@@ -69,38 +70,26 @@ class ChatRequest(BaseModel):
     dossier: DossierOptions | None = Field(None, description="Dossier's own options")
 
 
-class Answerers:
-    """The server's Assistant, and one per `strict` value a request asks for that differs from the server's
-    (opened once, on the same store and embedder)."""
-
-    def __init__(self, assistant: Assistant):
-        self.assistant = assistant
-        self._others: dict[bool, Assistant] = {}
-        self._opening = threading.Lock()
-
-    def get(self, strict: bool | None) -> Assistant:
-        base = self.assistant
-        if strict is None or strict == base.settings.strict:
-            return base
-        with self._opening:
-            if strict not in self._others:
-                settings = replace(base.settings, strict=strict)
-                self._others[strict] = Assistant(Library(base.library.path, settings, base.embedder))
-            return self._others[strict]
-
-
 def create_app(assistant: Assistant, keys: Iterable[str] = ()) -> FastAPI:
     """The app over `assistant`; `keys` as `Settings.api_keys` has them ("KEY" or "KEY:read"; none: open)."""
+    granted, answering = parse_keys(tuple(keys)), anyio.CapacityLimiter(ANSWERS_AT_ONCE)
+    mcp = mcp_server(assistant, answering)
+    mcp_endpoint = KeyRequired(http_endpoint(mcp, keyed=bool(granted)), granted)
     app = FastAPI(
         title="Dossier",
-        summary="Cited answers from a library of articles: an OpenAI-compatible chat API and a library API.",
+        summary="Cited answers from a library of articles: an OpenAI-compatible chat API, a library API, "
+        "and an MCP server at /mcp.",
+        # The MCP endpoint's requests run in its session manager's task group, which the SDK lets run once:
+        # an app is served once (a second `with TestClient(app)` would need a new app).
+        lifespan=lambda app: mcp.session_manager.run(),
     )
     app.state.assistant = assistant
-    app.state.keys = parse_keys(tuple(keys))
-    app.state.answerers = Answerers(assistant)
-    app.state.answering = anyio.CapacityLimiter(ANSWERS_AT_ONCE)
+    app.state.keys = granted
+    app.state.answering = answering
     app.state.started = int(time.time())
     app.add_middleware(BodyLimit, limit=MAX_BYTES)
+    if not granted:
+        app.add_middleware(LoopbackOnly)
     for kind, handler in (
         (StarletteHTTPException, _http_error),
         (RequestValidationError, _invalid),
@@ -114,6 +103,8 @@ def create_app(assistant: Assistant, keys: Iterable[str] = ()) -> FastAPI:
     app.add_api_route("/v1/models/{model}", model, methods=["GET"], dependencies=reading, tags=["chat"])
     app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"], dependencies=reading, tags=["chat"])
     app.include_router(library_router())
+    # MCP over streamable HTTP. POST only: a stateless server has nothing to send on a GET stream (405 says so).
+    app.add_route("/mcp", mcp_endpoint, methods=["POST"], include_in_schema=False)
     return app
 
 
@@ -144,13 +135,13 @@ async def chat_completions(body: ChatRequest, request: Request):
         raise HTTPException(400, str(e)) from None
     filters = options.filters.filters("dossier.filters") if options.filters else None
     state = request.app.state
-    ask = (question, history, filters, options.k)
+    ask = (question, history, filters, options.k, options.strict)
     reply_id, created, base_url = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), str(request.base_url)
     if not body.stream:
-        answer = await anyio.to_thread.run_sync(_ask, state.answerers, options.strict, ask, limiter=state.answering)
+        answer = await anyio.to_thread.run_sync(_ask, state.assistant, ask, limiter=state.answering)
         return oai.completion(answer, base_url, reply_id, created)
     # The first piece is made before the response starts, so that a failure up to then gets its own status.
-    pieces = await anyio.to_thread.run_sync(_opened, state.answerers, options.strict, ask, limiter=state.answering)
+    pieces = await anyio.to_thread.run_sync(_opened, state.assistant, ask, limiter=state.answering)
     events = _events(oai.chunks(pieces, base_url, reply_id, created))
     return StreamingResponse(
         _on_threads(events, state.answering),
@@ -164,13 +155,13 @@ def _served(name: str) -> None:
         raise HTTPException(404, f"model '{name}' is not served here; use '{oai.MODEL}' (GET /v1/models)")
 
 
-def _ask(answerers: Answerers, strict: bool | None, ask: tuple) -> Answer:
-    return answerers.get(strict).ask(*ask)
+def _ask(assistant: Assistant, ask: tuple) -> Answer:
+    return assistant.ask(*ask)
 
 
-def _opened(answerers: Answerers, strict: bool | None, ask: tuple) -> Iterator[str | Answer]:
-    stream = answerers.get(strict).stream(*ask)
-    return itertools.chain([next(stream)], stream)  # a stream always yields text, then the Answer
+def _opened(assistant: Assistant, ask: tuple) -> Iterator[str | Citation | Answer]:
+    stream = assistant.stream(*ask, sources=True)
+    return itertools.chain([next(stream)], stream)  # a stream always yields something before its Answer
 
 
 def _events(chunks: Iterator[dict]) -> Iterator[str]:
@@ -179,7 +170,7 @@ def _events(chunks: Iterator[dict]) -> Iterator[str]:
         for chunk in chunks:
             yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
     except DossierError as e:
-        yield f"data: {json.dumps(oai.error(str(e), KINDS[503]), ensure_ascii=False)}\n\n"
+        yield f"data: {json.dumps(oai.error(str(e), KINDS[_status_of(e)]), ensure_ascii=False)}\n\n"
     except Exception:
         log.exception("an answer failed while streaming")
         yield f"data: {json.dumps(oai.error(FAILED, 'server_error'))}\n\n"
@@ -224,6 +215,32 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class LoopbackOnly:
+    """A server without keys answers requests addressed to a loopback host name, from no web page but one on
+    this machine. Else a page could point a name of its own at 127.0.0.1 (DNS rebinding), or simply post a
+    form to 127.0.0.1 from the user's browser, and add or remove articles."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            host, origin = headers.get("host", ""), headers.get("origin")
+            if _host_name(host) not in LOOPBACK_HOSTS:
+                message = f"this server has no API keys, so it answers only to 127.0.0.1 or localhost, not {host!r}"
+                return await JSONResponse(oai.error(message, KINDS[400]), 400)(scope, receive, send)
+            if origin is not None and _host_name(urlsplit(origin).netloc) not in LOOPBACK_HOSTS:
+                message = f"this server has no API keys, so it answers no web page but this machine's, not {origin!r}"
+                return await JSONResponse(oai.error(message, KINDS[403]), 403)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """ "127.0.0.1:8000" → "127.0.0.1", "[::1]:8000" → "[::1]"."""
+    return host if host.endswith("]") or ":" not in host else host.rsplit(":", 1)[0]
+
+
 def _reply(status: int, message: str, param: str | None = None, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(oai.error(message, KINDS.get(status, "invalid_request_error"), param), status, headers)
 
@@ -233,7 +250,9 @@ async def _http_error(request: Request, e: StarletteHTTPException) -> JSONRespon
     if e.status_code == 404 and message == "Not Found":  # no such route: say which, and where the list is
         message = f"no route {request.method} {request.url.path}; see /docs"
     elif e.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; use {(e.headers or {}).get('allow')}"
+        # Starlette's Allow names the methods of the first route on the path only (GET, not also POST).
+        where = "see /docs for the methods each route takes (MCP clients POST to /mcp)"
+        message = f"{request.method} is not allowed on {request.url.path}; {where}"
     return _reply(e.status_code, message, headers=getattr(e, "headers", None))
 
 
@@ -255,8 +274,13 @@ async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
 
 
 async def _dossier_error(request: Request, e: DossierError) -> JSONResponse:
-    """A store or backend failure: the one-line message the CLI prints."""
-    return _reply(503, str(e))
+    """The one-line message the CLI prints: the caller's to fix (400, or 404 when nothing in the library
+    matches), else a store or backend failure (503)."""
+    return _reply(_status_of(e), str(e))
+
+
+def _status_of(e: DossierError) -> int:
+    return 404 if isinstance(e, NotFound) else 400 if isinstance(e, InputError) else 503
 
 
 async def _failed(request: Request, e: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dossier_core.errors import DossierError
 
@@ -29,6 +30,11 @@ def parse_keys(specs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise DossierError(f"API key {n} is empty or holds a space; a key is one word")
         keys[key] = scope
     return keys
+
+
+# Host names a server without keys answers to. It listens on loopback only, but a web page can point a name
+# of its own at 127.0.0.1 (DNS rebinding) and so reach it from the user's browser: such a Host is refused.
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 
 def is_loopback(host: str) -> bool:
@@ -59,20 +65,36 @@ def require(scope: str):
     async def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> None:
-        keys: dict[str, str] = request.app.state.keys
-        if not keys:
-            return
-        if credentials is None:
-            raise HTTPException(
-                401, "this server needs an API key: send the header Authorization: Bearer KEY",
-                headers={"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
-        granted = _scope_of(keys, credentials.credentials)
-        if granted is None:
-            raise HTTPException(
-                401, "the API key sent is not one of this server's", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if scope == WRITE and granted == READ:
-            raise HTTPException(403, "this API key may only read (ask and search), not add or remove articles")
+        _allow(request.app.state.keys, credentials, scope)
 
     return check
+
+
+class KeyRequired:
+    """An ASGI app let through only with a key that may read, as `require(READ)` does for a route: for an app
+    the server routes to whole (the MCP endpoint), which FastAPI's dependencies do not reach. A refusal is
+    raised as the routes' own, so the app's handler answers it with the same JSON error."""
+
+    def __init__(self, app: ASGIApp, keys: dict[str, str]):
+        self.app, self.keys = app, keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            _allow(self.keys, await _bearer(Request(scope)), READ)
+        await self.app(scope, receive, send)
+
+
+def _allow(keys: dict[str, str], credentials: HTTPAuthorizationCredentials | None, scope: str) -> None:
+    """Nothing when the key sent grants `scope` (or the server has no keys); else 401 or 403."""
+    if not keys:
+        return
+    if credentials is None:
+        raise HTTPException(
+            401, "this server needs an API key: send the header Authorization: Bearer KEY",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    granted = _scope_of(keys, credentials.credentials)
+    if granted is None:
+        raise HTTPException(401, "the API key sent is not one of this server's", headers={"WWW-Authenticate": "Bearer"})
+    if scope == WRITE and granted == READ:
+        raise HTTPException(403, "this API key may only read (ask and search), not add or remove articles")

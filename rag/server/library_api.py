@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.datastructures import UploadFile
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import InputError, NotFound
 from rag.assistant import MAX_QUESTION
 from rag.filters import Filters
 from rag.ingestion import IngestResult
@@ -26,7 +26,7 @@ from rag.server.auth import require
 from vectorstore.records import ArticleRecord, Hit
 
 MAX_K = 100  # passages one search returns at most
-NOT_FOUND = "{}: no article with this id; see GET /v1/articles"
+NOT_FOUND = "{}: no article with this id; the article list (GET /v1/articles, or MCP's list_articles) gives the ids"
 
 
 class _Strict(BaseModel):
@@ -76,11 +76,11 @@ class FiltersIn(_Strict):
     articles: list[str] = Field([], description="only these article ids")
 
     def filters(self, field: str) -> Filters:
-        """The engine's Filters; a date that is no date is the client's mistake (400), not the store's."""
+        """The engine's Filters; a date that is no date is the client's mistake (an InputError), named by `field`."""
         try:
             return Filters(self.source, self.author, self.since, self.until, tuple(self.articles))
-        except DossierError as e:
-            raise HTTPException(400, f"{field}: {e}") from None
+        except InputError as e:
+            raise InputError(f"{field}: {e}") from None
 
 
 class SearchIn(_Strict):
@@ -233,21 +233,16 @@ def library_router() -> APIRouter:
     ) -> dict:
         """The articles, newest first (undated ones last), a page at a time."""
         found = matching(_library(request).articles(), query)
-        page = [summary(r) for r in found[offset : offset + limit]]
-        return {"articles": page, "total": len(found), "offset": offset, "limit": limit}
+        return page(found, offset, limit)
 
     # {article_id:path}: a dump's own ids may hold a slash.
     @router.get("/v1/articles/{article_id:path}", dependencies=read, response_model=ArticleDetail)
     def get_article(article_id: str, request: Request) -> dict:
         """An article: its metadata, its regions (indexed or dropped) and its cleaned text."""
         library = _library(request)
-        record = _record(library, article_id)
-        article, _ = library.store.records.load_article(article_id)
+        shown = article(library, article_id)
         regions = [{"label": label, "text": text, "indexed": kept} for label, text, kept in library.regions(article_id)]
-        shown = summary(record)
-        if isinstance(article.metadata.get("url"), str):  # a page's canonical address, when it named one
-            shown["url"] = article.metadata["url"]
-        return {**shown, "regions": regions, "text": article.text}
+        return {**shown, "regions": regions}
 
     @router.post("/v1/articles", dependencies=write, response_model=Added, openapi_extra=_ADD_BODY)
     async def add_articles(request: Request) -> dict:
@@ -290,8 +285,28 @@ def _library(request: Request) -> Library:
 def _record(library: Library, article_id: str) -> ArticleRecord:
     record = library.store.records.article(article_id)
     if record is None:
-        raise HTTPException(404, NOT_FOUND.format(article_id))
+        raise NotFound(NOT_FOUND.format(article_id))
     return record
+
+
+def article(library: Library, article_id: str) -> dict:
+    """An article's listing fields and its cleaned text (the text passage offsets point into)."""
+    record = _record(library, article_id)
+    loaded, _ = library.store.records.load_article(article_id)
+    shown = summary(record)
+    if isinstance(loaded.metadata.get("url"), str):  # a page's canonical address, when it named one
+        shown["url"] = loaded.metadata["url"]
+    return {**shown, "text": loaded.text}
+
+
+def page(records: list[ArticleRecord], offset: int, limit: int) -> dict:
+    """One page of an article listing, with the total that matched."""
+    return {
+        "articles": [summary(r) for r in records[offset : offset + limit]],
+        "total": len(records),
+        "offset": offset,
+        "limit": limit,
+    }
 
 
 async def _files(request: Request, body: bytes) -> list[tuple[str, bytes]]:

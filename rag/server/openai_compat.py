@@ -5,8 +5,9 @@ Citations travel three ways, so that every kind of client finds them:
   one `url_citation` per sentence and passage it cites, its indexes the sentence's span in the answer text;
 - a top-level `citations` list of URLs, in citation order ([1] first: the Perplexity convention);
 - a top-level `dossier`: the whole `Answer` as `python -m rag ask --json` prints it.
-A streamed answer also sends each cited passage once, in its own chunk: an empty `delta` beside a
-top-level `dossier_source` (the citation and its URL), which clients that do not know it pass over.
+A streamed answer also sends each cited passage once, in its own chunk before the text whose marker first
+numbers it: an empty `delta` beside a top-level `dossier_source` (the citation and its URL) and the same
+passage as an `event` in the shape Open WebUI shows as a source card; clients that know neither pass over them.
 """
 
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,8 @@ MODEL = "dossier"
 OWNER = "dossier"
 # The turns a question is answered with; OpenAI's other roles (system, developer, tool) say nothing Dossier uses.
 TURNS = ("user", "assistant")
+FRAGMENT_WORDS = 4  # words at each end of a passage that a text fragment names
+FRAGMENT_CHARACTERS = 60  # at most, each end
 
 
 def message_text(content: str | list | None, where: str) -> str:
@@ -56,13 +59,40 @@ def conversation(messages: list[dict]) -> tuple[str, list[dict]]:
 
 
 def citation_url(citation: Citation, base_url: str) -> str:
-    """The article's own web address when it has one; else its stable address on this server, with the
-    passage's characters in the fragment (GET /v1/articles/{id} returns the text they index)."""
+    """Where a reader checks the passage. A web article: its own address, with a text fragment that makes a
+    browser scroll to the passage and mark it (two passages of one page get two addresses, which clients
+    that key sources by address need). Else its stable address on this server, with the passage's
+    characters in the fragment (GET /v1/articles/{id} returns the text they index)."""
     for url in (citation.url, citation.source):
         if url and url.startswith(("http://", "https://")):
-            return url
+            fragment = _text_fragment(citation.text)
+            return f"{url.partition('#')[0]}#:~:text={fragment}" if fragment else url
     article = f"{base_url.rstrip('/')}/v1/articles/{quote(citation.article_id, safe='')}"
     return f"{article}#chars={citation.start}-{citation.end}"
+
+
+def _text_fragment(passage: str) -> str:
+    """A text directive for the passage: the whole of a short one, else its first and last few words (within
+    FRAGMENT_CHARACTERS each, not overlapping). Commas, hyphens and ampersands mean something in a directive,
+    so every such character is escaped."""
+    words = passage.split()
+    whole = " ".join(words)
+    if len(words) <= 2 * FRAGMENT_WORDS and len(whole) <= FRAGMENT_CHARACTERS:
+        terms = [whole]
+    else:
+        first = _fitting(words)
+        last = _fitting(words[first:][::-1])
+        terms = [" ".join(words[:first]) or words[0][:FRAGMENT_CHARACTERS], " ".join(words[len(words) - last :])]
+    return ",".join(quote(term, safe="").replace("-", "%2D") for term in terms if term)
+
+
+def _fitting(words: list[str]) -> int:
+    """How many of the first words a directive's term takes: FRAGMENT_WORDS at most, within FRAGMENT_CHARACTERS."""
+    count, length = 0, -1
+    while count < min(FRAGMENT_WORDS, len(words)) and length + 1 + len(words[count]) <= FRAGMENT_CHARACTERS:
+        length += 1 + len(words[count])
+        count += 1
+    return count
 
 
 def sentence_spans(answer: Answer) -> list[tuple[int, int]]:
@@ -146,21 +176,43 @@ def source(citation: Citation, base_url: str) -> dict:
     return {**asdict(citation), "url": citation_url(citation, base_url)}
 
 
-def chunks(pieces: Iterable[str | Answer], base_url: str, reply_id: str, created: int) -> Iterator[dict]:
-    """The chunks of a streamed answer, from `Assistant.stream`'s pieces of text and its final `Answer`:
-    a role chunk, the text as it comes, each cited passage once in its own chunk, then the final chunk
-    with the annotations, `citations` and the whole `dossier` object. The final Answer's text differs from
-    what streamed only where checking moved a model's citation (see rag.citations.finish); the annotations
-    index the final text, `dossier.answer`."""
+def open_webui_source(citation: Citation, base_url: str) -> dict:
+    """The same passage as the `event` Open WebUI passes to its page (a source card titled with the article,
+    showing the passage). Its address is the annotations', so that Open WebUI merges the two into one card;
+    `external` keeps the title, not the address, as the card's name."""
+    url, title = citation_url(citation, base_url), citation.title or citation.source
+    return {
+        "type": "source",
+        "data": {
+            "source": {"id": url, "name": title, "url": url},
+            "document": [citation.text],
+            "metadata": [{"source": url, "name": title, "url": url, "external": True}],
+        },
+    }
+
+
+def chunks(pieces: Iterable[str | Citation | Answer], base_url: str, reply_id: str, created: int) -> Iterator[dict]:
+    """The chunks of a streamed answer, from `Assistant.stream(…, sources=True)`: a role chunk, the text as
+    it comes, each cited passage once in its own chunk before the text whose marker first numbers it, then
+    the final chunk with the annotations, `citations` and the whole `dossier` object. The final Answer's
+    text differs from what streamed only where checking moved a model's citation (see rag.citations.finish):
+    a passage it then cites is sent just before the final chunk, and the annotations, `citations` and
+    `dossier` follow the final numbering, that of `dossier.answer`."""
     yield chunk(reply_id, created, {"role": "assistant", "content": ""})
-    streamed = ""
+    streamed, sent = "", set()
     for piece in pieces:
-        if not isinstance(piece, Answer):
+        if isinstance(piece, str):
             streamed += piece
             yield chunk(reply_id, created, {"content": piece})
             continue
+        if isinstance(piece, Citation):
+            sent.add(_passage(piece))
+            yield _source_chunk(reply_id, created, piece, base_url)
+            continue
         for citation in piece.citations:
-            yield chunk(reply_id, created, {}, dossier_source=source(citation, base_url))
+            if _passage(citation) not in sent:
+                sent.add(_passage(citation))
+                yield _source_chunk(reply_id, created, citation, base_url)
         if piece.text.startswith(streamed) and len(piece.text) > len(streamed):
             yield chunk(reply_id, created, {"content": piece.text[len(streamed) :]})
         yield chunk(
@@ -172,6 +224,20 @@ def chunks(pieces: Iterable[str | Answer], base_url: str, reply_id: str, created
             dossier=piece.to_dict(),
         )
         return
+
+
+def _source_chunk(reply_id: str, created: int, citation: Citation, base_url: str) -> dict:
+    return chunk(
+        reply_id,
+        created,
+        {},
+        dossier_source=source(citation, base_url),
+        event=open_webui_source(citation, base_url),
+    )
+
+
+def _passage(citation: Citation) -> tuple[str, int, int]:
+    return citation.article_id, citation.start, citation.end
 
 
 def models(created: int) -> dict:
