@@ -17,8 +17,8 @@ from dossier_core.errors import DossierError
 from dossier_core.models import Region
 from dossier_core.text import MONTH_PATTERN, normalize_whitespace, sentence_spans
 from ingest.html import extract_html
-from ingest.metadata import find_date, iso_date, pdf_date
-from ingest.regions import ATX_TITLE, AUTHOR_BIO, BODY, BYLINE, COMMENTS, TITLE, byline_name, label_lines
+from ingest.metadata import byline_outlet, find_date, front_matter, header_block, names_outlet, pdf_date
+from ingest.regions import ATX_TITLE, AUTHOR_BIO, BODY, BYLINE, CHROME, COMMENTS, TITLE, byline_name, label_lines
 
 FORMATS = {
     ".txt": "text",
@@ -66,38 +66,11 @@ def assemble(pieces: list[tuple[str, str, int | None]]) -> tuple[str, tuple[Regi
     return "\n\n".join(parts), tuple(regions)
 
 
-# YAML front matter of Markdown articles (Jekyll, Hugo, Obsidian): simple `key: value` lines.
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-_FRONT_FIELDS = {
-    "title": ("title",),
-    "author": ("author", "authors", "byline"),
-    "published_at": ("date", "published", "published_at", "pubdate"),
-    "site": ("site", "publisher", "source", "outlet"),
-    "url": ("url", "canonical_url", "link"),
-}
-
-
-def front_matter(raw: str) -> tuple[dict, str]:
-    """The metadata a front-matter block gives, and the text after it."""
-    m = _FRONT_MATTER.match(raw)
-    if not m:
-        return {}, raw
-    given = {
-        k.lower(): v.strip().strip("'\"").strip()
-        for k, v in re.findall(r"(?m)^([A-Za-z_]+)[ \t]*:[ \t]*(.+)$", m.group(1))
-    }
-    metadata = {field: next((given[k] for k in keys if given.get(k)), None) for field, keys in _FRONT_FIELDS.items()}
-    if metadata["published_at"]:
-        # ISO first: find_date reads no date out of "2025-03-21T08:30:00+00:00" (no word break before the T).
-        given_date = metadata["published_at"]
-        year_or_month = re.fullmatch(r"\d{4}(-\d\d)?", given_date)
-        metadata["published_at"] = iso_date(given_date) or (given_date if year_or_month else None)
-    return {k: v for k, v in metadata.items() if v}, raw[m.end() :]
-
-
 def extract_page(raw: str, name: str) -> Extracted:
-    """A scraped page or article saved as text or Markdown (front matter read as metadata)."""
+    """A scraped page or article saved as text or Markdown (front matter or a header block read as metadata)."""
     given, raw = front_matter(raw)
+    if not given:
+        given, raw = header_block(raw)
     text = normalize_whitespace(raw)
     # Markdown by its name, or by its first line when it has no telling name (stdin, "notes.txt").
     markdown = FORMATS.get(os.path.splitext(name)[1].lower()) == "markdown" or bool(ATX_TITLE.match(text))
@@ -200,7 +173,7 @@ def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
 # A report states its date near its start ("Published 2 April 2025", or a line that is only a date); other dates
 # in its opening are often what it is about (the title's "Derailment … 11 March 2025").
 _OPENING_LINES = 12
-_DATE_CUE = re.compile(r"(?i)(?:published|issued|dated?|released|(?:last )?updated|revised)\b")
+_DATE_CUE = re.compile(r"(?i)(?:published|posted|issued|dated?|released|(?:last )?updated|revised)\b")
 
 
 def _stated_date(lines: list[str]) -> str | None:
@@ -280,12 +253,35 @@ def _ends_sentence_between(pieces: list[str], line: str) -> bool:
     return any(end == len(tail) for _, end, _ in sentence_spans(f"{tail} {line[:100]}"))
 
 
+def _byline(text: str) -> tuple[str | None, str | None]:
+    """The writer a byline line names, and the outlet it names beside them ("By Ana Ruiz | Harbour Ledger").
+    Without a "By", only a name with its outlet in brackets is a byline: "Ana Ruiz (Harbour Wire)"."""
+    who, outlet = byline_outlet(text)
+    name = byline_name(text)
+    bracketed = outlet and f"{who} ({outlet})" in text and names_outlet(outlet) and not names_outlet(who)
+    if not name and bracketed and len(who.split()) >= 2 and byline_name(f"By {who}") == who:
+        name = who
+    return name, outlet if name else None
+
+
+def _is_byline(line: str) -> bool:
+    """Whether the line is a byline and nothing else: "By Ana Ruiz | Harbour Ledger", not "By Design: …"."""
+    name = byline_name(line)
+    return bool(name) and re.sub(r"(?i)^by\s+", "", byline_outlet(line)[0]) == name
+
+
 def _text_metadata(lines: list[tuple[str, str]]) -> dict:
     def first(label):
         return next((t for lab, t in lines if lab == label), None)
 
     title = first(TITLE)
-    author = next((byline_name(t) for lab, t in lines if lab == BYLINE and byline_name(t)), None)
+    # Lines before the body may hold a byline the labels missed: chrome without a "By" ("Ana Ruiz (Harbour Wire)"),
+    # or the only short line above the body, taken for the title ("By Ana Ruiz, Harbour Press Agency").
+    opening = [t for lab, t in itertools.takewhile(lambda line: line[0] != BODY, lines) if lab == CHROME]
+    candidates = [t for lab, t in lines if lab == BYLINE] + opening
+    if title and _is_byline(title):
+        candidates, title = [title, *candidates], None
+    author, outlet = next((found for found in map(_byline, candidates) if found[0]), (None, None))
     about = re.match(r"^[#*\s]*about the (?:author|writer)s?[:\s-]+(.+?)[*\s]*$", first(AUTHOR_BIO) or "", re.I)
     written_by = [
         t for lab, t in lines if lab == BYLINE and not re.fullmatch(r"(?i)[*\s]*(written|posted) by:?[*\s]*", t)
@@ -306,6 +302,7 @@ def _text_metadata(lines: list[tuple[str, str]]) -> dict:
             "author": author,
             "author_bio": "\n\n".join(bio) or None,
             "published_at": find_date(preamble) or min(comment_dates, default=None),
+            "site": outlet,
         }.items()
         if v
     }

@@ -13,7 +13,7 @@ import trafilatura
 from lxml import etree
 
 from dossier_core.text import CONTROL, MONTHS, WEEKDAYS
-from ingest.metadata import find_date, iso_date, json_ld
+from ingest.metadata import byline_outlet, find_date, iso_date, json_ld
 from ingest.regions import AUTHOR_BIO, BODY, BYLINE, CAPTION, CHROME, COMMENTS, RELATED, byline_name
 
 # Tested in order against an element's id and class names.
@@ -89,6 +89,8 @@ def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
     for label, text in pulled:
         if label == BYLINE and not metadata.get("author"):
             metadata["author"] = byline_name(text) or byline_name("By " + text)
+        if label == BYLINE and not metadata.get("site"):
+            metadata["site"] = byline_outlet(text)[1]  # a byline's agency or paper, when the markup names none
         if label == AUTHOR_BIO:
             metadata.setdefault("author_bio", text)
     if not metadata.get("published_at"):

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serving = args.command in ("serve", "mcp")
         history = read_history(args.history) if args.command == "ask" and args.history else []
-        filters = None if serving else Filters(args.source, args.author, args.since, args.until, tuple(args.article))
+        filters = None if serving else Filters(args.source, args.author, args.since, args.until, tuple(args.article),
+                                                args.include_undated)  # fmt: skip
         settings = load_settings(args)
         if args.command != "serve":  # the HTTP server may start on an empty store: its clients add the articles
             existing_store(settings)
@@ -52,6 +53,11 @@ def parser() -> argparse.ArgumentParser:
     add("--author", help="only articles whose author line contains this")
     add("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
     add("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+    add(
+        "--include-undated",
+        action="store_true",
+        help="with dates (--since, --until, or in the question), also articles that have no date",
+    )
     add(
         "--article",
         action="append",

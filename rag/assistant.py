@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rag.backends import BACKENDS
 from rag.backends.extractive import ExtractiveBackend
 from rag.citations import Verifier, abstains, citation, finish
 from rag.conversation import previous_question, resolve, retrieval_query
+from rag.dates import DateIntent, read_dates
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
 from rag.filters import Filters
@@ -46,6 +48,19 @@ def _traced(hit: Hit) -> dict:
         "published_at": hit.published_at,
         "score": round(hit.score, 4),
     }
+
+
+def _traced_dates(dates: DateIntent) -> dict:
+    days = {name: day.isoformat() if day else None for name, day in (("since", dates.since), ("until", dates.until))}
+    return {"phrases": list(dates.phrases), **days, "recency": dates.recency, "label": dates.describe()}
+
+
+def _undated(left_out: int) -> str:
+    """What a date filter's answer says of the articles it could not date."""
+    if not left_out:
+        return ""
+    many = "articles have" if left_out > 1 else "article has"
+    return f" ({left_out} {many} no date and were left out: include them with --include-undated)"
 
 
 def abstention(hits: list[Hit], missing: tuple[str, ...] = ()) -> Answer:
@@ -123,7 +138,8 @@ class Assistant:
             return None
         allowed = self.library.store.records.article_ids(filters.matches)
         if not allowed:
-            raise NotFound(f"no article matches the filters {filters}; see `python -m ingest list`")
+            undated = _undated(self._left_out(filters))
+            raise NotFound(f"no article matches the filters {filters}{undated}; see `python -m ingest list`")
         if len(allowed) == self.library.counts()[0]:
             return None
         if len(allowed) > MAX_FILTERED_ARTICLES:
@@ -131,6 +147,21 @@ class Assistant:
                 f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them"
             )
         return allowed
+
+    def _left_out(self, filters: Filters | None) -> int:
+        """How many articles without a date the filters' dates leave out."""
+        if not filters or not filters.dated or filters.undated:
+            return 0
+        return len(self.library.store.records.article_ids(lambda r: not r.published_at))
+
+    def _dates_apply(self, filters: Filters | None) -> bool:
+        """Whether any article the filters allow has a date."""
+        return bool(
+            self.library.store.records.article_ids(lambda r: r.published_at and (not filters or filters.matches(r)))
+        )
+
+    def _today(self) -> date:
+        return date.fromisoformat(self.settings.as_of) if self.settings.as_of else date.today()
 
     def stream(
         self,
@@ -158,6 +189,13 @@ class Assistant:
             raise InputError(f"the question is {len(question)} characters long; ask in under {MAX_QUESTION}")
         history = history or []
         began = time.perf_counter()
+        # Dates the question names ("since March") narrow the filters, and leave the words retrieval weighs, in a
+        # library that dates its articles. Where none has a date (an encyclopedia), "in 1997" is about the topic.
+        dates = read_dates(question, self._today())
+        dated = (dates.since or dates.until) and self._dates_apply(filters)
+        if dated:
+            filters = (Filters() if filters is None else filters).within(dates.since, dates.until)
+            question = dates.question
         query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
         if not hits and self.library.counts()[1] == 0:  # counted only then: at 100 k chunks a count costs 10 ms
             path = self.library.path
@@ -166,15 +204,19 @@ class Assistant:
         # a retrieval query that may carry the previous question's names along.
         question = resolve(question, history) or question
         evidence = weigh(question, hits, self._sentences)
+        left_out = self._left_out(filters)
         trace = {
             "query": query,
             "filters": str(filters or ""),
+            "dates": {**_traced_dates(dates), "applied": bool(dated)} if dates.phrases else None,
+            "undated_left_out": left_out,
             "passages": [_traced(h) for h in hits],
             "evidence": asdict(evidence),
         }
         retrieved = time.perf_counter()
         if not evidence.covers(self.settings.min_relevance):
             answer = abstention(hits, evidence.missing)
+            answer = replace(answer, text=answer.text + _undated(left_out))
             yield answer.text
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return

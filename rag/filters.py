@@ -1,7 +1,7 @@
 """Which articles a question may draw on (pure: a test of an article's record)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from dossier_core.errors import InputError
@@ -13,13 +13,14 @@ class Filters:
     """All given conditions must hold. `source` matches the outlet (publisher) or
     part of the source path/URL, `author` part of the author line, `since`/`until`
     the published date (inclusive; a date, a datetime — its own day — or "YYYY-MM-DD", kept as the latter),
-    `articles` article ids."""
+    `articles` article ids. An article without a date passes a date condition only when `undated`."""
 
     source: str | None = None
     author: str | None = None
     since: str | date | None = None
     until: str | date | None = None
     articles: tuple[str, ...] = ()
+    undated: bool = False
 
     def __post_init__(self):
         for name in ("since", "until"):
@@ -39,6 +40,7 @@ class Filters:
         """Does an article (its outlet, source, author, published date and id) pass?"""
         # A date may be a year or a month ("1790", "2024-07"): it passes when its span overlaps.
         day = (record.published_at or "")[:10]
+        undated = not day and self.undated
         return bool(
             (
                 not self.source
@@ -46,10 +48,20 @@ class Filters:
                 or self.source.lower() in record.source.lower()
             )
             and (not self.author or self.author.lower() in (record.author or "").lower())
-            and (not self.since or (day and day >= self.since[: len(day)]))
-            and (not self.until or (day and day <= self.until[: len(day)]))
+            and (not self.since or undated or (day and day >= self.since[: len(day)]))
+            and (not self.until or undated or (day and day <= self.until[: len(day)]))
             and (not self.articles or record.id in self.articles)
         )
+
+    def within(self, since: date | None, until: date | None) -> "Filters":
+        """These filters narrowed to the days from `since` to `until` (either open when None)."""
+        low = max(filter(None, (self.since, since and since.isoformat())), default=None)
+        high = min(filter(None, (self.until, until and until.isoformat())), default=None)
+        return replace(self, since=low, until=high)
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.since or self.until)
 
 
 def _day(name: str, value: str | date) -> str:

@@ -2,11 +2,13 @@
 budget, the conversation so far, and the question. Kept plain: small models follow
 a plain list of sources far better than markup."""
 
+import re
 from functools import cache
 from urllib.parse import urlsplit
 
 import tiktoken
 
+from dossier_core.text import sentence_spans
 from rag.markers import unmarked
 from vectorstore.records import Hit
 
@@ -19,6 +21,15 @@ SYSTEM = (
 ASK = (
     "Answer in at most four sentences from the sources only. After each sentence write its source number, "
     "like [1]. If the sources do not contain the answer, write: The articles don't say."
+)
+# Sentences of a passage that speak to an AI rather than to readers: an injection planted in a page. A small
+# model may copy them into its answer whatever the prompt says, so they are left out of what it is shown (the
+# passage itself, cited and checked, keeps them).
+_TO_AN_AI = re.compile(
+    r"(?i)\b(?:(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)*(?:previous|prior|above|earlier|"
+    r"preceding|other)\s+(?:instructions|prompts?|messages|directions|rules)|(?:system|developer)\s+(?:message|prompt)|"
+    r"you\s+are\s+(?:now\s+)?(?:an?\s+)?(?:ai|assistant|language\s+model|chatbot|llm)\b|"
+    r"(?:reply|respond|answer|output)\s+only\s+with|do\s+not\s+answer\s+the\s+question)"
 )
 # Room kept for the words around the passages and the question.
 _FRAME = 60
@@ -57,7 +68,14 @@ def header(hit: Hit) -> str:
 
 
 def passage_block(n: int, hit: Hit) -> str:
-    return f"[{n}] {header(hit)}\n{_one_line(hit.text)}"
+    return f"[{n}] {header(hit)}\n{_one_line(shown_text(hit.text))}"
+
+
+def shown_text(passage: str) -> str:
+    """The passage as a model is shown it: without the sentences that address an AI."""
+    if not _TO_AN_AI.search(passage):
+        return passage
+    return " ".join(passage[s:e] for s, e, _ in sentence_spans(passage) if not _TO_AN_AI.search(passage[s:e]))
 
 
 def _history(history: list[dict]) -> list[dict]:

@@ -7,6 +7,7 @@ import argparse
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import date
 
 from dossier_core.errors import DossierError
 from rag.backends import BACKENDS
@@ -34,6 +35,8 @@ class Settings:
     min_relevance: float = 0.45
     max_sentences: int = 2  # sentences an extractive answer quotes (two in a row count two; bench/calibration.md)
     strict: bool = False  # drop answer sentences that no cited passage supports
+    # The day date words in questions ("last week", "since March") count from, YYYY-MM-DD; None: today.
+    as_of: str | None = None
     backend: str = "extractive"
     # Language-model backends (openai, llamacpp).
     model: str | None = None  # the served model's name, or a .gguf path for llamacpp
@@ -61,6 +64,8 @@ class Settings:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
         if self.context_tokens < 500:
             raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
+        if self.as_of is not None and not _is_day(self.as_of):
+            raise DossierError(f"as_of={self.as_of!r} is not a date; write it as YYYY-MM-DD")
         if not 1 <= self.port <= 65535:
             raise DossierError(f"port={self.port} is no TCP port; give one from 1 to 65535")
         for name, value, known in (
@@ -105,6 +110,7 @@ WAYS = {
     "min_relevance": Way("DOSSIER_MIN_RELEVANCE", "below this question-passage similarity the answer abstains"),
     "max_sentences": Way("DOSSIER_MAX_SENTENCES", "sentences an extractive answer quotes"),
     "strict": Way("DOSSIER_STRICT", "drop sentences that no cited passage supports"),
+    "as_of": Way("DOSSIER_AS_OF", "the day date words in questions count from, YYYY-MM-DD", unset="today"),
     "backend": Way("DOSSIER_BACKEND", "who writes the answer"),
     "model": Way("DOSSIER_MODEL", "model name on the server (openai), or a .gguf file (llamacpp)"),
     "base_url": Way("DOSSIER_BASE_URL", "OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1", unset="OpenAI"),
@@ -126,7 +132,7 @@ WAYS = {
 # The settings each kind of command uses.
 STORE = ("store", "chroma_url", "cache", "encoder")
 CHUNKING = ("chunk_size", "chunk_overlap")
-ANSWERS = ("top_k", "retrieval", "rerank", "min_relevance", "max_sentences", "strict", "backend", "model",
+ANSWERS = ("top_k", "retrieval", "rerank", "min_relevance", "max_sentences", "strict", "as_of", "backend", "model",
            "base_url", "timeout", "context_tokens", "max_answer_tokens")  # fmt: skip
 # What an ingest reads: where the library is and how it is chunked, never how questions are answered.
 LIBRARY = STORE + CHUNKING + ("chroma_token", "allow_private")
@@ -221,3 +227,10 @@ def settings_table() -> str:
         value = f"`{_shown(name)}`" if _shown(name) is not None else way.unset
         rows.append(f"| `{name}` | {flag} | `{way.env}` | {value} |")
     return "\n".join(rows)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        return len(text) == 10 and bool(date.fromisoformat(text))
+    except ValueError:
+        return False

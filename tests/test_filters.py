@@ -28,3 +28,14 @@ def test_since_and_until_take_a_date_a_datetime_or_iso_text_alike():
 def test_a_value_that_is_no_date_is_refused_with_the_form_to_use(value):
     with pytest.raises(DossierError, match=r"since=.* is not a date; write it as YYYY-MM-DD"):
         Filters(since=value)
+
+
+def test_dates_narrow_filters_to_the_days_both_allow_and_undated_articles_pass_only_when_asked():
+    given = Filters(source="Ledger", since="2024-01-15")
+    narrowed = given.within(date(2024, 1, 1), date(2024, 12, 31))
+    assert (narrowed.source, narrowed.since, narrowed.until) == ("Ledger", "2024-01-15", "2024-12-31")
+    assert Filters().within(None, date(2020, 6, 30)) == Filters(until="2020-06-30")
+    undated = ArticleRecord("memo", "Memo", "/notes/memo.md", "hash-memo", 1)
+    assert not Filters(since="2024-01-01").matches(undated)
+    assert Filters(since="2024-01-01", undated=True).matches(undated)
+    assert Filters(undated=True).matches(undated) and not Filters(undated=True)  # alone it filters nothing

@@ -246,7 +246,7 @@ def test_the_docs_show_the_request_bodies(empty):
     search = spec["paths"]["/v1/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert search == {"$ref": "#/components/schemas/SearchIn"}
     assert set(spec["components"]["schemas"]["FiltersIn"]["properties"]) == {
-        "source", "author", "since", "until", "articles",
+        "source", "author", "since", "until", "articles", "include_undated",
     }  # fmt: skip
 
 

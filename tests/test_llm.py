@@ -16,6 +16,7 @@ import pytest
 from dossier_core.text import WORD, sentence_spans
 from rag import Assistant, DossierError, Settings
 from rag.markers import strip_markers
+from rag.prompt import shown_text
 from tests.conftest import FIXTURES, LIBRARY, free_port
 from tests.scripted_llm import ScriptedLLM
 
@@ -185,8 +186,8 @@ def test_markers_pointing_at_no_passage_are_removed_from_the_stream_and_reported
     assert not re.search(r"Source|【|】", streamed + answer.text)
     measured, kept, regrow = answer.sentences
 
-    def cited(sentence):
-        return [" ".join(answer.citations[n - 1].text.split()) for n in sentence.citations]
+    def cited(sentence):  # as the model was shown the passage
+        return [" ".join(shown_text(answer.citations[n - 1].text).split()) for n in sentence.citations]
 
     assert measured.supported and cited(measured) == [llm.sources[llm.number("176 glaciers")]]
     # Its marker gone, the sentence is matched against every passage and cited to the one that says it.

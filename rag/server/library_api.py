@@ -74,11 +74,12 @@ class FiltersIn(_Strict):
     since: str | None = Field(None, description="published on or after, YYYY-MM-DD")
     until: str | None = Field(None, description="published on or before, YYYY-MM-DD")
     articles: list[str] = Field([], description="only these article ids")
+    include_undated: bool = Field(False, description="with dates (here or in the question), also undated articles")
 
     def filters(self, field: str) -> Filters:
         """The engine's Filters; a date that is no date is the client's mistake (an InputError), named by `field`."""
         try:
-            return Filters(self.source, self.author, self.since, self.until, tuple(self.articles))
+            return Filters(self.source, self.author, self.since, self.until, tuple(self.articles), self.include_undated)
         except InputError as e:
             raise InputError(f"{field}: {e}") from None
 
