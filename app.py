@@ -1,7 +1,7 @@
 """Dossier's chat page: a thin Streamlit shell over rag.Assistant and its Library.
 
 Article text, titles and URLs reach the page only through `escape` (Markdown)
-or rag.render (HTML escaped, then sanitised again by st.html).
+or rag.render and rag.page_news (HTML escaped, then sanitised again by st.html).
 """
 
 import re
@@ -18,6 +18,7 @@ from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
 from rag.library import FORMATS, MiniLMEmbedder
+from rag.page_news import NEWS_STYLE, conflicts_html, date_chip, dates_html
 from rag.page_words import page_message
 from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
 from rag.sample import SAMPLE, SAMPLE_QUESTIONS, load_sample
@@ -25,7 +26,7 @@ from rag.settings import load_settings
 
 UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 EARLIEST = date(1700, 1, 1)  # archives reach far back: the State of the Union corpus starts in 1790
-FILTERS_OFF = {"f_source": "", "f_author": "", "f_since": None, "f_until": None, "f_articles": []}
+FILTERS_OFF = {"f_source": "", "f_author": "", "f_since": None, "f_until": None, "f_undated": False, "f_articles": []}
 
 
 def escape(text: str) -> str:
@@ -136,11 +137,12 @@ def filter_box(records) -> tuple[Filters, list[str]]:
         author = st.text_input("Author", key="f_author", help="part of the author line")
         since = st.date_input("Published since", value=None, min_value=EARLIEST, key="f_since")
         until = st.date_input("Published until", value=None, min_value=EARLIEST, key="f_until")
+        undated = st.checkbox("Include undated articles", key="f_undated", help="they pass the dates given or asked")
         chosen = st.multiselect("Only these articles", list(titles), format_func=titles.get, key="f_articles")
         st.button("Clear filters", on_click=st.session_state.update, args=(FILTERS_OFF,))
-    filters = Filters(source.strip() or None, author.strip() or None, since, until, tuple(chosen))
+    filters = Filters(source.strip() or None, author.strip() or None, since, until, tuple(chosen), undated)
     given = {"source": filters.source, "author": filters.author, "since": filters.since, "until": filters.until}
-    chips = [f"{name}: {value}" for name, value in given.items() if value]
+    chips = [f"{name}: {value}" for name, value in given.items() if value] + ["with undated articles"] * undated
     if len(filters.articles) > 3:
         chips.append(f"{len(filters.articles)} articles")
     else:
@@ -192,9 +194,11 @@ def rate(assistant: Assistant, turn: dict) -> None:
 def show_answer(assistant: Assistant, turn: dict, timings: bool) -> None:
     answer, key = turn["answer"], f"a{turn['id'][:8]}"
     above, below = notices(answer)
+    if chip := date_chip(turn):  # the dates the question named: clicking it asks again without them
+        st.button(**chip, key=f"undate-{turn['id']}", on_click=st.session_state.update, kwargs={"undate": turn})
     for banner in above:
         st.warning(banner, icon="⚠️")
-    st.html(answer_html(answer, key))
+    st.html(dates_html(answer) + answer_html(answer, key) + conflicts_html(answer, key))
     if answer["abstained"] and (closest := closest_html(answer)):
         st.html(closest)
     for caption in below:
@@ -224,7 +228,22 @@ def stream_answer(live, pieces) -> dict:
     raise AssertionError("Assistant.stream always ends with an Answer")
 
 
+def ask_without_dates(assistant: Assistant, messages: list[dict], filters: Filters) -> None:
+    """The answer whose date chip was removed, replaced by one to its question read without dates."""
+    if (turn := st.session_state.pop("undate", None)) not in messages:
+        return
+    history = [{"role": m["role"], "content": m["content"]} for m in messages[: messages.index(turn) - 1]]
+    try:
+        with st.spinner("Asking again without the dates…"):
+            answer = assistant.ask(turn["question"], history, filters, st.session_state["top_k"], dates=False)
+    except DossierError as e:
+        return show_error(str(e))
+    dates = turn["answer"]["trace"]["dates"]  # the chip says which were ignored
+    turn.update(content=answer.text, answer=answer.to_dict(), id=uuid.uuid4().hex, dates_ignored=dates)
+
+
 def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: list[str], sample: bool) -> None:
+    ask_without_dates(assistant, messages, filters)
     # The input is pinned to the bottom whatever the order; reading it first lets the chips render last, just above it.
     question = st.chat_input("Ask about your articles", max_chars=MAX_QUESTION) or st.session_state.pop("asked", None)
     if not messages and not question:
@@ -339,7 +358,7 @@ def remove_button(library: Library, record) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Dossier", page_icon="🗂️")
-    st.html(STYLE)
+    st.html(STYLE + NEWS_STYLE)
     st.title("Dossier")
     messages = st.session_state.setdefault("messages", [])
     try:  # settings from the environment, the library they open, and what it holds now (a server may have gone)

@@ -261,6 +261,12 @@ def print_checks(answer: Answer) -> None:
         print("\nThe model said the articles don't answer this, but a passage does.")
     if answer.repeated:
         print("\nThe model began repeating itself; its answer was cut at the first repeat.")
+    if left_out := answer.trace.get("undated_left_out"):
+        print(f"\n{left_out} undated article{'s' * (left_out > 1)} left out by the date: add --include-undated")
+    for c in answer.conflicts:
+        if f" on {c.about}: " not in answer.text:  # a model's answer: say what Dossier found beside it
+            sides = "; ".join(f"{v.value} {''.join(f'[{n}]' for n in v.citations)}" for v in c.values)
+            print(f"\n{'corrected' if c.correction else 'sources disagree'} on {c.about}: {sides}")
     if answer.from_passages:
         print(f"\nFrom the passages:\n{answer.from_passages.text}")
 
@@ -271,7 +277,10 @@ def print_sources(answer: Answer) -> None:
     if answer.from_passages:  # its passages not already among the answer's
         citations += [c for c in answer.from_passages.citations if (c.article_id, c.start, c.end) not in shown]
     for c in citations:
-        print(f"\n[{c.n}] {c.title or c.source} — {c.source} (characters {c.start}–{c.end})")
+        # Who reported it and when, then where it is: what a reader weighs a source by, and how to check it.
+        credit = " · ".join(filter(None, (c.outlet, c.author, (c.published_at or "")[:10])))
+        named = " — ".join(filter(None, (c.title, credit)))
+        print(f"\n[{c.n}] {named or c.source} — {c.source} (characters {c.start}–{c.end})")
         print("    " + c.text.replace("\n", "\n    "))
 
 

@@ -31,6 +31,26 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """One side of a disagreement: a value, the passages that give it, and who gave it when."""
+
+    value: str  # as the first of its passages writes it: "about 3,000", "$48 million", "3 May 2024"
+    citations: tuple[int, ...]
+    published_at: str | None = None
+    outlet: str | None = None
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Passages of different articles giving different values for one thing, or one denying what another says."""
+
+    about: str  # "people killed", "the cost of the bridge", "when the market closed"
+    kind: str  # number | date | name | denial
+    values: tuple[Reported, ...]  # a group of agreeing passages each; a correction's earlier value first
+    correction: bool = False  # a later article of the same outlet changed its own value
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citations: tuple[Citation, ...]
@@ -45,6 +65,8 @@ class Answer:
     # The extractive answer, shown beneath as "From the passages" when the model's is off the
     # question or a refusal the passages contradict.
     from_passages: "Answer | None" = None
+    # Where the passages found disagree, each side cited (the answer's text says so when Dossier wrote it).
+    conflicts: tuple[Disagreement, ...] = ()
     # How the answer was made: the retrieval query, the passages found, seconds per stage.
     trace: dict = field(default_factory=dict, compare=False)
 
@@ -66,5 +88,6 @@ class Answer:
             "repeated": self.repeated,
             "dropped": self.dropped,
             "from_passages": self.from_passages.to_dict() if self.from_passages else None,
+            "conflicts": [asdict(c) for c in self.conflicts],
             "trace": self.trace,
         }

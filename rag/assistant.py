@@ -1,9 +1,10 @@
 """The answerer: a question (and the conversation so far) → passages from the library → an answer
 whose every sentence cites the passage it comes from, checked against it."""
 
+import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, replace
 from datetime import date
 from functools import cached_property
@@ -15,14 +16,17 @@ from rag.answer import Answer, Citation
 from rag.backends import BACKENDS
 from rag.backends.extractive import ExtractiveBackend
 from rag.citations import Verifier, abstains, citation, finish
+from rag.conflicts import find_conflicts
 from rag.conversation import previous_question, resolve, retrieval_query
 from rag.dates import DateIntent, read_dates
+from rag.disagreement import on_question, reported, with_conflicts
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
 from rag.filters import Filters
 from rag.judge import addresses, answered_plainly, first_repeat
 from rag.library import Library
 from rag.markers import MarkerStream, Numbering
+from rag.recency import RECENT_MARGIN, as_of, newest_relevant
 from rag.settings import Settings
 from vectorstore.embedder import Embedder, Remembering
 from vectorstore.records import Hit
@@ -59,8 +63,8 @@ def _undated(left_out: int) -> str:
     """What a date filter's answer says of the articles it could not date."""
     if not left_out:
         return ""
-    many = "articles have" if left_out > 1 else "article has"
-    return f" ({left_out} {many} no date and were left out: include them with --include-undated)"
+    many = "articles have no date and were" if left_out > 1 else "article has no date and was"
+    return f" ({left_out} {many} left out by the date.)"
 
 
 def abstention(hits: list[Hit], missing: tuple[str, ...] = ()) -> Answer:
@@ -138,7 +142,10 @@ class Assistant:
             return None
         allowed = self.library.store.records.article_ids(filters.matches)
         if not allowed:
-            undated = _undated(self._left_out(filters))
+            left_out = self._left_out(filters)
+            undated = (
+                f"; {left_out} undated left out: include undated articles with --include-undated" if left_out else ""
+            )
             raise NotFound(f"no article matches the filters {filters}{undated}; see `python -m ingest list`")
         if len(allowed) == self.library.counts()[0]:
             return None
@@ -171,6 +178,7 @@ class Assistant:
         k: int | None = None,
         strict: bool | None = None,
         sources: bool = False,
+        dates: bool = True,
     ) -> Iterator[str | Citation | Answer]:
         """Pieces of answer text as they are ready, then the final `Answer`.
 
@@ -180,7 +188,8 @@ class Assistant:
         passage supports are dropped, so the text comes whole at the end. With `sources`, each
         passage is also yielded as a `Citation` once, when a marker first numbers it and before the
         text with that marker: its `n` is the streamed text's, its highlights not yet known. The
-        final `Answer` is what checking made of it all, its citations numbered as its text is.
+        final `Answer` is what checking made of it all, its citations numbered as its text is. Dates the
+        question names ("since March", "latest") narrow the articles or prefer newer ones unless not `dates`.
         """
         question = " ".join(question.split())
         if not question:
@@ -191,11 +200,11 @@ class Assistant:
         began = time.perf_counter()
         # Dates the question names ("since March") narrow the filters, and leave the words retrieval weighs, in a
         # library that dates its articles. Where none has a date (an encyclopedia), "in 1997" is about the topic.
-        dates = read_dates(question, self._today())
-        dated = (dates.since or dates.until) and self._dates_apply(filters)
+        named = read_dates(question, self._today()) if dates else DateIntent(question)
+        dated = (named.since or named.until) and self._dates_apply(filters)
         if dated:
-            filters = (Filters() if filters is None else filters).within(dates.since, dates.until)
-            question = dates.question
+            filters = (Filters() if filters is None else filters).within(named.since, named.until)
+            question = named.question
         query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
         if not hits and self.library.counts()[1] == 0:  # counted only then: at 100 k chunks a count costs 10 ms
             path = self.library.path
@@ -208,7 +217,7 @@ class Assistant:
         trace = {
             "query": query,
             "filters": str(filters or ""),
-            "dates": {**_traced_dates(dates), "applied": bool(dated)} if dates.phrases else None,
+            "dates": {**_traced_dates(named), "applied": bool(dated)} if named.phrases else None,
             "undated_left_out": left_out,
             "passages": [_traced(h) for h in hits],
             "evidence": asdict(evidence),
@@ -221,6 +230,33 @@ class Assistant:
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return
         strict = self.settings.strict if strict is None else strict
+        newest = None
+        if named.recency:  # "latest", "still", "so far": the newest relevant article answers
+            hits, newest = newest_relevant(hits, max(self.settings.min_relevance, _best(hits) - RECENT_MARGIN))
+            trace["recency"] = {"newest": newest, "article_id": hits[0].article_id if newest else None}
+        found, answers = on_question(find_conflicts(question, hits), question)
+        if answers and self._backend is self._extractive:  # quotes would pick one side: the disagreement answers
+            answer = reported(found, hits)
+            yield from answer.citations if sources else ()
+            yield answer.text
+        else:
+            answer = yield from self._written(question, hits, history, strict, sources, newest)
+            answer = with_conflicts(answer, found, hits)
+        yield replace(
+            answer,
+            trace={
+                **trace,
+                "seconds": {
+                    "retrieve": round(retrieved - began, 3),
+                    "answer": round(time.perf_counter() - retrieved, 3),
+                },
+            },
+        )
+
+    def _written(
+        self, question: str, hits: list[Hit], history: list[dict], strict: bool, sources: bool, newest: str | None
+    ) -> Generator[str | Citation, None, Answer]:
+        """The backend's answer from the passages, streamed as `stream` says, and then returned checked."""
         passages = self._backend.passages(question, hits, history)
         numbering = Numbering(len(passages))
         markers = MarkerStream(numbering)
@@ -228,7 +264,9 @@ class Assistant:
         numbered = _NewSources(numbering, passages) if sources and not strict else None
         model = self._backend is not self._extractive
         pieces, repeated = [], False
-        for piece in self._backend.stream(question, passages, history):
+        # Quotes say which day they speak for; a model is shown the dates and writes its own words.
+        opening = [as_of(newest)] if newest and not model else []
+        for piece in itertools.chain(opening, self._backend.stream(question, passages, history)):
             pieces.append(markers.feed(piece))
             cut = first_repeat("".join(pieces), complete=False) if model else None
             if cut is not None:  # a small model looping: stop reading it (the stream closes)
@@ -251,16 +289,7 @@ class Assistant:
         elif pieces[-1] and not repeated:  # what streamed past the repeat is dropped from the final text
             yield from numbered.new() if numbered else ()
             yield pieces[-1]
-        yield replace(
-            answer,
-            trace={
-                **trace,
-                "seconds": {
-                    "retrieve": round(retrieved - began, 3),
-                    "answer": round(time.perf_counter() - retrieved, 3),
-                },
-            },
-        )
+        return answer
 
     def _judged(self, question: str, answer: Answer, passages: list[Hit]) -> Answer:
         """A model's answer flagged when it misses the question or refuses what a passage
@@ -297,8 +326,9 @@ class Assistant:
         filters: Filters | None = None,
         k: int | None = None,
         strict: bool | None = None,
+        dates: bool = True,
     ) -> Answer:
-        *_, answer = self.stream(question, history, filters, k, strict)
+        *_, answer = self.stream(question, history, filters, k, strict, dates=dates)
         return answer
 
     def as_retriever(self, k: int | None = None, filters: Filters | None = None):

@@ -13,6 +13,7 @@ from dossier_core.text import NUMBER_WORDS, WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
 from rag.markers import MARKER, Numbering, renumber, split_sentences, strip_markers, unmarked
 from rag.prompt import header
+from rag.recency import without_as_of
 from vectorstore.records import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -251,7 +252,7 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     if not numbering.numbers and abstains(text):
         return Answer(text, (), True, (), tuple(numbering.removed))
     spans = split_sentences(text)
-    claims = [strip_markers(text[s:e]) for s, e, _ in spans]
+    claims = [without_as_of(strip_markers(text[s:e])) for s, e, _ in spans]
     indexes = range(1, len(passages) + 1)
     # Each passage is checked with the source line the model saw above it: a sentence echoing the
     # headline is the article's own claim. Evidence offsets are then moved back into the passage.

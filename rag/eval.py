@@ -3,6 +3,7 @@
 Questions are JSON lines `{"id", "question", "answers": [...], "is_impossible", "gold_doc"}`: `answers` are
 the acceptable answer strings (empty when unanswerable), `gold_doc` the id of the article that holds the
 answer (optional). The corpus is ingested first, into --store or a temporary store deleted afterwards.
+Questions with a `kind` (a news set, bench/conflicts/README.md) are scored by rag.eval_news instead.
 
 A benchmark comparing configurations calls `evaluate`, `summarize` and `render_report` itself and
 appends one report per configuration to one file.
@@ -27,6 +28,7 @@ import numpy as np
 
 from rag import Assistant, DossierError
 from rag.cli import quiet_broken_pipe
+from rag.eval_news import evaluate_news, load_news, news_tables, summarize_news
 from rag.markers import unmarked
 from rag.settings import ANSWERS, CHUNKING, WAYS, add_flags, load_settings
 
@@ -170,6 +172,11 @@ def metrics_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def tables(result: dict) -> str:
+    """The tables of `results(...)`, or of a news set's figures."""
+    return news_tables(result["news"]) if "news" in result else metrics_table(result)
+
+
 def render_report(result: dict, title: str, command: str, settings: dict) -> str:
     """One configuration's Markdown section: a benchmark appends one per configuration to a file."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # what `nproc` says
@@ -182,7 +189,7 @@ def render_report(result: dict, title: str, command: str, settings: dict) -> str
             f"{date.today().isoformat()}, {cores} CPU cores (nproc). "
             "Settings: " + ", ".join(f"{k} `{v}`" for k, v in settings.items()) + ".",
             "",
-            metrics_table(result),
+            tables(result),
             "",
         ]
     )
@@ -300,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "rag.eval", *(sys.argv[1:] if argv is None else argv)])
     try:
         questions = load_questions(args.questions)  # before the model loads: a bad file fails fast
+        news = load_news(args.questions)  # [] unless its questions carry a kind
         store = (
             nullcontext(args.store)
             if args.store
@@ -311,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         with store as folder:
             assistant = Assistant(settings=load_settings(args, names=names, store=folder))
             ingest_corpus(assistant, args.corpus)
-            result = results(evaluate(assistant, questions, args.k))
-            settings = store_settings(assistant) | {"store": args.store or "temporary", "k": args.k}
+            if news:
+                result = {"news": summarize_news(evaluate_news(assistant, news, contains_answer))}
+            else:
+                result = results(evaluate(assistant, questions, args.k))
+            scope = {"as_of": "each question's"} if news else {"k": args.k}
+            settings = store_settings(assistant) | {"store": args.store or "temporary"} | scope
         if args.report:
             title = f"{args.questions.name} over {Path(args.corpus).name}"
             try:
@@ -324,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(result) if args.json else metrics_table(result))
+    print(json.dumps(result) if args.json else tables(result))
     return 0
 
 

@@ -19,6 +19,7 @@ PAGE_WORDS = (
     ),
     (r"add some with: python -m ingest PATH --store \S+", "load the sample library or add articles in the sidebar"),
     (r"see `python -m ingest list`", "see the Library view"),
+    (r"include undated articles with --include-undated", "tick Include undated articles under Filters"),
     # Chunk settings come from the environment the page was started in: the page has no field for them.
     (
         r"re-chunk it once (\([^()]*\)) with `python -m ingest rechunk[^`]*`, or use the settings it was built with",

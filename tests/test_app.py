@@ -431,3 +431,144 @@ def test_flagged_answers_show_banners_above_and_the_passages_answer_beneath(monk
         "Strict mode dropped 1 unverified sentence(s).",
     ]
     assert not any("could not be verified" in v for k, v in kinds if k == "caption")
+
+
+STORM = {
+    "storm-gazette.md": (
+        "Storm Batters the Fenwick Coast",
+        "2026-02-10",
+        "Fenwick Gazette",
+        "The storm destroyed 140 homes along the Fenwick coast on Sunday night, the county said. "
+        "Crews cleared fallen trees from the coast road on Monday morning.",
+    ),
+    "storm-post.md": (
+        "Fenwick Counts the Cost of the Storm",
+        "2026-02-12",
+        "Valley Post",
+        "The storm destroyed 320 homes along the Fenwick coast, according to the fire service. "
+        "Schools in the villages stayed closed for two days.",
+    ),
+}
+
+
+def news_store(tmp_path, minilm) -> Path:
+    """Two outlets disagreeing on a number, a day apart, and an undated article."""
+    articles = tmp_path / "news"
+    articles.mkdir()
+    for name, (title, day, outlet, text) in STORM.items():
+        (articles / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: {outlet}\n---\n{text}\n")
+    (articles / "bees.txt").write_text(
+        "Beekeepers Along the Fenwick Coast Prepare for Spring\n\n"
+        "Beekeepers along the Fenwick coast are checking their hives after the winter. "
+        "Most colonies survived the cold months, the local association said.\n"
+    )
+    Library(tmp_path / "store", embedder=minilm).ingest([articles])
+    return tmp_path / "store"
+
+
+DATED = "How many homes did the storm destroy since 11 February 2026?"
+
+
+def test_dates_in_a_question_are_a_chip_that_asks_it_again_without_them(monkeypatch, tmp_path, minilm):
+    at = start(monkeypatch, news_store(tmp_path, minilm))
+    at.chat_input[0].set_value(DATED).run()
+    at.chat_input[0].set_value("Which schools stayed closed?").run()
+    assert not at.exception and not at.error and len(at.chat_message) == 4
+    later = at.chat_message[3].html[0].value
+    [chip] = at.chat_message[1].button
+    assert chip.label == "📅 since 11 Feb 2026 ✕" and not chip.disabled
+    answer = at.chat_message[1].html[0].value
+    # Only the Valley Post is as recent: one figure, no disagreement, and the undated article said to be left out.
+    assert "320 homes" in answer and "140" not in answer and "dossier-conflicts" not in answer
+    assert "1 undated article was left out by the date: tick Include undated articles under Filters." in answer
+
+    chip.click().run()
+    assert not at.exception and not at.error
+    assert len(at.chat_message) == 4 and at.chat_message[3].html[0].value == later  # replaced in place
+    assert plain(at.chat_message[0].markdown[0].value) == DATED
+    [chip] = at.chat_message[1].button
+    assert chip.label == "dates in the question ignored (since 11 Feb 2026)" and chip.disabled
+    answer = at.chat_message[1].html[0].value
+    assert "Reports differ on homes destroyed" in answer and "140" in answer and "left out" not in answer
+    turn = at.session_state["messages"][1]
+    assert turn["answer"]["trace"]["dates"] is None and turn["answer"]["trace"]["filters"] == ""
+    assert turn["content"] == turn["answer"]["answer"] and turn["content"].startswith("Reports differ")
+
+
+def test_undated_articles_can_be_let_through_a_date(monkeypatch, tmp_path, minilm):
+    at = start(monkeypatch, news_store(tmp_path, minilm))
+    at.sidebar.checkbox(key="f_undated").check().run()
+    assert any("with undated articles" in h.value for h in at.html)
+    at.chat_input[0].set_value(DATED).run()
+    assert not at.exception and not at.error
+    assert "left out" not in at.chat_message[1].html[0].value
+    trace = at.session_state["messages"][1]["answer"]["trace"]
+    assert trace["undated_left_out"] == 0 and "undated=True" in trace["filters"]
+    assert "Beekeepers Along the Fenwick Coast Prepare for Spring" in [p["title"] for p in trace["passages"]]
+    sidebar_button(at, "Clear filters").click().run()
+    assert not at.sidebar.checkbox(key="f_undated").value
+    assert not any("with undated articles" in h.value for h in at.html)
+
+
+def test_sources_that_disagree_are_shown_side_by_side_with_outlets_dates_and_quotes(monkeypatch, tmp_path, minilm):
+    at = start(monkeypatch, news_store(tmp_path, minilm))
+    at.chat_input[0].set_value("How many homes did the storm destroy?").run()
+    assert not at.exception and not at.error and not at.chat_message[1].button  # no dates named: no chip
+    answer, cards = (h.value for h in at.chat_message[1].html)
+    box = answer[answer.index('<div class="dossier-conflicts">') :]
+    assert "Sources disagree" in box and "homes destroyed" in box and box.count('class="dossier-side"') == 2
+    # Each side: its value in bold, then its [n], outlet and date, and the sentence quoted.
+    sides = {side[: side.index("</strong>")]: side for side in box.split("<strong>")[1:]}
+    assert set(sides) == {"140", "320"}
+    assert "Fenwick Gazette · 2026-02-10" in sides["140"] and "Valley Post · 2026-02-12" in sides["320"]
+    assert "“The storm destroyed 140 homes along the Fenwick coast on Sunday night, the county said.”" in sides["140"]
+    assert "“The storm destroyed 320 homes along the Fenwick coast, according to the fire service.”" in sides["320"]
+    assert "Crews cleared" not in box and "Schools" not in box  # the sentence giving the value, not the passage
+    for value, side in sides.items():
+        [n] = re.findall(r'href="#(a\w+-source-\d)"', side)
+        assert f'id="{n}"' in cards  # its [n] opens the card of the passage it quotes
+        assert f"{value} homes" in cards.split(f'id="{n}"')[1].split('class="dossier-source"')[0]
+
+
+def test_dates_not_read_and_corrections_are_said_and_escaped(monkeypatch, tmp_path):
+    from rag.answer import Disagreement, Reported
+
+    ferry = Citation(
+        1, "ferry", "Ferry", "/docs/f.md", "The ferry sailed at noon. It carried 85 <b>cars</b>.", 0, 52, 0.7,
+        outlet="Isle <Times>", published_at="2025-06-01T08:00:00", highlights=((26, 52),),
+    )  # fmt: skip
+    fixed = Citation(
+        2, "ferry2", "Ferry", "/docs/g.md", "It carried 58 cars, not 85.", 0, 27, 0.6,
+        outlet="Isle <Times>", published_at="2025-06-02",
+    )  # fmt: skip
+    conflict = Disagreement(
+        "cars <carried>",
+        "number",
+        (
+            Reported("85", (1,), "2025-06-01T08:00:00", "Isle <Times>"),
+            Reported("58", (2,), "2025-06-02", "Isle <Times>"),
+        ),
+        correction=True,
+    )
+    years = {"phrases": ["in 1997"], "since": "1997-01-01", "until": "1997-12-31", "recency": False}
+    encyclopedia = Answer(
+        "Cars [1].", (ferry, fixed), False, conflicts=(conflict,),
+        trace={"dates": {**years, "label": "1 Jan – 31 Dec 1997", "applied": False}, "undated_left_out": 0},
+    )  # fmt: skip
+    latest = {"phrases": ["latest"], "since": None, "until": None, "recency": True, "label": "latest first"}
+    newest = Answer("Cars [1].", (ferry,), False, trace={"dates": {**latest, "applied": False}})
+    monkeypatch.setenv("DOSSIER_STORE", str(tmp_path / "store"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["messages"] = [turn(1, encyclopedia), turn(2, newest)]
+    at.run()
+    assert not at.exception
+    assert not at.chat_message[0].button  # the library has no dates: "in 1997" narrowed nothing
+    html = at.chat_message[0].html[0].value
+    assert "The articles have no dates; “in 1997” read as part of the question." in html
+    assert "A report was corrected" in html and "Sources disagree" not in html
+    assert 'cars &lt;carried&gt;<span class="label">Correction</span>' in html
+    assert "Isle &lt;Times&gt; · 2025-06-01" in html and "<Times>" not in html
+    assert "“It carried 85 &lt;b&gt;cars&lt;/b&gt;.”" in html and "noon" not in html  # the highlighted sentence
+    assert "“It carried 58 cars, not 85.”" in html  # no highlight: the passage
+    [chip] = at.chat_message[1].button  # "latest" preferred newer articles: it can be removed too
+    assert chip.label == "📅 latest first ✕" and not chip.disabled

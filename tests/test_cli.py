@@ -117,9 +117,10 @@ def test_ask_json_has_the_documented_shape(ingested):
         "repeated",
         "dropped",
         "from_passages",
+        "conflicts",
     }
     assert answer["off_question"] is answer["refusal_contradicted"] is answer["repeated"] is False
-    assert answer["dropped"] == 0 and answer["from_passages"] is None
+    assert answer["dropped"] == 0 and answer["from_passages"] is None and answer["conflicts"] == []
     assert answer["abstained"] is False and answer["unsupported"] == [] and answer["removed_markers"] == []
     assert [s["citations"] for s in answer["sentences"]] and all(s["supported"] for s in answer["sentences"])
     fields = {
@@ -513,10 +514,11 @@ def test_ask_on_a_terminal_streams_the_answer_then_replaces_it_with_the_checked_
 
 def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_sources(capsys):
     from rag.__main__ import print_checks, print_sources
-    from rag.answer import Answer, Citation, Sentence
+    from rag.answer import Answer, Citation, Disagreement, Reported, Sentence
 
     def cited(n, text):
-        return Citation(n, f"art-{n}", f"Title {n}", f"/docs/{n}.md", text, 0, len(text), 0.5)
+        dated = {"outlet": "Pier Post", "published_at": "2024-05-02"} if n == 2 else {}
+        return Citation(n, f"art-{n}", f"Title {n}", f"/docs/{n}.md", text, 0, len(text), 0.5, **dated)
 
     extractive = Answer("The pier is 300 metres long [2].", (cited(2, "The pier is 300 metres long."),), False)
     answer = Answer(
@@ -531,6 +533,9 @@ def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_s
         repeated=True,
         dropped=2,
         from_passages=extractive,
+        conflicts=(
+            Disagreement("the pier's length", "number", (Reported("300 metres", (2,)), Reported("320 m", (1,)))),
+        ),
     )
     print_checks(answer)
     print_sources(answer)
@@ -541,11 +546,12 @@ def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_s
         "dropped 2 unverified sentences",
         "This answer does not address what the question asks.",
         "The model began repeating itself; its answer was cut at the first repeat.",
+        "sources disagree on the pier's length: 300 metres [2]; 320 m [1]",
         "From the passages:",
         "The pier is 300 metres long [2].",
         "[1] Title 1 — /docs/1.md (characters 0–24)",
         "    The pier opened in 1890.",
-        "[2] Title 2 — /docs/2.md (characters 0–28)",
+        "[2] Title 2 — Pier Post · 2024-05-02 — /docs/2.md (characters 0–28)",
         "    The pier is 300 metres long.",
     ]
 

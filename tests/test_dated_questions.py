@@ -52,6 +52,8 @@ def test_a_year_in_the_question_is_a_date_filter_and_leaves_its_words(assistant)
         "2023-01-01", "2023-12-31", ["in 2023"], "1 Jan – 31 Dec 2023",
     )  # fmt: skip
     assert "2023" not in answer.trace["query"] and answer.trace["undated_left_out"] == 1
+    unread = assistant.ask("What was the Holm Island ferry fare in 2023?", dates=False)  # the chip removed
+    assert unread.trace["dates"] is None and len(titles(unread)) > 1
 
 
 def test_relative_dates_count_from_as_of(assistant, store, minilm):
@@ -74,7 +76,7 @@ def test_dates_narrow_the_filters_given_and_undated_articles_join_when_asked(ass
 
 
 def test_a_date_nothing_matches_says_what_it_left_out(assistant):
-    with pytest.raises(DossierError, match=r"until='2019-12-31'.*1 article has no date .*--include-undated"):
+    with pytest.raises(DossierError, match=r"until='2019-12-31'; 1 undated left out: .*with --include-undated"):
         assistant.ask("What was the Holm Island ferry fare in 2019?")
 
 
@@ -109,3 +111,12 @@ def test_in_a_library_without_dates_a_year_is_part_of_the_topic(tmp_path, minilm
     answer = Assistant(library).ask("What was signed in 1997 by the two port towns?")
     assert "Harbour Treaty" in answer.text and answer.trace["dates"]["applied"] is False
     assert "1997" in answer.trace["query"]
+
+
+def test_a_latest_question_is_answered_from_the_newest_relevant_article_and_says_its_day(assistant):
+    answer = assistant.ask("What is the latest on the Holm Island ferry fare?")
+    assert answer.text.startswith("As of 20 Mar 2026: The Holm Island ferry fare stays at 14 euros")
+    assert {c.title for c in answer.citations} == {"Holm Ferry Adds a Night Boat"}
+    assert all(s.supported for s in answer.sentences) and answer.trace["recency"]["newest"] == "2026-03-20"
+    plain = assistant.ask("What did the Holm Island ferry fare rise to?")  # no recency: the best match
+    assert "As of" not in plain.text and "recency" not in plain.trace
