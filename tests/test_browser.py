@@ -218,7 +218,9 @@ def test_article_markup_shows_as_text_and_runs_nothing(app_url, browser):
         page.get_by_text("Volunteers counted 4,210 harbor pigeons in the spring survey <script>", exact=False)
     ).to_be_visible()
     page.get_by_text("Dropped (", exact=False).click()
-    expect(page.get_by_text('Pigeons <img src=x onerror="window.__dossierXss', exact=False).last).to_be_visible()
+    # The expander opens with an animation, slow on a loaded machine.
+    dropped = page.get_by_text('Pigeons <img src=x onerror="window.__dossierXss', exact=False).last
+    expect(dropped).to_be_visible(timeout=30_000)
     assert page.evaluate("window.__dossierXss") is None and not dialogs
     page.close()
 
