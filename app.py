@@ -17,7 +17,7 @@ from rag import Answer, Assistant, DossierError, Filters, Library, Settings
 from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
-from rag.library import FORMATS, MiniLMEmbedder
+from rag.library import FORMATS, MiniLMEmbedder, matching
 from rag.page_news import NEWS_STYLE, conflicts_html, date_chip, dates_html
 from rag.page_words import page_message
 from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
@@ -303,7 +303,7 @@ def library_view(library: Library, records) -> None:
         "Search the library", key="library_search", placeholder="title, outlet, author or source",
         persist_state="session",
     ).strip().lower()  # fmt: skip
-    found = [r for r in records if query in " ".join(filter(None, (r.title, r.source, r.outlet, r.author))).lower()]
+    found = matching(records, query)
     st.caption(f"{len(found)} of {len(records)} articles")
     if not found:
         return

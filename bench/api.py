@@ -21,7 +21,6 @@ oldest first), built on first use (about ten minutes here). The server's CPU tim
 import argparse
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,23 +34,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 from openai import OpenAI
-from query_speed import REAL_UP_TO, ROOT, build_real, percentile, questions, store_path
+from query_speed import REAL_UP_TO, ROOT, built, percentile, questions
 from report import emit  # bench/ is on the path when a script here runs
 
 CLIENTS = 8
 WARM, PAIRS, SEARCHES, CHATS, STREAMS = 10, 100, 800, 320, 150
 SETS = (WARM, PAIRS, SEARCHES, CHATS, STREAMS)
 TARGETS = {"search": 60, "chat": 350, "first token": 250}  # p95 ms, issue 16
-
-
-def built(chunks: int) -> Path:
-    path = store_path(chunks)
-    if not path.exists():
-        began, partial = time.perf_counter(), path.with_name(path.name + ".partial")
-        build_real(chunks, partial)
-        partial.rename(path)
-        print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-    return path
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,9 +52,9 @@ def cpu_seconds(pid: int) -> float:
 @contextmanager
 def serving(store: Path):
     """A `python -m rag serve` process on a free loopback port; yields (base URL, pid)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.conftest import free_port  # the repository's root is on the path (see the end of this file)
+
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}  # only the flags count
     flags = ["--store", str(store), "--port", str(port), "--backend", "extractive"]
     with tempfile.TemporaryFile("w+") as log:

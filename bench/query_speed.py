@@ -128,6 +128,17 @@ def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(values, p)) * 1000
 
 
+def built(size: int) -> Path:
+    """The store of `size` chunks, built the first time it is asked for (real text up to REAL_UP_TO)."""
+    path = store_path(size)
+    if not path.exists():
+        began, partial = time.perf_counter(), path.with_name(path.name + ".partial")
+        (build_real if size <= REAL_UP_TO else build_synthetic)(size, partial)
+        partial.rename(path)
+        print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
@@ -139,12 +150,7 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        path = store_path(size)
-        if not path.exists():
-            began, partial = time.perf_counter(), path.with_name(path.name + ".partial")
-            (build_real if size <= REAL_UP_TO else build_synthetic)(size, partial)
-            partial.rename(path)
-            print(f"built {path} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        built(size)
         done = subprocess.run(
             [sys.executable, __file__, "--child", str(size)], cwd=ROOT, capture_output=True, text=True
         )

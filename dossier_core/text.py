@@ -9,6 +9,8 @@ MONTHS = tuple("january february march april may june july august september octo
 MONTH_ABBREVIATIONS = tuple("jan feb mar apr jun jul aug sep sept oct nov dec".split())
 # Any month name or abbreviation, as a regular expression alternative (longest first: "sept" before "sep").
 MONTH_PATTERN = "|".join(sorted({*MONTHS, *MONTH_ABBREVIATIONS}, key=lambda w: (-len(w), w)))
+# Each month name and abbreviation → its number ("sept" → 9).
+MONTH_NUMBERS = {w: [m[:3] for m in MONTHS].index(w[:3]) + 1 for w in (*MONTHS, *MONTH_ABBREVIATIONS)}
 WEEKDAYS = tuple("monday tuesday wednesday thursday friday saturday sunday".split())
 # Quantities written as words: a claim stating "twelve" needs a passage stating it.
 NUMBER_WORDS = frozenset(
@@ -16,6 +18,10 @@ NUMBER_WORDS = frozenset(
     "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion "
     "half dozen dozens".split()
 )
+# What the number words below a hundred count.
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+NUMBER_VALUES = {w: i for i, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())}
+NUMBER_VALUES |= {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 # Single plain spaces are left alone: replacing each of a 48 MiB article's 8 million spaces
 # made re.sub hold 8 million pieces (700 MiB).
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]")

@@ -5,7 +5,7 @@ import json
 import re
 from datetime import date, datetime
 
-from dossier_core.text import MONTH_ABBREVIATIONS, MONTH_PATTERN, MONTHS, WEEKDAYS
+from dossier_core.text import MONTH_ABBREVIATIONS, MONTH_NUMBERS, MONTH_PATTERN, MONTHS, WEEKDAYS
 
 _DATE_PATTERNS = [
     (
@@ -27,7 +27,7 @@ def find_date(text: str) -> str | None:
         for m in pattern.finditer(text):
             parts = dict(zip(order, m.groups()))
             month = parts["month"]
-            month = int(month) if month.isdigit() else datetime.strptime(month[:3].title(), "%b").month
+            month = int(month) if month.isdigit() else MONTH_NUMBERS[month.lower()]
             try:
                 found.append((m.start(), date(int(parts["year"]), month, int(parts["day"])).isoformat()))
             except ValueError:

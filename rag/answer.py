@@ -38,6 +38,7 @@ class Reported:
     citations: tuple[int, ...]
     published_at: str | None = None
     outlet: str | None = None
+    quote: str = ""  # the sentence of the first of its passages that gives the value
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from dossier_core.errors import DossierError, InputError, NotFound
+from dossier_core.errors import DossierError, InputError
 from dossier_core.text import content_words
 from rag.answer import Answer, Citation
 from rag.backends import BACKENDS
@@ -22,7 +22,7 @@ from rag.dates import DateIntent, read_dates
 from rag.disagreement import on_question, reported, with_conflicts
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
-from rag.filters import Filters
+from rag.filters import Filters, Scope, scope
 from rag.judge import addresses, answered_plainly, first_repeat
 from rag.library import Library
 from rag.markers import MarkerStream, Numbering
@@ -33,8 +33,6 @@ from vectorstore.records import Hit
 
 # A question, not a document: longer ones are refused rather than scanned by every rule.
 MAX_QUESTION = 2000
-# Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
-MAX_FILTERED_ARTICLES = 10_000
 
 
 def _best(hits: list[Hit]) -> float:
@@ -129,43 +127,18 @@ class Assistant:
         return backend if isinstance(backend, ExtractiveBackend) else ExtractiveBackend(self._sentences, self.settings)
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        return self._search(query, k or self.settings.top_k, self._articles(filters))
+        return self._search(query, k or self.settings.top_k, self._scope(filters).articles)
 
     def _search(self, query: str, k: int, articles: list[str] | None) -> list[Hit]:
         vector = self.embedder.embed_batch([query])[0]
         s = self.settings
         return self.library.store.search.best(vector, query, k, s.retrieval, articles, s.rerank, s.min_relevance)
 
-    def _articles(self, filters: Filters | None) -> list[str] | None:
-        """Ids of the articles the filters allow (None: all of them)."""
-        if not filters:
-            return None
-        allowed = self.library.store.records.article_ids(filters.matches)
-        if not allowed:
-            left_out = self._left_out(filters)
-            undated = (
-                f"; {left_out} undated left out: include undated articles with --include-undated" if left_out else ""
-            )
-            raise NotFound(f"no article matches the filters {filters}{undated}; see `python -m ingest list`")
-        if len(allowed) == self.library.counts()[0]:
-            return None
-        if len(allowed) > MAX_FILTERED_ARTICLES:
-            raise InputError(
-                f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them"
-            )
-        return allowed
-
-    def _left_out(self, filters: Filters | None) -> int:
-        """How many articles without a date the filters' dates leave out."""
-        if not filters or not filters.dated or filters.undated:
-            return 0
-        return len(self.library.store.records.article_ids(lambda r: not r.published_at))
-
-    def _dates_apply(self, filters: Filters | None) -> bool:
-        """Whether any article the filters allow has a date."""
-        return bool(
-            self.library.store.records.article_ids(lambda r: r.published_at and (not filters or filters.matches(r)))
-        )
+    def _scope(self, filters: Filters | None, since: date | None = None, until: date | None = None) -> Scope:
+        """The articles a question may draw on; the article records are read only when something narrows them."""
+        if not filters and not (since or until):
+            return Scope(filters, None)
+        return scope(self.library.store.records.articles(), filters, since, until)
 
     def _today(self) -> date:
         return date.fromisoformat(self.settings.as_of) if self.settings.as_of else date.today()
@@ -201,11 +174,10 @@ class Assistant:
         # Dates the question names ("since March") narrow the filters, and leave the words retrieval weighs, in a
         # library that dates its articles. Where none has a date (an encyclopedia), "in 1997" is about the topic.
         named = read_dates(question, self._today()) if dates else DateIntent(question)
-        dated = (named.since or named.until) and self._dates_apply(filters)
-        if dated:
-            filters = (Filters() if filters is None else filters).within(named.since, named.until)
+        within = self._scope(filters, named.since, named.until)
+        if within.dated:
             question = named.question
-        query, hits = self._hits(question, history, self._articles(filters), k or self.settings.top_k)
+        query, hits = self._hits(question, history, within.articles, k or self.settings.top_k)
         if not hits and self.library.counts()[1] == 0:  # counted only then: at 100 k chunks a count costs 10 ms
             path = self.library.path
             raise DossierError(f"store {path} has no articles yet; add some with: python -m ingest PATH --store {path}")
@@ -213,19 +185,18 @@ class Assistant:
         # a retrieval query that may carry the previous question's names along.
         question = resolve(question, history) or question
         evidence = weigh(question, hits, self._sentences)
-        left_out = self._left_out(filters)
         trace = {
             "query": query,
-            "filters": str(filters or ""),
-            "dates": {**_traced_dates(named), "applied": bool(dated)} if named.phrases else None,
-            "undated_left_out": left_out,
+            "filters": str(within.filters or ""),
+            "dates": {**_traced_dates(named), "applied": within.dated} if named.phrases else None,
+            "undated_left_out": within.left_out,
             "passages": [_traced(h) for h in hits],
             "evidence": asdict(evidence),
         }
         retrieved = time.perf_counter()
         if not evidence.covers(self.settings.min_relevance):
             answer = abstention(hits, evidence.missing)
-            answer = replace(answer, text=answer.text + _undated(left_out))
+            answer = replace(answer, text=answer.text + _undated(within.left_out))
             yield answer.text
             yield replace(answer, trace={**trace, "seconds": {"retrieve": round(retrieved - began, 3), "answer": 0.0}})
             return

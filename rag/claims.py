@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dossier_core.text import MONTH_ABBREVIATIONS, MONTHS, STOPWORDS, WEEKDAYS, content_words
+from dossier_core.text import (
+    MONTH_ABBREVIATIONS,
+    MONTH_NUMBERS,
+    MONTHS,
+    NUMBER_VALUES,
+    STOPWORDS,
+    WEEKDAYS,
+    content_words,
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,6 @@ def _keys(words: str, value) -> dict:
     return dict.fromkeys(words.split("|"), value)
 
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-_NUMBER_VALUES = {w: i for i, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())}
-_NUMBER_VALUES |= {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = _keys("thousand|k", 1e3) | _keys("million|m|mn", 1e6) | _keys("billion|bn", 1e9) | _keys("trillion|tn", 1e12)
 # "about X" reaches ±10 %, "nearly X" the 10 % below, ">" and "<" everything beyond X.
 _QUALIFIERS = _keys("about|around|approximately|roughly|some|an estimated|close to", "~")
@@ -68,7 +73,7 @@ def _alternatives(words) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_SMALL = _alternatives(_NUMBER_VALUES)
+_SMALL = _alternatives(NUMBER_VALUES)
 _SIGN = r"US\$|\$|€|£|\b(?:USD|EUR|GBP)\s?"
 _UNIT = _alternatives(set(_UNITS) | set(_CURRENCIES) - {"$", "€", "£"})
 # What may stand before an amount: a qualifier ("about"), and "between" or "from" before a range.
@@ -97,9 +102,8 @@ _DATE = re.compile(
     rf"|(?P<m2>{_MONTH})\.?\s+(?P<d2>{_DAY})\b(?:,?\s+(?P<y2>{_YEAR}))?|(?P<m3>{_MONTH})\.?\s+(?P<y3>{_YEAR})"
     rf"|(?P<y4>{_YEAR})-(?P<m4>[01]\d)-(?P<d4>[0-3]\d))\b"
 )
-_MONTH_NUMBERS = {m[:3]: i for i, m in enumerate(MONTHS, 1)}
 _MONTH_WORDS = frozenset(MONTHS + MONTH_ABBREVIATIONS)
-_LOWER = re.compile(r"[a-z]+")
+LOWER = re.compile(r"[a-z]+")
 _DIGIT = re.compile(r"\d")
 _YEARS = re.compile(rf"\b{_YEAR}\b")
 # Roles one person holds at a time in an organisation (a spokesperson or a minister may be one of many).
@@ -146,7 +150,7 @@ _IGNORED = frozenset(
     "said says told reported reports according estimated estimate officials official figure figures total least "
     "nearly almost around approximately roughly fewer less upwards many much hundred last past next ago "
     "tonight today yesterday tomorrow year years month months week weeks day days new rose risen rises climbed".split()
-) | frozenset(_NUMBER_VALUES | _SCALES | _CURRENCIES | _UNITS).union(MONTHS, MONTH_ABBREVIATIONS, WEEKDAYS) - {"march"}
+) | frozenset(NUMBER_VALUES | _SCALES | _CURRENCIES | _UNITS).union(MONTHS, MONTH_ABBREVIATIONS, WEEKDAYS) - {"march"}
 _SKIP = STOPWORDS | _IGNORED
 _RUNNING = re.compile(r"\b(?:risen|rose|rises|climbed|increased|grown|grew|reached|now|so far|to date)\b", re.I)
 # Words that make a figure a different one ("annual cost", "another 300", "$2 per ticket").
@@ -177,15 +181,15 @@ def read_claims(text: str, sentence: tuple[int, int]) -> list[Claim]:
             Claim(kind, written, normalized, unit, key, events, subjects, raw, years, tuple(words), "", running)
         )
 
-    lowered = set(_LOWER.findall(text[s:e].lower()))
+    lowered = set(LOWER.findall(text[s:e].lower()))
     for m in _DATE.finditer(text, s, e) if lowered & _MONTH_WORDS or "-" in text[s:e] else ():
         day, month, year = (next((m[g] for g in _DATE.groupindex if g[0] == p and m[g]), None) for p in "dmy")
-        month = int(month) if month.isdigit() else _MONTH_NUMBERS[month[:3].lower()]
+        month = int(month) if month.isdigit() else MONTH_NUMBERS[month.lower()]
         key = (int(year) if year else None, month, int(re.sub(r"\D", "", day)) if day else None)
         normalized = f"{key[0] or '-'}-{key[1]:02d}" + (f"-{key[2]:02d}" if key[2] else "")
         near("date", ("date",), key, *m.span(), m.group(), normalized)
         dates.append(m.span())
-    words, at = bool(lowered & _NUMBER_VALUES.keys()), s
+    words, at = bool(lowered & NUMBER_VALUES.keys()), s
     while (words or _DIGIT.search(text, at, e)) and (m := _AMOUNTS[words, True].search(text, at, e)):
         lead = _LEAD.search(text, max(s, m.start() - 30), m.start())
         sep, before = (m["sep"] or "").lower(), (lead["range"] or "").lower()
@@ -262,7 +266,7 @@ def _number(written: str) -> tuple[float, float]:
         if w == "thousand":
             total, current = total + current * 1000, 0
         else:
-            current = current * 100 if w == "hundred" else current + _NUMBER_VALUES.get(w, 0)
+            current = current * 100 if w == "hundred" else current + NUMBER_VALUES.get(w, 0)
     return float(total + current), 0.5
 
 

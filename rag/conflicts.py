@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from dossier_core.text import sentence_spans
-from rag.claims import Claim, events, read_claims, stem, stemmed, stems
+from rag.claims import LOWER, Claim, events, read_claims, stem, stemmed, stems
 from rag.question import answer_type, mentions, names
 from vectorstore.records import Hit
 
@@ -79,11 +79,14 @@ _GENERIC = frozenset(map(stem, "happened happen say said tell news latest recent
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 _HARMS = frozenset({stem("killed"), stem("injured")})
 _DENYING = frozenset("not no nobody deny denies denied denying rejected dismissed refuted false untrue t".split())
-_TOKEN = re.compile(r"[a-z]+")
 # Verbs whose negation denies nothing ("did not respond", "was not immediately clear").
 _NOT_DENIALS = frozenset("say respond comment reply return answer give specify elaborate disclose reveal confirm "
                          "know immediately provide release identify explain address mention name expect want need "
                          "plan appear seem have make take think believe".split())  # fmt: skip
+
+
+# The kind of value each kind of question (rag.question.answer_type) asks for.
+ASKED = {"quantity": "number", "date": "date", "person": "name"}
 
 
 def find_conflicts(question: str, hits: list[Hit]) -> list[Conflict]:
@@ -91,7 +94,7 @@ def find_conflicts(question: str, hits: list[Hit]) -> list[Conflict]:
     of the names the question gives tell another story and are left out. When the question asks for a quantity,
     a date or a person, only claims of that kind count, in sentences sharing its words, and of the event it names
     ("killed", not "injured")."""
-    wanted = {"quantity": "number", "date": "date", "person": "name"}.get(answer_type(question))
+    wanted = ASKED.get(answer_type(question))
     stories, named = [_story(hit) for hit in hits], names(question)
     asked = _asked(question, wanted, named)
     sentences = [
@@ -100,7 +103,8 @@ def find_conflicts(question: str, hits: list[Hit]) -> list[Conflict]:
         else []
         for hit in hits
     ]
-    said = [m for i, hit in enumerate(hits) for m in _said(hit, i, sentences[i], stories[i], wanted, question, asked)]
+    asked_events = events(question) & _FAMILIES if wanted else set()
+    said = [m for i, h in enumerate(hits) for m in _said(h, i, sentences[i], stories[i], wanted, asked_events, asked)]
     kept = [m for m in said if m.notice != "retracted"]  # what a notice takes back, its article no longer says
     found = [c for group in _groups(kept) for c in _judge(group)] + _notices(said)
     return found + _denials(hits, sentences, stories, asked)
@@ -110,13 +114,13 @@ def _asked(question: str, wanted: str | None, named: list[str]) -> set[str]:
     """The words a sentence must share one of to be relevant: the question's, or when it asks for no quantity,
     date or person, those of them that are neither names nor words any question has ("happened", "latest")."""
     if wanted:
-        return stems(question) - {"many", "much"}
+        return stems(question)
     return stems(question) - _GENERIC - stems(" ".join(named))
 
 
-def _said(hit: Hit, i: int, sentences: list, story: frozenset, wanted: str | None, question: str, asked: set[str]):
+def _said(hit: Hit, i: int, sentences: list, story: frozenset, wanted: str | None, asked_events: set, asked: set[str]):
     """The claims of passage i's sentences that the question asks about."""
-    asked_events, found = events(question) & _FAMILIES if wanted else set(), []
+    found, words = [], None
     notices = _RETRACTED.search(hit.text)  # a correction notice's passage
     for s, e in sentences:
         correct, retracted = (_CORRECT.search(hit.text, s, e), _RETRACTED.search(hit.text, s, e)) if notices else (0, 0)
@@ -124,7 +128,9 @@ def _said(hit: Hit, i: int, sentences: list, story: frozenset, wanted: str | Non
         for claim in read_claims(hit.text, (s, e)) if not asked or correct or stems(hit.text[s:e]) & asked else ():
             if wanted not in (None, claim.kind) or claim.events and asked_events and not claim.events & asked_events:
                 continue
-            around = frozenset(stems(hit.text)) if claim.kind == "name" else frozenset()
+            if claim.kind == "name" and words is None:  # the passage's words, read once
+                words = frozenset(stems(hit.text))
+            around = words if claim.kind == "name" else frozenset()
             if claim.kind == "name" and not claim.subjects:  # no organisation named: the one the question names
                 claim = replace(claim, subjects=frozenset((asked - stems(claim.label)) & around))
             value = Value(claim.written, claim.normalized, i, (s, e), hit.published_at, hit.outlet)
@@ -149,7 +155,7 @@ def _notices(said: list[_Said]) -> list[Conflict]:
 
 def _same_thing(a: _Said, b: _Said) -> bool:
     x, y = a.claim, b.claim
-    if a.article == b.article or x.unit != y.unit or x.modifiers != y.modifiers:
+    if a.article == b.article or x.modifiers != y.modifiers:  # _groups pairs claims of one unit only
         return False
     if x.years and y.years and not x.years & y.years or _years_apart(a, b) or _updated(a, b):  # another time's figure
         return False
@@ -188,7 +194,7 @@ def _story(hit: Hit) -> frozenset[str]:
     """The names a passage gives (its places, people, organisations), as stems: its capitalised words that it
     never writes in lower case ("Police" opening a sentence is a name only if "police" is nowhere else)."""
     text = f"{hit.title or ''}\n{hit.text}"
-    lowered = set(_TOKEN.findall(text))
+    lowered = set(LOWER.findall(text))
     return frozenset(stems(" ".join(w for w in set(_CAPITALISED.findall(text)) if w.lower() not in lowered)))
 
 
@@ -275,7 +281,7 @@ def _denials(hits: list[Hit], sentences: list[list], stories: list[frozenset[str
     for i, hit in enumerate(hits):
         for s, e in sentences[i]:
             sentence = hit.text[s:e]
-            if not _DENYING.intersection(_TOKEN.findall(sentence.lower())) or asked and not stems(sentence) & asked:
+            if not _DENYING.intersection(LOWER.findall(sentence.lower())) or asked and not stems(sentence) & asked:
                 continue
             for m in filter(None, (p.search(hit.text, s, e) for p in _DENIALS)):
                 if not (denied := _denied(m)):
@@ -304,7 +310,7 @@ def _denials(hits: list[Hit], sentences: list[list], stories: list[frozenset[str
 def _denied(m: re.Match) -> tuple[set[str], str, int] | None:
     """What a denial says is not so: (its content words, its event word, how many of the words a report needs)."""
     if "claim" in m.re.groupindex:
-        words = stems(m["claim"] or "") - {"one"}
+        words = stems(m["claim"] or "")
     else:  # "the minister did not resign": the word before, in its clause, names whom the denial is about
         clause = re.split(r"[,;:—]", m.string[max(m.pos, m.start() - 40) : m.start()])[-1]
         words = set([st for st, _ in stemmed(clause)][-1:])

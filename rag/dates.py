@@ -17,15 +17,21 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
-from dossier_core.text import MONTH_ABBREVIATIONS, MONTH_PATTERN, MONTHS, STOPWORDS, WEEKDAYS
+from dossier_core.text import (
+    MONTH_ABBREVIATIONS,
+    MONTH_NUMBERS,
+    MONTH_PATTERN,
+    MONTHS,
+    NUMBER_VALUES,
+    STOPWORDS,
+    WEEKDAYS,
+)
 
 DAY = timedelta(days=1)
-_MONTH_NUMBER = {m: i for i, m in enumerate(MONTHS, 1)} | {
-    a: next(i for i, m in enumerate(MONTHS, 1) if m.startswith(a[:3])) for a in MONTH_ABBREVIATIONS
-}
-# Counts written as words ("the past two weeks"); dossier_core's NUMBER_WORDS has the words but not their values.
-_COUNTS = dict(zip("one two three four five six seven eight nine ten eleven twelve".split(), range(1, 13)))
+# Counts written as words ("the past two weeks").
+_COUNTS = {w: NUMBER_VALUES[w] for w in "one two three four five six seven eight nine ten eleven twelve".split()}
 _COUNTS |= {"couple of": 2, "few": 3, "twenty": 20, "thirty": 30}
 _MODIFIERS = {"early": 0, "start": 0, "beginning": 0, "mid": 1, "middle": 1, "late": 2, "end": 2}
 
@@ -111,7 +117,12 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(rf"(?<![\w'’-])(?:{pattern})(?![\w-]|['’]s\b)", re.IGNORECASE)
 
 
-_COMPILED = [(_compile(pattern), meaning) for pattern, meaning in PHRASES]
+@cache
+def compiled() -> list[tuple[re.Pattern, str]]:
+    """The table's patterns, compiled when the first question is read (some 50 ms: not at every import)."""
+    return [(_compile(pattern), meaning) for pattern, meaning in PHRASES]
+
+
 _ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d))?")
 _MONTH_NAME = re.compile(rf"\b(?:{MONTH_PATTERN})\b", re.IGNORECASE)
 _YEAR_DIGITS = re.compile(r"\d{4}")
@@ -140,7 +151,7 @@ class DateIntent:
 
 def read_dates(question: str, today: date) -> DateIntent:
     """The dates a question asks about, relative to `today`. Phrases that contradict one read earlier are dropped."""
-    found = [(m, meaning) for pattern, meaning in _COMPILED for m in pattern.finditer(question)]
+    found = [(m, meaning) for pattern, meaning in compiled() for m in pattern.finditer(question)]
     found.sort(key=lambda f: (f[0].start(), -f[0].end()))  # stable: on a tie the table's order stands
     since = until = None
     recency, phrases, cuts, end = False, [], [], -1
@@ -212,14 +223,14 @@ def _span(text: str, ref: date, forward: bool = False) -> tuple[date, date | Non
     if relative in relatives:
         return relatives[relative]
     if words[0] == "last":  # "last March" is before this month, "last Friday" before today
-        return _span(text.split(None, 1)[1], (first if words[1] in _MONTH_NUMBER else ref) - DAY)
+        return _span(text.split(None, 1)[1], (first if words[1] in MONTH_NUMBERS else ref) - DAY)
     if relative in WEEKDAYS:  # the latest such day, today included
         day = ref - timedelta(days=(ref.weekday() - WEEKDAYS.index(relative)) % 7)
         return day, day
     iso = _ISO.fullmatch(text)
     numbers = [int(w) for w in words if w.isdigit()]
     year = int(iso[1]) if iso else next((n for n in numbers if n > 31), None)
-    month = int(iso[2]) if iso else next((_MONTH_NUMBER[w] for w in words if w in _MONTH_NUMBER), None)
+    month = int(iso[2]) if iso else next((MONTH_NUMBERS[w] for w in words if w in MONTH_NUMBERS), None)
     day = (iso[3] and int(iso[3])) if iso else next((n for n in numbers if n <= 31), None)
     if year is None and month is None:
         return None

@@ -5,23 +5,21 @@ one side picked: "Reports differ on the people killed: about 1,200 [1] (Meridian
 
 from dataclasses import replace
 
-from dossier_core.text import content_words
 from rag.answer import Answer, Citation, Disagreement, Reported, Sentence
 from rag.citations import citation
-from rag.conflicts import Conflict
+from rag.claims import stems
+from rag.conflicts import ASKED, Conflict
 from rag.question import answer_type
 from vectorstore.records import Hit
 
-# The kind of value each kind of question asks for.
-_ASKED = {"quantity": "number", "date": "date", "person": "name"}
-
 
 def on_question(conflicts: list[Conflict], question: str) -> tuple[list[Conflict], bool]:
-    """The conflicts about what the question is about (a word of theirs in it), and whether they answer it:
-    it asks for a value of their kind, or one side denies what another reports."""
-    words = content_words(question)
-    related = [c for c in conflicts if content_words(c.about) & words]
-    wanted = _ASKED.get(answer_type(question))
+    """The conflicts about what the question is about (a word of theirs in it, stemmed as the conflicts are:
+    "died" and "death toll" ask about people killed), and whether they answer it: it asks for a value of
+    their kind, or one side denies what another reports."""
+    words = stems(question)
+    related = [c for c in conflicts if stems(c.about) & words]
+    wanted = ASKED.get(answer_type(question))
     return related, any(c.kind in (wanted, "denial") for c in related)
 
 
@@ -62,7 +60,9 @@ def _disagreement(conflict: Conflict, hits: list[Hit], cite) -> Disagreement:
     for side in sorted({v.side for v in conflict.values}):
         values = [v for v in conflict.values if v.side == side]
         numbers = tuple(dict.fromkeys(cite(hits[v.passage], v.sentence) for v in values))
-        sides.append(Reported(values[0].value, numbers, values[0].published_at, values[0].outlet))
+        first = values[0]
+        quote = hits[first.passage].text[slice(*first.sentence)]
+        sides.append(Reported(first.value, numbers, first.published_at, first.outlet, quote))
     return Disagreement(conflict.about, conflict.kind, tuple(sides), conflict.correction)
 
 

@@ -1,11 +1,15 @@
-"""Which articles a question may draw on (pure: a test of an article's record)."""
+"""Which articles a question may draw on (pure: a test of an article's record, and the scope a question is
+answered in, from one read of the article records)."""
 
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from dossier_core.errors import InputError
+from dossier_core.errors import InputError, NotFound
 from vectorstore.records import ArticleRecord
+
+# Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
+MAX_FILTERED_ARTICLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Filters:
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _day(name, value))
+                object.__setattr__(self, name, iso_day(name, value))
         if isinstance(self.articles, str):
             object.__setattr__(self, "articles", (self.articles,))
 
@@ -64,7 +68,7 @@ class Filters:
         return bool(self.since or self.until)
 
 
-def _day(name: str, value: str | date) -> str:
+def iso_day(name: str, value: str | date) -> str:
     """A date given as date, datetime or text, as YYYY-MM-DD."""
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -76,3 +80,33 @@ def _day(name: str, value: str | date) -> str:
     except ValueError:
         pass
     raise InputError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a question is answered from."""
+
+    filters: "Filters | None"  # the filters given, narrowed to the question's dates where they apply
+    articles: list[str] | None  # ids of the articles allowed (None: every one)
+    left_out: int = 0  # articles without a date that the dates leave out
+    dated: bool = False  # the question's dates narrowed the filters
+
+
+def scope(records: list[ArticleRecord], filters: "Filters | None", since: date | None, until: date | None) -> Scope:
+    """The scope of a question under `filters` whose words name the days `since`…`until` (None: open). The
+    days apply only where an article the filters allow has a date: in an encyclopedia "in 1997" is the topic."""
+    dated = bool(since or until) and any(r.published_at and (not filters or filters.matches(r)) for r in records)
+    if dated:
+        filters = (Filters() if filters is None else filters).within(since, until)
+    if not filters:
+        return Scope(filters, None)
+    left_out = sum(not r.published_at for r in records) if filters.dated and not filters.undated else 0
+    allowed = [r.id for r in records if filters.matches(r)]
+    if not allowed:
+        undated = f"; {left_out} undated left out: include undated articles with --include-undated" if left_out else ""
+        raise NotFound(f"no article matches the filters {filters}{undated}; see `python -m ingest list`")
+    if len(allowed) > MAX_FILTERED_ARTICLES:
+        raise InputError(
+            f"the filters {filters} match {len(allowed)} articles, over {MAX_FILTERED_ARTICLES}; narrow them"
+        )
+    return Scope(filters, None if len(allowed) == len(records) else allowed, left_out, dated)

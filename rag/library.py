@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dossier_core.errors import DossierError, NotFound
+from dossier_core.models import Article
 from dossier_core.text import plural
 from ingest.chunk import INDEXED
 from ingest.extract import FORMATS
@@ -146,9 +147,10 @@ class Library:
         by_title = sorted(self.store.records.articles(), key=lambda r: ((r.title or "").lower(), r.source))
         return sorted(by_title, key=lambda r: r.published_at or "", reverse=True)
 
-    def remove(self, ref: str) -> list[ArticleRecord]:
-        """Remove an article named by its id, path or URL, or every article a dump file (.jsonl) brought."""
-        records = self._named(ref)
+    def remove(self, ref: str | ArticleRecord) -> list[ArticleRecord]:
+        """Remove an article: the one a record is of, or one named by its id, path or URL, or every article a
+        dump file (.jsonl) brought."""
+        records = [ref] if isinstance(ref, ArticleRecord) else self._named(ref)
         if not records:
             raise NotFound(f"{ref}: no article with this id, path or URL; see `python -m ingest list`")
         with self.store.consistency.writing():
@@ -172,9 +174,7 @@ class Library:
 
     def regions(self, article_id: str) -> list[tuple[str, str, bool]]:
         """What ingestion made of an article, in page order: (label, text, indexed) per region."""
-        article, indexed = self.store.records.load_article(article_id)
-        regions = [(r.label, article.text[r.start : r.end], r.label in indexed) for r in article.regions]
-        return regions or [("body", article.text, True)]
+        return regions_of(*self.store.records.load_article(article_id))
 
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the library."""
@@ -189,3 +189,22 @@ class Library:
         with self.store.consistency.writing():
             self.store.consistency.repair()
         return self.check()
+
+
+def regions_of(article: Article, indexed: tuple[str, ...]) -> list[tuple[str, str, bool]]:
+    """An article's regions in page order: (label, text, indexed) each."""
+    regions = [(r.label, article.text[r.start : r.end], r.label in indexed) for r in article.regions]
+    return regions or [("body", article.text, True)]
+
+
+def matching(records: list[ArticleRecord], query: str | None) -> list[ArticleRecord]:
+    """The articles whose title, author, outlet, source or id hold every word of the query (any case)."""
+    words = (query or "").lower().split()
+    if not words:
+        return records
+    found = []
+    for r in records:
+        fields = " ".join(filter(None, (r.title, r.author, r.outlet, r.source, r.id))).lower()
+        if all(w in fields for w in words):
+            found.append(r)
+    return found

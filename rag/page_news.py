@@ -47,18 +47,11 @@ def dates_html(answer: dict) -> str:
     return "".join(f'<div class="dossier-note">{escape(note)}</div>' for note in notes)
 
 
-def _quote(citation: dict, value: str) -> str:
-    """The sentence of a cited passage that gives `value` (a highlighted one), else its first highlight."""
-    text = citation["text"]
-    sentences = [text[start:end] for start, end in citation.get("highlights") or []]
-    return next((s for s in sentences if value in s), sentences[0] if sentences else text)
-
-
 def _side(side: dict, citations: dict[int, dict], key: str) -> str:
     numbers = [n for n in side["citations"] if n in citations]
     links = "".join(f'<sup><a href="#{card_id(key, n)}" title="Source {n}">[{n}]</a></sup>' for n in numbers)
     meta = " · ".join(escape(p) for p in (side.get("outlet"), (side.get("published_at") or "")[:10]) if p)
-    quote = f"<blockquote>“{escape(_quote(citations[numbers[0]], side['value']))}”</blockquote>" if numbers else ""
+    quote = f"<blockquote>“{escape(side['quote'])}”</blockquote>" if side.get("quote") else ""
     return (
         f'<div class="dossier-side"><strong>{escape(side["value"])}</strong> {links}'
         f"{f'<div class=meta>{meta}</div>' if meta else ''}{quote}</div>"

@@ -7,10 +7,10 @@ import argparse
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import date
 
 from dossier_core.errors import DossierError
 from rag.backends import BACKENDS
+from rag.filters import iso_day
 from vectorstore.embedder import RUNTIMES
 
 RETRIEVAL = ("hybrid", "dense", "lexical")
@@ -64,8 +64,8 @@ class Settings:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
         if self.context_tokens < 500:
             raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
-        if self.as_of is not None and not _is_day(self.as_of):
-            raise DossierError(f"as_of={self.as_of!r} is not a date; write it as YYYY-MM-DD")
+        if self.as_of is not None:
+            iso_day("as_of", self.as_of)
         if not 1 <= self.port <= 65535:
             raise DossierError(f"port={self.port} is no TCP port; give one from 1 to 65535")
         for name, value, known in (
@@ -227,10 +227,3 @@ def settings_table() -> str:
         value = f"`{_shown(name)}`" if _shown(name) is not None else way.unset
         rows.append(f"| `{name}` | {flag} | `{way.env}` | {value} |")
     return "\n".join(rows)
-
-
-def _is_day(text: str) -> bool:
-    try:
-        return len(text) == 10 and bool(date.fromisoformat(text))
-    except ValueError:
-        return False

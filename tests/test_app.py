@@ -545,8 +545,8 @@ def test_dates_not_read_and_corrections_are_said_and_escaped(monkeypatch, tmp_pa
         "cars <carried>",
         "number",
         (
-            Reported("85", (1,), "2025-06-01T08:00:00", "Isle <Times>"),
-            Reported("58", (2,), "2025-06-02", "Isle <Times>"),
+            Reported("85", (1,), "2025-06-01T08:00:00", "Isle <Times>", "It carried 85 <b>cars</b>."),
+            Reported("58", (2,), "2025-06-02", "Isle <Times>", "It carried 58 cars, not 85."),
         ),
         correction=True,
     )
@@ -568,7 +568,7 @@ def test_dates_not_read_and_corrections_are_said_and_escaped(monkeypatch, tmp_pa
     assert "A report was corrected" in html and "Sources disagree" not in html
     assert 'cars &lt;carried&gt;<span class="label">Correction</span>' in html
     assert "Isle &lt;Times&gt; · 2025-06-01" in html and "<Times>" not in html
-    assert "“It carried 85 &lt;b&gt;cars&lt;/b&gt;.”" in html and "noon" not in html  # the highlighted sentence
-    assert "“It carried 58 cars, not 85.”" in html  # no highlight: the passage
+    assert "“It carried 85 &lt;b&gt;cars&lt;/b&gt;.”" in html and "noon" not in html  # the sentence, escaped
+    assert "“It carried 58 cars, not 85.”" in html
     [chip] = at.chat_message[1].button  # "latest" preferred newer articles: it can be removed too
     assert chip.label == "📅 latest first ✕" and not chip.disabled

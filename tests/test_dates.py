@@ -165,7 +165,7 @@ def test_every_row_of_the_table_is_exercised():
         for phrase in read_dates(question, MAY).phrases
     ]
     unread = [
-        row for (pattern, _), row in zip(dates._COMPILED, dates.PHRASES) if not any(map(pattern.fullmatch, phrases))
+        row for (pattern, _), row in zip(dates.compiled(), dates.PHRASES) if not any(map(pattern.fullmatch, phrases))
     ]
     assert not unread
 

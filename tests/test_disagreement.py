@@ -78,6 +78,15 @@ def test_a_models_answer_keeps_its_text_and_cites_the_other_side():
         ("320", (2,), "Coastal Wire"),
     ]
     assert answer.citations[1].highlights == ((0, len(hits[1].text)),)
+    assert conflict.values[0].quote == hits[0].text  # what the page quotes, though [1] highlights the answer's own
+
+
+def test_a_question_in_other_words_for_the_same_thing_still_meets_its_conflict():
+    hits = [hit(1, "The flood killed 1,200 people in Norvale.", "Moor Gazette", "2025-10-04"),
+            hit(2, "The flood killed 3,000 people in Norvale.", "Coastal Wire", "2025-10-05")]  # fmt: skip
+    for question in ("How many died in the Norvale flood?", "What was the death toll of the Norvale flood?"):
+        found, answers = on_question(find_conflicts(question, hits), question)
+        assert [c.about for c in found] == ["people killed"] and answers, question
 
 
 def test_a_conflict_about_something_else_is_not_what_a_question_is_answered_with():

@@ -121,7 +121,7 @@ def test_cli_scores_a_tiny_news_set(tmp_path):
     assert figures["latest_accuracy"] == 1.0 and figures["latest_answer_contains"] == 1.0
     # "last year" counted from that question's own as_of (2022-03-01) is 2021; from the others' it would be 2024.
     assert figures["date_bounds_accuracy"] == 1.0 and figures["date_filter_accuracy"] == 1.0
-    assert 0 <= figures["timeline_in_order"] <= 1
+    assert "timeline_in_order" in figures  # its value is checked on hand-made answers above
     text = report.read_text()
     assert text.startswith("## questions.jsonl over articles.jsonl\n") and "as_of `each question's`" in text
     assert "| conflict recall | 1.000 | ≥ 0.9 |" in text

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from dossier_core.errors import DossierError
-from rag.filters import Filters
+from rag.filters import Filters, Scope, scope
 from vectorstore.records import ArticleRecord
 
 ARTICLE = ArticleRecord("tide", "Tides", "/notes/tide.md", "hash-tide", 2, published_at="2024-03-09T22:30:00+00:00")
@@ -39,3 +39,17 @@ def test_dates_narrow_filters_to_the_days_both_allow_and_undated_articles_pass_o
     assert not Filters(since="2024-01-01").matches(undated)
     assert Filters(since="2024-01-01", undated=True).matches(undated)
     assert Filters(undated=True).matches(undated) and not Filters(undated=True)  # alone it filters nothing
+
+
+def test_a_scope_is_read_from_the_records_once_and_dates_apply_only_where_articles_have_them():
+    dated = ArticleRecord("fare", "Fare", "/n/fare.md", "h1", 1, published_at="2023-04-18")
+    later = ArticleRecord("boat", "Boat", "/n/boat.md", "h2", 1, published_at="2026-03-20")
+    undated = ArticleRecord("memo", "Memo", "/n/memo.md", "h3", 1)
+    in_2023 = scope([dated, later, undated], None, date(2023, 1, 1), date(2023, 12, 31))
+    assert (in_2023.articles, in_2023.left_out, in_2023.dated) == (["fare"], 1, True)
+    assert in_2023.filters == Filters(since="2023-01-01", until="2023-12-31")
+    encyclopedia = scope([undated], None, date(1997, 1, 1), date(1997, 12, 31))
+    assert encyclopedia == Scope(None, None)  # "in 1997" stays the topic
+    assert scope([dated, later], Filters(source="/n/"), None, None).articles is None  # every article: no id list
+    with pytest.raises(DossierError, match=r"no article matches .*; 1 undated left out: .*--include-undated"):
+        scope([dated, undated], None, date(2019, 1, 1), date(2019, 12, 31))

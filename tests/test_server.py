@@ -238,6 +238,8 @@ def test_bad_requests_get_a_json_error_naming_the_problem(server):
     assert error_of(httpx.post(url, json=typo), 400)["param"] == "dossier.filter"
     day = {"messages": [{"role": "user", "content": QUESTION}], "dossier": {"filters": {"since": "last week"}}}
     assert "is not a date" in error_of(httpx.post(url, json=day), 400)["message"]
+    answered = {"messages": [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "It costs…"}]}
+    assert error_of(httpx.post(url, json=answered), 400)["message"].startswith("messages: the last message must be")
     nobody = {"messages": [{"role": "user", "content": QUESTION}], "dossier": {"filters": {"author": "Nobody Atall"}}}
     assert error_of(httpx.post(url, json=nobody), 404)["message"].startswith("no article matches the filters")
     searched = httpx.post(f"{server.url}/v1/search", json={"query": "bridge", "filters": {"author": "Nobody Atall"}})

@@ -27,7 +27,7 @@ from rag.answer import Answer, Citation
 from rag.assistant import Assistant
 from rag.library import MAX_BYTES
 from rag.server import openai_compat as oai
-from rag.server.auth import LOOPBACK_HOSTS, READ, KeyRequired, parse_keys, require
+from rag.server.auth import READ, KeyRequired, is_loopback, parse_keys, require
 from rag.server.library_api import FiltersIn, library_router
 from rag.server.mcp_server import http_endpoint, mcp_server
 
@@ -74,7 +74,7 @@ def create_app(assistant: Assistant, keys: Iterable[str] = ()) -> FastAPI:
     """The app over `assistant`; `keys` as `Settings.api_keys` has them ("KEY" or "KEY:read"; none: open)."""
     granted, answering = parse_keys(tuple(keys)), anyio.CapacityLimiter(ANSWERS_AT_ONCE)
     mcp = mcp_server(assistant, answering)
-    mcp_endpoint = KeyRequired(http_endpoint(mcp, keyed=bool(granted)), granted)
+    mcp_endpoint = KeyRequired(http_endpoint(mcp), granted)
     app = FastAPI(
         title="Dossier",
         summary="Cited answers from a library of articles: an OpenAI-compatible chat API, a library API, "
@@ -129,10 +129,7 @@ async def chat_completions(body: ChatRequest, request: Request):
     each passage once in a `dossier_source` chunk, the rest on the final chunk)."""
     _served(body.model)
     options = body.dossier or DossierOptions()
-    try:
-        question, history = oai.conversation([m.model_dump() for m in body.messages])
-    except DossierError as e:
-        raise HTTPException(400, str(e)) from None
+    question, history = oai.conversation([m.model_dump() for m in body.messages])  # an InputError: 400
     filters = options.filters.filters("dossier.filters") if options.filters else None
     state = request.app.state
     ask = (question, history, filters, options.k, options.strict)
@@ -227,18 +224,13 @@ class LoopbackOnly:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
             host, origin = headers.get("host", ""), headers.get("origin")
-            if _host_name(host) not in LOOPBACK_HOSTS:
+            if not is_loopback(urlsplit(f"//{host}").hostname or ""):
                 message = f"this server has no API keys, so it answers only to 127.0.0.1 or localhost, not {host!r}"
                 return await JSONResponse(oai.error(message, KINDS[400]), 400)(scope, receive, send)
-            if origin is not None and _host_name(urlsplit(origin).netloc) not in LOOPBACK_HOSTS:
+            if origin is not None and not is_loopback(urlsplit(origin).hostname or ""):
                 message = f"this server has no API keys, so it answers no web page but this machine's, not {origin!r}"
                 return await JSONResponse(oai.error(message, KINDS[403]), 403)(scope, receive, send)
         await self.app(scope, receive, send)
-
-
-def _host_name(host: str) -> str:
-    """ "127.0.0.1:8000" → "127.0.0.1", "[::1]:8000" → "[::1]"."""
-    return host if host.endswith("]") or ":" not in host else host.rsplit(":", 1)[0]
 
 
 def _reply(status: int, message: str, param: str | None = None, headers: dict | None = None) -> JSONResponse:

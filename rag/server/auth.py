@@ -32,11 +32,6 @@ def parse_keys(specs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return keys
 
 
-# Host names a server without keys answers to. It listens on loopback only, but a web page can point a name
-# of its own at 127.0.0.1 (DNS rebinding) and so reach it from the user's browser: such a Host is refused.
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

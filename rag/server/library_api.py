@@ -7,7 +7,6 @@ the server read its own disk. Adding goes through the same parsers, size limit a
 fetcher as `python -m ingest`, and answers with the status lines it prints.
 """
 
-import hashlib
 import json
 from dataclasses import asdict
 from functools import partial
@@ -18,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.datastructures import UploadFile
 
 from dossier_core.errors import InputError, NotFound
-from rag.assistant import MAX_QUESTION
+from ingest.load import article_id, is_url
+from rag.assistant import MAX_QUESTION, Assistant
 from rag.filters import Filters
 from rag.ingestion import IngestResult
-from rag.library import Library
+from rag.library import Library, matching, regions_of
 from rag.server.auth import require
 from vectorstore.records import ArticleRecord, Hit
 
@@ -57,7 +57,7 @@ class AddURL(_Strict):
     @field_validator("url")
     @classmethod
     def _web(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+        if not is_url(url):
             raise ValueError("give an http(s) address")
         return url
 
@@ -163,19 +163,9 @@ class Passages(BaseModel):
 
 def summary(record: ArticleRecord) -> dict:
     """What a listing shows of an article."""
-    url = record.source if record.source.startswith(("http://", "https://")) else None
+    url = record.source if is_url(record.source) else None
     fields = ("id", "title", "author", "outlet", "published_at", "chunks", "source")
     return {**{name: getattr(record, name) for name in fields}, "url": url}
-
-
-def matching(records: list[ArticleRecord], query: str | None) -> list[ArticleRecord]:
-    """The articles whose title, author, outlet, source or id hold every word of the query (any case)."""
-    words = (query or "").lower().split()
-    return [
-        r
-        for r in records
-        if all(w in " ".join(filter(None, (r.title, r.author, r.outlet, r.source, r.id))).lower() for w in words)
-    ]
 
 
 def passage(hit: Hit) -> dict:
@@ -233,29 +223,25 @@ def library_router() -> APIRouter:
         query: str | None = Query(None, max_length=MAX_QUESTION, description="words the title, author… must hold"),
     ) -> dict:
         """The articles, newest first (undated ones last), a page at a time."""
-        found = matching(_library(request).articles(), query)
-        return page(found, offset, limit)
+        return listing(_library(request), query, offset, limit)
 
     # {article_id:path}: a dump's own ids may hold a slash.
     @router.get("/v1/articles/{article_id:path}", dependencies=read, response_model=ArticleDetail)
     def get_article(article_id: str, request: Request) -> dict:
         """An article: its metadata, its regions (indexed or dropped) and its cleaned text."""
-        library = _library(request)
-        shown = article(library, article_id)
-        regions = [{"label": label, "text": text, "indexed": kept} for label, text, kept in library.regions(article_id)]
-        return {**shown, "regions": regions}
+        return article(_library(request), article_id, regions=True)
 
     @router.post("/v1/articles", dependencies=write, response_model=Added, openapi_extra=_ADD_BODY)
     async def add_articles(request: Request) -> dict:
         """Add articles: files in the multipart field `file` (repeat it for several), or JSON
         `{"url": …}` or `{"articles": [{"title", "body", …}]}`. One status line per article."""
         library = _library(request)
-        body = await request.body()  # the app's BodyLimit refuses one over the upload limit (413)
+        body = await request.body()  # the app's BodyLimit refuses one over the upload limit (413); kept for form()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":  # curl -d, or a form without enctype
             raise HTTPException(400, "body: send files as multipart/form-data (curl -F file=@PATH), or JSON")
         if kind == "multipart/form-data":
-            work = partial(_uploads, library, await _files(request, body))
+            work = partial(_uploads, library, await _files(request))
         elif isinstance(wanted := _json_body(body), AddURL):
             work = partial(library.ingest, [wanted.url])
         else:
@@ -267,14 +253,13 @@ def library_router() -> APIRouter:
     def remove_article(article_id: str, request: Request) -> dict:
         """Remove an article and its passages."""
         library = _library(request)
-        _record(library, article_id)
-        return {"removed": [{"id": r.id, "title": r.title, "chunks": r.chunks} for r in library.remove(article_id)]}
+        removed = library.remove(_record(library, article_id))  # this id only, not a path or URL it may spell
+        return {"removed": [{"id": r.id, "title": r.title, "chunks": r.chunks} for r in removed]}
 
     @router.post("/v1/search", dependencies=read, response_model=Passages)
     def search(wanted: SearchIn, request: Request) -> dict:
         """The passages that best match a query, with their scores, offsets and article metadata."""
-        hits = request.app.state.assistant.retrieve(wanted.query, wanted.k, wanted.filters.filters("filters"))
-        return {"passages": [passage(h) for h in hits]}
+        return search_passages(request.app.state.assistant, wanted.query, wanted.k, wanted.filters)
 
     return router
 
@@ -290,14 +275,28 @@ def _record(library: Library, article_id: str) -> ArticleRecord:
     return record
 
 
-def article(library: Library, article_id: str) -> dict:
-    """An article's listing fields and its cleaned text (the text passage offsets point into)."""
+def article(library: Library, article_id: str, regions: bool = False) -> dict:
+    """An article's listing fields and its cleaned text (the text passage offsets point into), and with
+    `regions` what ingestion made of it, read from the one stored document."""
     record = _record(library, article_id)
-    loaded, _ = library.store.records.load_article(article_id)
+    loaded, indexed = library.store.records.load_article(article_id)
     shown = summary(record)
     if isinstance(loaded.metadata.get("url"), str):  # a page's canonical address, when it named one
         shown["url"] = loaded.metadata["url"]
+    if regions:
+        shown["regions"] = [{"label": lab, "text": t, "indexed": kept} for lab, t, kept in regions_of(loaded, indexed)]
     return {**shown, "text": loaded.text}
+
+
+def listing(library: Library, query: str | None, offset: int, limit: int) -> dict:
+    """A page of the articles matching `query`, newest first."""
+    return page(matching(library.articles(), query), offset, limit)
+
+
+def search_passages(assistant: Assistant, query: str, k: int | None, filters: FiltersIn | None) -> dict:
+    """The passages that best match `query`, each with its article's metadata."""
+    wanted = filters.filters("filters") if filters else None
+    return {"passages": [passage(h) for h in assistant.retrieve(query, k, wanted)]}
 
 
 def page(records: list[ArticleRecord], offset: int, limit: int) -> dict:
@@ -310,13 +309,9 @@ def page(records: list[ArticleRecord], offset: int, limit: int) -> dict:
     }
 
 
-async def _files(request: Request, body: bytes) -> list[tuple[str, bytes]]:
-    """(name, bytes) of each file in the multipart field `file`, parsed from the body already read."""
-
-    async def replay() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async with Request(request.scope, replay).form() as form:
+async def _files(request: Request) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file in the multipart field `file` (Starlette parses the body it has read)."""
+    async with request.form() as form:
         others = sorted({key for key in form if key != "file"})
         if others:
             raise HTTPException(400, f"{others[0]}: unknown field; send the files in the multipart field 'file'")
@@ -360,7 +355,7 @@ def _dump(articles: list[ArticleIn]) -> bytes:
     records = []
     for article in articles:
         record = article.model_dump(exclude_none=True)
-        if "id" not in record and not str(record.get("url", "")).startswith(("http://", "https://")):
-            record["id"] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+        if "id" not in record and not is_url(record.get("url")):
+            record["id"] = article_id(json.dumps(record, sort_keys=True))
         records.append(json.dumps(record, ensure_ascii=False))
     return "\n".join(records).encode()

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from dossier_core.errors import DossierError, NotFound
 from rag.assistant import MAX_QUESTION, Assistant
 from rag.library import Library
-from rag.server.library_api import MAX_K, FiltersIn, article, matching, page, passage
+from rag.server.library_api import MAX_K, FiltersIn, article, listing, search_passages
 
 ARTICLE = "dossier://articles/{id}"
 INSTRUCTIONS = (
@@ -38,12 +38,6 @@ INSTRUCTIONS = (
 )
 # Every tool only reads the library.
 READING = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-# Host checks for a server without keys, which listens on loopback only: a web page that points its own
-# host name at 127.0.0.1 (DNS rebinding) is refused. With keys the key is the guard, and any host is served.
-LOOPBACK = TransportSecuritySettings(
-    allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-    allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
-)
 T = TypeVar("T")
 
 
@@ -93,7 +87,7 @@ def mcp_server(assistant: Assistant, answering: anyio.CapacityLimiter | None = N
         library is searched, nothing else. Use it to see the evidence itself or to find articles on a topic;
         for an answer to a question use `ask`, which checks its sentences against the passages. Cite a
         passage by its article's title, outlet and date."""
-        return await _off_loop(partial(_search, assistant, query, k, filters))
+        return await _off_loop(partial(search_passages, assistant, query, k, filters))
 
     async def ask(
         question: Annotated[str, Field(max_length=MAX_QUESTION, description="the question")],
@@ -125,8 +119,7 @@ def mcp_server(assistant: Assistant, answering: anyio.CapacityLimiter | None = N
         dossier://articles/{id}), `title`, `author`, `outlet`, `published_at`, `chunks` (its passages),
         `source` (the file or web address it came from) and `url`; `total` counts the articles that match.
         Use it to see what the library holds; to find what articles say, use `search_articles` or `ask`."""
-        records = await _off_loop(lambda: matching(library.articles(), query))
-        return page(records, offset, limit)
+        return await _off_loop(partial(listing, library, query, offset, limit))
 
     async def get_article(
         id: Annotated[str, Field(description="the article's id, from list_articles")],
@@ -161,17 +154,17 @@ def mcp_server(assistant: Assistant, answering: anyio.CapacityLimiter | None = N
     return server
 
 
-def http_endpoint(server: MCPServer, keyed: bool) -> ASGIApp:
-    """The streamable-HTTP endpoint of `server`, for a route of the HTTP server; `keys`: whether the server has
-    API keys (without, it serves loopback host names only). Its session manager must run in the app's lifespan
-    (`server.session_manager.run()`).
+def http_endpoint(server: MCPServer) -> ASGIApp:
+    """The streamable-HTTP endpoint of `server`, for a route of the HTTP server. Its session manager must run in
+    the app's lifespan (`server.session_manager.run()`). The SDK's own host and origin checks are off: the
+    server's keys, or without keys its loopback check (rag.server.app.LoopbackOnly), guard every route alike.
 
     Stateless, with JSON replies: every tool is one request and one reply, and the server never calls the
     client back, so a session would hold nothing but memory; each request stands alone, checked by its key."""
     server.streamable_http_app(
         stateless_http=True,
         json_response=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False) if keyed else LOOPBACK,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     return server.session_manager.handle_request
 
@@ -182,11 +175,6 @@ async def _off_loop(work: Callable[[], T], limiter: anyio.CapacityLimiter | None
         return await anyio.to_thread.run_sync(work, limiter=limiter)
     except DossierError as e:
         raise ToolError(str(e)) from None
-
-
-def _search(assistant: Assistant, query: str, k: int, filters: FiltersIn | None) -> dict[str, Any]:
-    wanted = filters.filters("filters") if filters else None
-    return {"passages": [passage(h) for h in assistant.retrieve(query, k, wanted)]}
 
 
 def article_markdown(library: Library, article_id: str) -> str:

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from urllib.parse import quote
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import InputError
+from ingest.load import is_url
 from rag.answer import Answer, Citation
 from rag.assistant import MAX_QUESTION
 
@@ -34,7 +35,7 @@ def message_text(content: str | list | None, where: str) -> str:
     for part in content:
         if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
             kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-            raise DossierError(f"{where}: a {kind!r} content part; Dossier reads text parts only")
+            raise InputError(f"{where}: a {kind!r} content part; Dossier reads text parts only")
         texts.append(part["text"])
     return "\n".join(texts)
 
@@ -43,7 +44,7 @@ def conversation(messages: list[dict]) -> tuple[str, list[dict]]:
     """The question — the last message, which must be the user's — and the user and assistant turns
     before it as the history, as the chat page passes them (answers keep their [n] markers)."""
     if not messages or messages[-1].get("role") != "user":
-        raise DossierError("messages: the last message must be the user's question (role 'user')")
+        raise InputError("messages: the last message must be the user's question (role 'user')")
     history = [
         {"role": m["role"], "content": message_text(m.get("content"), f"messages[{i}].content")}
         for i, m in enumerate(messages[:-1])
@@ -52,9 +53,9 @@ def conversation(messages: list[dict]) -> tuple[str, list[dict]]:
     question = message_text(messages[-1].get("content"), f"messages[{len(messages) - 1}].content")
     # Checked here as well as by the Assistant, so that a client's mistake is a 400, not a failure.
     if not question.strip():
-        raise DossierError("messages: the last user message is empty; send a question")
+        raise InputError("messages: the last user message is empty; send a question")
     if len(" ".join(question.split())) > MAX_QUESTION:
-        raise DossierError(f"messages: the question is over {MAX_QUESTION} characters; ask a shorter one")
+        raise InputError(f"messages: the question is over {MAX_QUESTION} characters; ask a shorter one")
     return question, [turn for turn in history if turn["content"].strip()]
 
 
@@ -64,7 +65,7 @@ def citation_url(citation: Citation, base_url: str) -> str:
     that key sources by address need). Else its stable address on this server, with the passage's
     characters in the fragment (GET /v1/articles/{id} returns the text they index)."""
     for url in (citation.url, citation.source):
-        if url and url.startswith(("http://", "https://")):
+        if is_url(url):
             fragment = _text_fragment(citation.text)
             return f"{url.partition('#')[0]}#:~:text={fragment}" if fragment else url
     article = f"{base_url.rstrip('/')}/v1/articles/{quote(citation.article_id, safe='')}"
