@@ -17,8 +17,19 @@ from dossier_core.errors import DossierError
 from dossier_core.models import Region
 from dossier_core.text import MONTH_PATTERN, normalize_whitespace, sentence_spans
 from ingest.html import extract_html
-from ingest.metadata import byline_outlet, find_date, front_matter, header_block, names_outlet, pdf_date
-from ingest.regions import ATX_TITLE, AUTHOR_BIO, BODY, BYLINE, CHROME, COMMENTS, TITLE, byline_name, label_lines
+from ingest.metadata import byline_outlet, find_date, front_matter, header_block, pdf_date
+from ingest.regions import (
+    ATX_TITLE,
+    AUTHOR_BIO,
+    BODY,
+    BYLINE,
+    CHROME,
+    COMMENTS,
+    TITLE,
+    byline_name,
+    byline_parts,
+    label_lines,
+)
 
 FORMATS = {
     ".txt": "text",
@@ -253,17 +264,6 @@ def _ends_sentence_between(pieces: list[str], line: str) -> bool:
     return any(end == len(tail) for _, end, _ in sentence_spans(f"{tail} {line[:100]}"))
 
 
-def _byline(text: str) -> tuple[str | None, str | None]:
-    """The writer a byline line names, and the outlet it names beside them ("By Ana Ruiz | Harbour Ledger").
-    Without a "By", only a name with its outlet in brackets is a byline: "Ana Ruiz (Harbour Wire)"."""
-    who, outlet = byline_outlet(text)
-    name = byline_name(text)
-    bracketed = outlet and f"{who} ({outlet})" in text and names_outlet(outlet) and not names_outlet(who)
-    if not name and bracketed and len(who.split()) >= 2 and byline_name(f"By {who}") == who:
-        name = who
-    return name, outlet if name else None
-
-
 def _is_byline(line: str) -> bool:
     """Whether the line is a byline and nothing else: "By Ana Ruiz | Harbour Ledger", not "By Design: …"."""
     name = byline_name(line)
@@ -281,7 +281,7 @@ def _text_metadata(lines: list[tuple[str, str]]) -> dict:
     candidates = [t for lab, t in lines if lab == BYLINE] + opening
     if title and _is_byline(title):
         candidates, title = [title, *candidates], None
-    author, outlet = next((found for found in map(_byline, candidates) if found[0]), (None, None))
+    author, outlet = next((found for found in map(byline_parts, candidates) if found[0]), (None, None))
     about = re.match(r"^[#*\s]*about the (?:author|writer)s?[:\s-]+(.+?)[*\s]*$", first(AUTHOR_BIO) or "", re.I)
     written_by = [
         t for lab, t in lines if lab == BYLINE and not re.fullmatch(r"(?i)[*\s]*(written|posted) by:?[*\s]*", t)

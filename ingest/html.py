@@ -13,8 +13,8 @@ import trafilatura
 from lxml import etree
 
 from dossier_core.text import CONTROL, MONTHS, WEEKDAYS
-from ingest.metadata import byline_outlet, find_date, iso_date, json_ld
-from ingest.regions import AUTHOR_BIO, BODY, BYLINE, CAPTION, CHROME, COMMENTS, RELATED, byline_name
+from ingest.metadata import find_date, iso_date, json_ld
+from ingest.regions import AUTHOR_BIO, BODY, BYLINE, CAPTION, CHROME, COMMENTS, RELATED, byline_name, byline_parts
 
 # Tested in order against an element's id and class names.
 _BY_NAME = [
@@ -87,10 +87,10 @@ def extract_html(raw: str) -> tuple[list[tuple[str, str]], dict]:
     pieces += [(BODY, paragraph) for paragraph in body]
     pieces += [(label, text) for label, text in pulled if label not in (BYLINE, CAPTION)]
     for label, text in pulled:
-        if label == BYLINE and not metadata.get("author"):
-            metadata["author"] = byline_name(text) or byline_name("By " + text)
-        if label == BYLINE and not metadata.get("site"):
-            metadata["site"] = byline_outlet(text)[1]  # a byline's agency or paper, when the markup names none
+        if label == BYLINE:  # the markup's own author and site first; a byline's paper or agency when it names none
+            name, outlet = byline_parts(text if byline_name(text) else f"By {text}")
+            metadata["author"] = metadata.get("author") or name
+            metadata["site"] = metadata.get("site") or outlet
         if label == AUTHOR_BIO:
             metadata.setdefault("author_bio", text)
     if not metadata.get("published_at"):

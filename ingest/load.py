@@ -16,6 +16,7 @@ from dossier_core.errors import DossierError
 from dossier_core.models import Article
 from ingest.extract import FORMATS, Extracted, assemble, extract_markup, extract_page, extract_pdf
 from ingest.html import is_directory_listing
+from ingest.metadata import stated_date
 from ingest.regions import BODY, BYLINE, Line, is_credits
 from ingest.web import FETCH_TIMEOUT, check_size, download
 
@@ -271,6 +272,10 @@ def _record_article(doc: Document, record: dict, n: int) -> Article:
     for key in ("title", "author", "published_at", "source"):
         if key in metadata and not isinstance(metadata[key], str):
             metadata[key] = json.dumps(metadata[key], ensure_ascii=False)
+    if "published_at" in metadata:  # filters and answers compare ISO days: "March 3, 2024" is 2024-03-03
+        metadata["published_at"] = stated_date(metadata["published_at"])
+        if not metadata["published_at"]:
+            del metadata["published_at"]  # "last spring": no day to filter by
     if isinstance(metadata.get("source"), str) and not is_url(metadata["source"]):
         metadata.setdefault("site", metadata["source"])  # a dump's "source" names its publisher
     digest = content_hash(json.dumps(record, sort_keys=True).encode())

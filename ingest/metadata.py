@@ -48,6 +48,14 @@ def iso_date(value: str | None) -> str | None:
         return find_date(value)
 
 
+def stated_date(value: str) -> str | None:
+    """A date an article's metadata states, as ISO 8601 ("March 3, 2024" → "2024-03-03"; a year, or a month in
+    ISO form, stays as written: "1790", "2025-06"), or None when it names no day ("June 2025", "last spring")."""
+    value = value.strip()
+    # ISO first: find_date reads no date out of "2025-03-21T08:30:00+00:00" (no word break before the T).
+    return iso_date(value) or (value if re.fullmatch(r"\d{4}(-\d\d)?", value) else None)
+
+
 def pdf_date(value) -> str | None:
     """A PDF information date ("D:20250402093000+01'00'") as ISO 8601 (YYYY-MM-DD); its time and zone are
     often missing or wrong (the producer's clock), so only the day is kept."""
@@ -136,9 +144,7 @@ def given_metadata(pairs: list[tuple[str, str]]) -> dict:
         elif field and value:
             metadata.setdefault(field, value)
     if metadata.get("published_at"):
-        # ISO first: find_date reads no date out of "2025-03-21T08:30:00+00:00" (no word break before the T).
-        stated = metadata["published_at"]
-        metadata["published_at"] = iso_date(stated) or (stated if re.fullmatch(r"\d{4}(-\d\d)?", stated) else None)
+        metadata["published_at"] = stated_date(metadata["published_at"])
     metadata["author"] = ", ".join(authors)
     metadata.setdefault("site", next(filter(None, outlets), None))
     return {k: v for k, v in metadata.items() if v}

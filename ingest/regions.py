@@ -12,7 +12,7 @@ lines is read whole.
 import re
 from dataclasses import dataclass
 
-from ingest.metadata import find_date
+from ingest.metadata import byline_outlet, find_date, names_outlet
 
 BODY, TITLE, BYLINE, AUTHOR_BIO, CAPTION, COMMENTS, RELATED, CHROME = (
     "body",
@@ -332,3 +332,14 @@ def _label_rest(lines: list[Line]) -> list[str]:
             labels.append(state)
         seen.add(plain.lower())
     return labels
+
+
+def byline_parts(text: str) -> tuple[str | None, str | None]:
+    """The writer a byline line names, and the outlet it names beside them ("By Ana Ruiz | Harbour Ledger").
+    Without a "By", only a name with its outlet in brackets is a byline: "Ana Ruiz (Harbour Wire)"."""
+    who, outlet = byline_outlet(text)
+    name = byline_name(text)
+    bracketed = outlet and f"{who} ({outlet})" in text and names_outlet(outlet) and not names_outlet(who)
+    if not name and bracketed and len(who.split()) >= 2 and byline_name(f"By {who}") == who:
+        name = who
+    return name, outlet if name else None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
 from rag.cli import existing_store, quiet_broken_pipe
+from rag.recency import day_label
 from rag.settings import ANSWERS, CHUNKING, SERVER, STORE, Settings, add_flags, load_settings
 
 HISTORY_SHAPE = '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]'
@@ -264,7 +265,8 @@ def print_checks(answer: Answer) -> None:
     if left_out := answer.trace.get("undated_left_out"):
         print(f"\n{left_out} undated article{'s' * (left_out > 1)} left out by the date: add --include-undated")
     for c in answer.conflicts:
-        if f" on {c.about}: " not in answer.text:  # a model's answer: say what Dossier found beside it
+        # Beside a model's answer, what Dossier found; its own answer already says it.
+        if f"on {c.about}: " not in answer.text and f"on {c.about} was corrected" not in answer.text:
             sides = "; ".join(f"{v.value} {''.join(f'[{n}]' for n in v.citations)}" for v in c.values)
             print(f"\n{'corrected' if c.correction else 'sources disagree'} on {c.about}: {sides}")
     if answer.from_passages:
@@ -278,7 +280,7 @@ def print_sources(answer: Answer) -> None:
         citations += [c for c in answer.from_passages.citations if (c.article_id, c.start, c.end) not in shown]
     for c in citations:
         # Who reported it and when, then where it is: what a reader weighs a source by, and how to check it.
-        credit = " · ".join(filter(None, (c.outlet, c.author, (c.published_at or "")[:10])))
+        credit = " · ".join(filter(None, (c.outlet, c.author, day_label(c.published_at) if c.published_at else None)))
         named = " — ".join(filter(None, (c.title, credit)))
         print(f"\n[{c.n}] {named or c.source} — {c.source} (characters {c.start}–{c.end})")
         print("    " + c.text.replace("\n", "\n    "))

@@ -1,7 +1,6 @@
 """The answerer: a question (and the conversation so far) → passages from the library → an answer
 whose every sentence cites the passage it comes from, checked against it."""
 
-import itertools
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -18,7 +17,8 @@ from rag.backends.extractive import ExtractiveBackend
 from rag.citations import Verifier, abstains, citation, finish
 from rag.conflicts import find_conflicts
 from rag.conversation import previous_question, resolve, retrieval_query
-from rag.dates import DateIntent, read_dates
+from rag.dated import dated_quotes, dates_note
+from rag.dates import DateIntent, asks_timeline, read_dates, topic
 from rag.disagreement import on_question, reported, with_conflicts
 from rag.evidence import weigh
 from rag.feedback import FeedbackLog
@@ -26,17 +26,29 @@ from rag.filters import Filters, Scope, scope
 from rag.judge import addresses, answered_plainly, first_repeat
 from rag.library import Library
 from rag.markers import MarkerStream, Numbering
-from rag.recency import RECENT_MARGIN, as_of, newest_relevant
+from rag.recency import RECENT_MARGIN, as_of, newest_relevant, published_day, with_as_of
 from rag.settings import Settings
+from rag.timeline import entry, one_per_article, timeline
 from vectorstore.embedder import Embedder, Remembering
 from vectorstore.records import Hit
 
 # A question, not a document: longer ones are refused rather than scanned by every rule.
 MAX_QUESTION = 2000
+# "How has X changed?" draws on more passages than one answer needs: a line from each article on X.
+TIMELINE_PASSAGES = 12
+# An article's line belongs in a timeline when its passage scores within this of the best one (bench/conflicts:
+# the articles of a timeline scored 0.19 below its best at most) and holds the question's words.
+TIMELINE_MARGIN = 0.25
 
 
 def _best(hits: list[Hit]) -> float:
     return max((h.score for h in hits), default=-1.0)
+
+
+def _oldest_first(hit: Hit) -> tuple[bool, str]:
+    """The undated last."""
+    day = published_day(hit.published_at)
+    return day is None, day or ""
 
 
 def _traced(hit: Hit) -> dict:
@@ -174,17 +186,26 @@ class Assistant:
         # Dates the question names ("since March") narrow the filters, and leave the words retrieval weighs, in a
         # library that dates its articles. Where none has a date (an encyclopedia), "in 1997" is about the topic.
         named = read_dates(question, self._today()) if dates else DateIntent(question)
+        as_timeline = asks_timeline(question)
         within = self._scope(filters, named.since, named.until)
         if within.dated:
             question = named.question
-        query, hits = self._hits(question, history, within.articles, k or self.settings.top_k)
+        k = k or self.settings.top_k
+        query, hits = self._hits(question, history, within.articles, max(k, TIMELINE_PASSAGES) if as_timeline else k)
         if not hits and self.library.counts()[1] == 0:  # counted only then: at 100 k chunks a count costs 10 ms
             path = self.library.path
             raise DossierError(f"store {path} has no articles yet; add some with: python -m ingest PATH --store {path}")
         # The evidence is weighed for what the user asks ("What did she say?" → "What did Ana Ruiz say?"), not for
         # a retrieval query that may carry the previous question's names along.
         question = resolve(question, history) or question
-        evidence = weigh(question, hits, self._sentences)
+        # Passages rarely say "changed": a timeline's evidence and lines are weighed for what changed.
+        asked = topic(question) if as_timeline else question
+        # "How has X changed?": a line from each relevant article, oldest first, where two or more are dated.
+        lines = one_per_article(asked, hits, _best(hits) - TIMELINE_MARGIN) if as_timeline else []
+        lines.sort(key=_oldest_first)
+        as_timeline = sum(bool(published_day(h.published_at)) for h in lines) > 1
+        hits = lines + [h for h in hits if h not in lines] if as_timeline else hits[:k]
+        evidence = weigh(asked, hits, self._sentences)
         trace = {
             "query": query,
             "filters": str(within.filters or ""),
@@ -202,16 +223,28 @@ class Assistant:
             return
         strict = self.settings.strict if strict is None else strict
         newest = None
-        if named.recency:  # "latest", "still", "so far": the newest relevant article answers
+        if as_timeline:
+            trace["timeline"] = {"articles": [h.article_id for h in lines]}
+        elif named.recency:  # "latest", "still", "so far": the newest relevant article answers
             hits, newest = newest_relevant(hits, max(self.settings.min_relevance, _best(hits) - RECENT_MARGIN))
             trace["recency"] = {"newest": newest, "article_id": hits[0].article_id if newest else None}
         found, answers = on_question(find_conflicts(question, hits), question)
-        if answers and self._backend is self._extractive:  # quotes would pick one side: the disagreement answers
+        if as_timeline and self._backend is self._extractive:
+            # Articles that disagree give rival figures: neither supersedes the other.
+            rivals = [frozenset(hits[v.passage].article_id for v in c.values) for c in found if not c.correction]
+            entries = [entry(asked, h, self._extractive.scored(asked, [h])) for h in lines]
+            answer = with_conflicts(timeline(asked, entries, rivals), found, hits)
+            yield from answer.citations if sources else ()
+            yield answer.text
+        elif answers and self._backend is self._extractive:  # quotes would pick one side: the disagreement answers
             answer = reported(found, hits)
+            answer = replace(answer, text=as_of(newest) + answer.text) if newest else answer
             yield from answer.citations if sources else ()
             yield answer.text
         else:
-            answer = yield from self._written(question, hits, history, strict, sources, newest)
+            # A model writing a timeline is shown only its articles, oldest first.
+            shown = lines if as_timeline else hits
+            answer = yield from self._written(question, shown, history, strict, sources, newest)
             answer = with_conflicts(answer, found, hits)
         yield replace(
             answer,
@@ -235,9 +268,9 @@ class Assistant:
         numbered = _NewSources(numbering, passages) if sources and not strict else None
         model = self._backend is not self._extractive
         pieces, repeated = [], False
-        # Quotes say which day they speak for; a model is shown the dates and writes its own words.
-        opening = [as_of(newest)] if newest and not model else []
-        for piece in itertools.chain(opening, self._backend.stream(question, passages, history)):
+        # A "latest" answer opens with the day it speaks for; quotes from articles of different days carry theirs.
+        written = self._backend.stream(question, passages, history)
+        for piece in with_as_of(written if model else dated_quotes(list(written), passages), newest):
             pieces.append(markers.feed(piece))
             cut = first_repeat("".join(pieces), complete=False) if model else None
             if cut is not None:  # a small model looping: stop reading it (the stream closes)
@@ -252,14 +285,21 @@ class Assistant:
         if model and not repeated and (cut := first_repeat(text)) is not None:
             text, repeated = text[:cut].strip(), True
         answer = replace(finish(text, numbering, passages, self._verifier, strict), repeated=repeated)
+        if answer.abstained and newest:  # "the articles don't say" speaks for no day
+            answer = replace(answer, text=answer.text.removeprefix(as_of(newest)))
         if model:
             answer = self._judged(question, answer, passages)
+        # A model that names none of its sources' days, where they differ: they follow its text (which has streamed).
+        note = dates_note(answer) if model else ""
+        answer = replace(answer, text=answer.text + note)
         if strict:
             yield from answer.citations if sources else ()
             yield answer.text
         elif pieces[-1] and not repeated:  # what streamed past the repeat is dropped from the final text
             yield from numbered.new() if numbered else ()
             yield pieces[-1]
+        if note and not strict:
+            yield note
         return answer
 
     def _judged(self, question: str, answer: Answer, passages: list[Hit]) -> Answer:

@@ -11,9 +11,9 @@ import numpy as np
 
 from dossier_core.text import NUMBER_WORDS, WORD, content_words, sentence_spans
 from rag.answer import Answer, Citation, Sentence
+from rag.dated import without_days
 from rag.markers import MARKER, Numbering, renumber, split_sentences, strip_markers, unmarked
 from rag.prompt import header
-from rag.recency import without_as_of
 from vectorstore.records import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -252,7 +252,13 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     if not numbering.numbers and abstains(text):
         return Answer(text, (), True, (), tuple(numbering.removed))
     spans = split_sentences(text)
-    claims = [without_as_of(strip_markers(text[s:e])) for s, e, _ in spans]
+    cited = [list(dict.fromkeys(passage_of[n] for n in numbers)) for _, _, numbers in spans]
+    # The day a sentence gives the article it cites ("As of 3 Nov 2025: ") is the article's own, not a claim to check.
+    shown = [p.published_at for p in passages]
+    claims = [
+        without_days(strip_markers(text[s:e]), [shown[i - 1] for i in cited[k]], shown)
+        for k, (s, e, _) in enumerate(spans)
+    ]
     indexes = range(1, len(passages) + 1)
     # Each passage is checked with the source line the model saw above it: a sentence echoing the
     # headline is the article's own claim. Evidence offsets are then moved back into the passage.
@@ -261,7 +267,6 @@ def finish(text: str, numbering: Numbering, passages: list[Hit], verifier: Verif
     lead = {i: len(shown[i - 1]) - len(passages[i - 1].text) for i in indexes}
     checks = iter(verifier.check([(c, text) for c in claims for text in shown]))
     rows = [{i: _in_passage(next(checks), lead[i]) for i in indexes} for _ in claims]
-    cited = [list(dict.fromkeys(passage_of[n] for n in numbers)) for _, _, numbers in spans]
     unions = _unions(verifier, claims, [p.text for p in passages], rows, cited)
     drafts = [_bind(s, e, text[s:e], cited[k], rows[k], unions[k]) for k, (s, e, _) in enumerate(spans)]
     kept = [d for d in drafts if d.support.supported] if strict else drafts

@@ -7,19 +7,22 @@ so do their modifiers ("annual", "another", "by" before a change); their passage
 something in common, if both name anything); no other year is named and the articles appeared within a year
 of each other, and on the same day if one is a growing total ("has risen to 9": else an update); and the
 words next to them agree: an event word ("killed", "opened") in common (a count needs one) and none apart,
-and enough of the other words. An article giving two values for one thing ("rose from 1,200 to 3,000") sits
-it out. Values agree as Claim.agrees says ("about 1,200" and 1,250; "more than 1,000" and 1,050;
-"1,100–1,300" and 1,200; "May 2024" and "3 May 2024"). A later article of the same outlet changing its value
-is a correction, reported apart (only the outlet's latest value meets other outlets'), and so is what a
-correction notice corrects ("we reported that 8,400 … The correct figure is 4,800"). A denial ("… did not
-resign", "denied that …", "no one was killed in the fire") conflicts with another article's sentence stating
-the claim, neither negated nor hedged."""
+and enough of the other words. The holders of an office compare when their organisations match; the scorers
+of a winning goal and the winners of a contest when each passage names the others' teams, grounds and places.
+An article giving two values for one thing ("rose from 1,200 to 3,000") sits it out. Values agree as
+Claim.agrees says ("about 1,200" and 1,250; "more than 1,000" and 1,050; "1,100–1,300" and 1,200; "May 2024"
+and "3 May 2024"). A later article of the same outlet changing its value is a correction, reported apart
+(only the outlet's latest value meets other outlets'), and so is what a correction notice corrects ("we
+reported that 8,400 … The correct figure is 4,800"): the outlet's earlier article, else the value the notice
+itself takes back. A denial ("… did not resign", "denied that …", "no one was killed in the fire") conflicts
+with another article's sentence stating the claim, neither negated nor hedged, published within a year; a
+negation of a later time ("has not flooded since") denies nothing. rag.disagreement says what each is about."""
 
 import re
 from dataclasses import dataclass, replace
 
 from dossier_core.text import sentence_spans
-from rag.claims import LOWER, Claim, events, read_claims, stem, stemmed, stems
+from rag.claims import LOWER, OFFICES, Claim, events, read_claims, stem, stemmed, stems
 from rag.question import answer_type, mentions, names
 from vectorstore.records import Hit
 
@@ -37,9 +40,10 @@ class Value:  # one article's statement of the value
 
 @dataclass(frozen=True)
 class Conflict:
-    about: str  # "people killed", "bridge cost", "when bridge opened", "the director of the agency"
     values: tuple[Value, ...]  # one per article, grouped by side; a correction's oldest side first
     kind: str  # "number", "date", "name" or "denial"
+    words: frozenset[str]  # the stems of what it is about, that its claims share: what a question about it names
+    claims: tuple[Claim, ...]  # those compared (a denial's: the report first), that rag.disagreement names it by
     correction: bool = False  # a later article of the same outlet changed the value
 
 
@@ -79,6 +83,8 @@ _GENERIC = frozenset(map(stem, "happened happen say said tell news latest recent
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 _HARMS = frozenset({stem("killed"), stem("injured")})
 _DENYING = frozenset("not no nobody deny denies denied denying rejected dismissed refuted false untrue t".split())
+# A negation of a later time than a report's ("has not flooded since the wall was built", "not yet").
+_LATER = re.compile(r"\b(?:since|yet|again|any ?more|so far|no longer|until|till)\b", re.I)
 # Verbs whose negation denies nothing ("did not respond", "was not immediately clear").
 _NOT_DENIALS = frozenset("say respond comment reply return answer give specify elaborate disclose reveal confirm "
                          "know immediately provide release identify explain address mention name expect want need "
@@ -141,16 +147,31 @@ def _said(hit: Hit, i: int, sentences: list, story: frozenset, wanted: str | Non
 
 def _notices(said: list[_Said]) -> list[Conflict]:
     """What correction notices correct: the outlet's earlier article that gave the value a notice takes back,
-    against the notice's right value."""
+    against the notice's right value; without that article, the value the notice takes back ("we reported that
+    8,400 …"), which it states first, against the right one."""
     found = {}
-    for r in (m for m in said if m.notice == "retracted" and _outlet(m)):
-        right = [m for m in said if m.notice == "correct" and m.article == r.article and m.claim.kind == r.claim.kind]
-        for old in said:
-            if old.article != r.article and _outlet(old) == _outlet(r) and old.claim.normalized == r.claim.normalized:
-                for c in right[:1] if (old.value.published_at or "") < (r.value.published_at or "") else ():
-                    values = (replace(old.value, side=0), replace(c.value, side=1))
-                    found.setdefault((old.article, c.article), Conflict(_about([r, old]), values, r.claim.kind, True))
+    for r in (m for m in said if m.notice == "retracted"):
+        kind = [m for m in said if m.article == r.article and m.claim.kind == r.claim.kind]
+        # The right value of the same unit, or of the kind if the notice takes back one value of it.
+        right = [m for m in kind if m.notice == "correct" and (m.claim.unit == r.claim.unit or _only(r, kind))][:1]
+        old = [
+            m
+            for m in said
+            if m.article != r.article and _outlet(r) and _outlet(m) == _outlet(r)
+            and m.claim.normalized == r.claim.normalized
+            and (m.value.published_at or "") < (r.value.published_at or "")
+        ]  # fmt: skip
+        for c, before in ((c, before) for c in right for before in old or [r]):
+            values = (replace(before.value, side=0), replace(c.value, side=1))
+            group = [r, before] if old else [r, c]
+            conflict = Conflict(values, r.claim.kind, _words(group), tuple(m.claim for m in group), True)
+            found.setdefault((before.article, c.article), conflict)
     return list(found.values())
+
+
+def _only(r: _Said, kind: list[_Said]) -> bool:
+    """Whether r is the one value of its kind its notice takes back."""
+    return sum(m.notice == "retracted" for m in kind) == 1
 
 
 def _same_thing(a: _Said, b: _Said) -> bool:
@@ -161,6 +182,8 @@ def _same_thing(a: _Said, b: _Said) -> bool:
         return False
     if _other_story(a, b):
         return False
+    if x.kind == "name" and x.unit[1] not in OFFICES:  # one event's: the other passage names what each names
+        return x.subjects <= b.around and y.subjects <= a.around
     if x.kind == "name":  # the organisations named overlap, or the passage naming none mentions the other's
         return bool(
             x.subjects & y.subjects if x.subjects and y.subjects else x.subjects & b.around or y.subjects & a.around
@@ -200,7 +223,11 @@ def _story(hit: Hit) -> frozenset[str]:
 
 def _years_apart(a: _Said, b: _Said) -> bool:
     """Whether the articles were published more than a year apart: their figures are of different times."""
-    years = [v.published_at[:4] for v in (a.value, b.value) if v.published_at and v.published_at[:4].isdigit()]
+    return _apart(a.value.published_at, b.value.published_at)
+
+
+def _apart(day: str | None, other: str | None) -> bool:
+    years = [d[:4] for d in (day, other) if d and d[:4].isdigit()]
     return len(years) == 2 and abs(int(years[0]) - int(years[1])) > 1
 
 
@@ -258,19 +285,23 @@ def _conflict(group: list[_Said], said: list[_Said], correction: bool) -> Confli
     first = (lambda m: m.value.published_at) if correction else (lambda m: m.value.passage)
     sides.sort(key=lambda side: min(map(first, side)))  # a correction's oldest first, else in the passages' order
     values = tuple(replace(m.value, side=k) for k, side in enumerate(sides) for m in sorted(side, key=first))
-    return Conflict(_about(group), values, group[0].claim.kind, correction)
+    return Conflict(values, group[0].claim.kind, _words(group), tuple(m.claim for m in group), correction)
 
 
-def _about(group: list[_Said]) -> str:
-    """The words the claims share, as the first wrote them: a count's noun and event ("people killed"), else
-    all ("bridge cost"); or a name's or denial's label."""
-    first, others = group[0].claim, {st for m in group[1:] for st, _ in m.claim.words}
-    if first.label:
-        return first.label
-    shared = [(st, w) for st, w in dict(first.words).items() if st in others]
-    short = [w for st, w in shared if st in first.events or st == first.unit[-1]]
-    words = " ".join(short if first.unit[0] == "count" and len(short) > 1 else [w for _, w in shared][:4])
-    return f"when {words}" if first.kind == "date" else words or str(first.unit[-1])
+def _words(group: list[_Said]) -> frozenset[str]:
+    """What the claims are about, as stems: a name's or a denial's label and organisation or denied words, else
+    the words the first shares with the others ("people", "killed") and its unit's noun."""
+    first = group[0].claim
+    if first.label or first.kind == "denial":
+        return frozenset(stems(first.label) | first.subjects)
+    claims = [m.claim for m in group]
+    return frozenset(shared_words(first, claims) | {str(first.unit[-1])})
+
+
+def shared_words(claim: Claim, claims: list[Claim] | tuple[Claim, ...]) -> set[str]:
+    """The stems of the claim's words that another of the claims has too."""
+    others = {st for c in claims if c is not claim for st, _ in c.words}
+    return {st for st, _ in claim.words if st in others}
 
 
 def _denials(hits: list[Hit], sentences: list[list], stories: list[frozenset[str]], asked: set[str]) -> list[Conflict]:
@@ -294,16 +325,16 @@ def _denials(hits: list[Hit], sentences: list[list], stories: list[frozenset[str
                     a: r
                     for a, r in reports.items()
                     if r and a != hit.article_id and not (story and r.story and not story & r.story)
-                }
+                    and not _apart(r.value.published_at, hit.published_at)  # another time's report
+                }  # fmt: skip
                 if not reports:
                     continue
-                wanted = denied[0] | {denied[1]}
-                label = " ".join(dict.fromkeys(w for st, w in next(iter(reports.values())).claim.words if st in wanted))
-                claim = Claim("denial", m.group().strip(), "denied", ("denial",), ("denied",), label=label)
-                said = [replace(r, claim=replace(r.claim, label=label)) for r in reports.values()]
+                wanted = denied[0] | {denied[1]}  # what the report states: rag.disagreement names the conflict by it
+                claim = Claim("denial", m.group().strip(), "denied", ("denial",), ("denied",), subjects=wanted)
+                said = [replace(r, claim=replace(r.claim, subjects=wanted)) for r in reports.values()]
                 value = Value(claim.written, "denied", i, (s, e), hit.published_at, hit.outlet)
                 for c in _judge([*said, _Said(claim, value, hit.article_id)]):
-                    found.setdefault((c.about, tuple(v.passage for v in c.values)), c)
+                    found.setdefault(tuple((v.passage, v.sentence) for v in c.values), c)
     return list(found.values())
 
 
@@ -318,6 +349,8 @@ def _denied(m: re.Match) -> tuple[set[str], str, int] | None:
         return (words, "", max(2, -(-2 * len(words) // 3))) if len(words) >= 2 else None
     verb, passive = m["verb"], m.groupdict().get("passive")
     if stem(verb) in _NOT_DENIALS or verb in _NOT_DENIALS or passive and not verb.endswith(("ed", "en")):
+        return None
+    if _LATER.search(m.string, m.start(), min(m.endpos, m.end() + 40)):  # "has not flooded since": a later time's
         return None
     if m.re is _DENIALS[3]:  # "no one was killed", "no deaths were reported in the fire": its other words too
         event = stem(m["claim"]) if verb in ("reported", "recorded", "confirmed") else stem(verb)

@@ -28,6 +28,7 @@ from dossier_core.text import (
     STOPWORDS,
     WEEKDAYS,
 )
+from rag.recency import day_label
 
 DAY = timedelta(days=1)
 # Counts written as words ("the past two weeks").
@@ -302,7 +303,7 @@ def _without(question: str, cuts: list[tuple[int, int]]) -> str:
 
 
 def _label(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1][:3].title()} {day.year}"
+    return day_label(day.isoformat())
 
 
 def _span_label(first: date, last: date) -> str:
@@ -311,3 +312,31 @@ def _span_label(first: date, last: date) -> str:
     if first.year != last.year:
         return f"{_label(first)} – {_label(last)}"
     return f"{first.day}–{_label(last)}" if first.month == last.month else f"{_label(first)[:-5]} – {_label(last)}"
+
+
+# Questions asking how something changed over time (rag.timeline answers them).
+_CHANGED = r"chang(?:e|ed|ing)|evolv(?:e|ed|ing)|develop(?:ed)?|shift(?:ed)?|progress(?:ed)?|risen|grown|fallen"
+_AFTER = r"\s*(?:$|[?.!,;]|\s+(?:since|over|from|between|in|during|through|after|across|so far)\b)"
+_ASKS = re.compile(
+    rf"\btime\s?lines?\b|\bchronolog(?:y|ical)\b|\bover (?:the )?(?:years|time|decades?|past (?:few |\w+ )?years)\b"
+    rf"|\bhow (?:has|have|did|does|do|is|are)\b[^?]{{1,120}}?\b(?:{_CHANGED}){_AFTER}"
+    rf"|\bwhat (?:has|have) happened (?:with|to)\b|\bwhat happened (?:with|to)\b[^?]{{1,120}}?\bsince\b"
+    r"|\b(?:history|evolution) of\b",
+    re.I,
+)
+# The words of a timeline question that ask for change, not for what changed: passages rarely say "changed".
+_CHANGE_WORDS = re.compile(
+    rf"\b(?:{_CHANGED}|develops|time\s?lines?|chronolog(?:y|ical)|history|evolution|happened)\b"
+    r"|\bover (?:the )?(?:years|time|decades?)\b|\b(?:give|show|tell) me\b|\bplease\b",
+    re.I,
+)
+
+
+def asks_timeline(question: str) -> bool:
+    """Whether the question asks how something changed over time."""
+    return bool(_ASKS.search(question))
+
+
+def topic(question: str) -> str:
+    """A timeline question without its words of change: "How has the fare changed?" → "How has the fare?"."""
+    return re.sub(r"\s+(?=[?.!,;])", "", " ".join(_CHANGE_WORDS.sub(" ", question).split()))

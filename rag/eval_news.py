@@ -9,9 +9,12 @@
 - date filter: the question's date bounds read as expected and applied, every passage retrieved published inside
   them, and only allowed articles cited (retrieval also returns other topics' articles of those dates, below
   min_relevance, so "every passage retrieved is allowed" could not hold).
-- a conflict reported on a latest, date filter or timeline question is counted too, and listed as a miss.
+- a conflict reported on a latest, date filter or timeline question is counted too, and listed as a miss (a
+  correction is not: it tells such a question what the figure became).
 - timeline: the share of the expected articles cited in date order (their longest run in order among the
-  citations), and the questions whose whole timeline is cited in order.
+  citations; none when an article of another topic is cited), the questions whose whole timeline is cited in
+  order, and those whose lines marked superseded (each by the article that superseded it) are exactly those
+  expected.
 
 Each question is answered as of its own `as_of` day, over the same library. Whether an answer holds a value is
 rag.eval's `contains_answer`, passed in: rag.eval runs this module, so this one does not import it.
@@ -30,6 +33,7 @@ from rag.answer import Answer, Disagreement
 from rag.assistant import Assistant
 from rag.library import Library
 from rag.markers import unmarked
+from rag.timeline import SUPERSEDED
 
 # Whether a text holds one of the values: rag.eval.contains_answer.
 Holds = Callable[[str, list[str]], bool]
@@ -49,19 +53,19 @@ LABELS = {
     "date_cited_accuracy": "date filter: only allowed articles cited",
     "timeline_in_order": "timeline: share of articles cited in date order",
     "timeline_complete": "timeline: whole timeline cited in order",
+    "timeline_superseded": "timeline: earlier figures marked superseded right",
     "other_with_conflict": "latest, date filter, timeline: a conflict reported",
     "answer_ms_p50": "answer ms p50",
     "answer_ms_p95": "answer ms p95",
     "n_questions": "questions",
 }
 
-# Issue 17's targets for the figures it names; the timeline is not built yet, so its figure has none.
+# Issue 17's targets for the figures it names.
 TARGETS = {
     "conflict_precision": "≥ 0.9",
     "conflict_recall": "≥ 0.9",
     "latest_accuracy": "≥ 0.95",
     "date_bounds_accuracy": "1.000",
-    "timeline_in_order": "none yet",
 }
 
 
@@ -120,11 +124,20 @@ def in_order(cited: list[str], order: list[str]) -> int:
     return row[-1]
 
 
+def superseded(answer: Answer) -> dict[str, str]:
+    """A timeline answer's lines marked superseded: {article: the article whose figure superseded it}."""
+    article = {c.n: c.article_id for c in answer.citations}
+    marked = [s for s in answer.sentences if s.reason.startswith(SUPERSEDED)]
+    return {article[s.citations[0]]: article[s.citations[-1]] for s in marked}
+
+
 def score(q: NewsQuestion, answer: Answer, holds: Holds) -> tuple[dict, str]:
     """The checks of one answer for its question's kind, and why any failed."""
     e, cited = q.expected, list(dict.fromkeys(c.article_id for c in answer.citations))
     reported = [[sorted(s) for s in _side_articles(answer, d)] for d in answer.conflicts]
-    checks, why = {"any": bool(answer.conflicts)}, []
+    # A correction is what a latest, dated or timeline question should hear: the figure was changed, and to what.
+    stray = [d for d in answer.conflicts if not (d.correction and q.kind in KINDS[2:])]
+    checks, why = {"any": bool(answer.conflicts if q.kind == "conflict" else stray)}, []
     if q.kind == "conflict":
         matched = [d for d in answer.conflicts if matches(answer, d, e["articles"])]
         first = (matched or answer.conflicts)[:1]  # the flag of the conflict matched, else of any reported
@@ -132,7 +145,7 @@ def score(q: NewsQuestion, answer: Answer, holds: Holds) -> tuple[dict, str]:
         checks |= {"found": bool(matched), "correction": e.get("correction", False) == flag}
         why += [] if matched else [f"expected sides {e['articles']}, reported {reported or 'none'}"]
         why += [] if checks["correction"] else [f"correction expected {e.get('correction', False)}, reported {flag}"]
-    elif answer.conflicts:
+    elif stray:
         why.append(f"conflict reported: {reported}")
     if "answer_contains" in e:
         checks["contains"] = not answer.abstained and holds(unmarked(answer.text), [e["answer_contains"]])
@@ -153,8 +166,13 @@ def score(q: NewsQuestion, answer: Answer, holds: Holds) -> tuple[dict, str]:
         why += [f"retrieved {outside} from outside the dates"] if outside else []
         why += [] if checks["cited"] else [f"cited {cited}, allowed {e['articles_allowed']}"]
     if q.kind == "timeline":
-        checks["in_order"] = in_order(cited, e["order"]) / len(e["order"])
+        stray = [a for a in cited if a in e.get("not_cited", [])]
+        checks["in_order"] = 0.0 if stray else in_order(cited, e["order"]) / len(e["order"])
         why += [] if checks["in_order"] == 1 else [f"cited {cited}, expected {e['order']}"]
+        if "superseded" in e:
+            marked = superseded(answer)
+            checks["superseded"] = marked == e["superseded"]
+            why += [] if checks["superseded"] else [f"marked superseded {marked}, expected {e['superseded']}"]
     return checks, "; ".join(why)
 
 
@@ -185,7 +203,7 @@ def summarize_news(scored: list[Scored]) -> dict:
     """The figures of `LABELS` (None where no question counts), and the misses."""
 
     def checks(kind: str, name: str) -> list:
-        return [s.checks[name] for s in scored if s.question.kind == kind]
+        return [s.checks[name] for s in scored if s.question.kind == kind and name in s.checks]
 
     reported = checks("conflict", "any") + checks("no_conflict", "any")
     dated = [s.checks for s in scored if s.question.kind == "date_filter"]
@@ -204,6 +222,7 @@ def summarize_news(scored: list[Scored]) -> dict:
         "date_cited_accuracy": _share(checks("date_filter", "cited")),
         "timeline_in_order": _share(checks("timeline", "in_order")),
         "timeline_complete": _share([share == 1 for share in checks("timeline", "in_order")]),
+        "timeline_superseded": _share([s.checks["superseded"] for s in scored if "superseded" in s.checks]),
         "other_with_conflict": _share([s.checks["any"] for s in scored if s.question.kind in KINDS[2:]]),
         "answer_ms_p50": round(float(np.percentile(ms, 50)), 1) if ms else None,
         "answer_ms_p95": round(float(np.percentile(ms, 95)), 1) if ms else None,

@@ -6,6 +6,7 @@ Every string from an article or a question goes through `html.escape`, as in rag
 
 from html import escape
 
+from rag.recency import day_label
 from rag.render import card_id
 
 NEWS_STYLE = """<style>
@@ -50,7 +51,8 @@ def dates_html(answer: dict) -> str:
 def _side(side: dict, citations: dict[int, dict], key: str) -> str:
     numbers = [n for n in side["citations"] if n in citations]
     links = "".join(f'<sup><a href="#{card_id(key, n)}" title="Source {n}">[{n}]</a></sup>' for n in numbers)
-    meta = " · ".join(escape(p) for p in (side.get("outlet"), (side.get("published_at") or "")[:10]) if p)
+    day = day_label(side["published_at"]) if side.get("published_at") else None
+    meta = " · ".join(escape(p) for p in (side.get("outlet"), day) if p)
     quote = f"<blockquote>“{escape(side['quote'])}”</blockquote>" if side.get("quote") else ""
     return (
         f'<div class="dossier-side"><strong>{escape(side["value"])}</strong> {links}'

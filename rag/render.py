@@ -79,7 +79,8 @@ def answer_html(answer: dict, key: str) -> str:
         out.append(body)
         pos = at + len(s["text"])
     out.append(_markers(escape(text[pos:]), key))
-    return '<div class="dossier-answer">' + "".join(out).replace("\n", "<br>") + "</div>"
+    lines = re.sub(r"(?m)^- ", "• ", "".join(out))  # a list's lines (a timeline, a model's list) as bullets
+    return '<div class="dossier-answer">' + lines.replace("\n", "<br>") + "</div>"
 
 
 def notices(answer: dict) -> tuple[list[str], list[str]]:

@@ -52,6 +52,19 @@ def library(tmp_path):
     return Path(shutil.copytree(LIBRARY, tmp_path / "library"))
 
 
+def dated_store(root: Path, articles: dict[str, tuple[dict, str]], embedder) -> Path:
+    """A store under `root` of Markdown articles: file name → (front matter, body); a None field is left out."""
+    from rag import Library
+
+    (root / "articles").mkdir()
+    for name, (fields, body) in articles.items():
+        head = "".join(f"{key}: {value}\n" for key, value in fields.items() if value)
+        (root / "articles" / name).write_text(f"---\n{head}---\n\n{body}\n")
+    results = Library(root / "store", embedder=embedder).ingest([root / "articles"])
+    assert [r.status for r in results] == ["added"] * len(articles), [r.line for r in results]
+    return root / "store"
+
+
 def parse(name, data: bytes | None = None, source: str | None = None):
     """The one article in a file (or in `data`, named `name`), as ingest reads it."""
     from ingest.load import Document, parse_articles, read_file

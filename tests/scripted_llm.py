@@ -19,6 +19,7 @@ class ScriptedLLM:
     def __init__(self):
         self.answer = ""
         self.sources: dict[int, str] = {}  # the numbered passages of the last prompt
+        self.prompt = ""  # the last prompt's user message
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_port}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -31,7 +32,8 @@ class ScriptedLLM:
         return found[0]
 
     def reply(self, body: dict) -> str:
-        self.sources = {int(n): text for n, text in _SOURCE.findall(body["messages"][-1]["content"])}
+        self.prompt = body["messages"][-1]["content"]
+        self.sources = {int(n): text for n, text in _SOURCE.findall(self.prompt)}
         return re.sub(r"\{([^{}]+)\}", lambda m: str(self.number(m.group(1))), self.answer)
 
     def close(self):

@@ -551,7 +551,7 @@ def test_the_checks_print_one_plain_line_each_then_the_passages_answer_and_all_s
         "The pier is 300 metres long [2].",
         "[1] Title 1 — /docs/1.md (characters 0–24)",
         "    The pier opened in 1890.",
-        "[2] Title 2 — Pier Post · 2024-05-02 — /docs/2.md (characters 0–28)",
+        "[2] Title 2 — Pier Post · 2 May 2024 — /docs/2.md (characters 0–28)",
         "    The pier is 300 metres long.",
     ]
 

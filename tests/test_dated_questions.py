@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rag import Assistant, DossierError, Filters, Library, Settings
+from tests.conftest import dated_store
 from tests.test_cli import ROOT, env
 
 pytestmark = pytest.mark.model
@@ -24,15 +25,11 @@ AS_OF = "2026-05-14"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, minilm):
-    root = tmp_path_factory.mktemp("dated")
-    (root / "articles").mkdir()
-    for name, (day, title, body) in ARTICLES.items():
-        dated = f"date: {day}\n" if day else ""
-        text = f"---\ntitle: {title}\n{dated}---\n\n{body} Ferries leave the harbour at dawn.\n"
-        (root / "articles" / name).write_text(text)
-    results = Library(root / "store", embedder=minilm).ingest([root / "articles"])
-    assert [r.status for r in results] == ["added"] * 4, [r.line for r in results]
-    return root / "store"
+    articles = {
+        name: ({"title": title, "date": day}, f"{body} Ferries leave the harbour at dawn.")
+        for name, (day, title, body) in ARTICLES.items()
+    }
+    return dated_store(tmp_path_factory.mktemp("dated"), articles, minilm)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from rag import Assistant, Library, Settings
 from rag.answer import Answer, Citation, Sentence
 from rag.conflicts import find_conflicts
-from rag.disagreement import on_question, with_conflicts
+from rag.disagreement import about, on_question, reported, with_conflicts
 from vectorstore.records import Hit
 
 QUESTION = "How many homes did the storm destroy in Ardmoor?"
@@ -36,7 +36,7 @@ def test_the_extractive_answer_names_each_side_with_its_outlet_and_date(tmp_path
     library = Library(tmp_path / "store", Settings(top_k=3), minilm)
     assert {r.status for r in library.ingest([tmp_path / "articles"])} == {"added"}
     answer = Assistant(library).ask(QUESTION)
-    assert answer.text.startswith("Reports differ on homes destroyed: ")
+    assert answer.text.startswith("Reports differ on the homes destroyed: ")
     (conflict,) = answer.to_dict()["conflicts"]
     sides = {side["value"]: side for side in conflict["values"]}
     assert set(sides) == {"140", "320"} and conflict["kind"] == "number" and not conflict["correction"]
@@ -47,7 +47,7 @@ def test_the_extractive_answer_names_each_side_with_its_outlet_and_date(tmp_path
             start, end = cited.highlights[0]
             assert side["value"].split()[0] in cited.text or "hundred" in cited.text[start:end]
             assert f"[{n}]" in answer.text
-    assert "(Moor Gazette, 2025-10-04)" in answer.text and all(s.supported for s in answer.sentences)
+    assert "(Moor Gazette, 4 Oct 2025)" in answer.text and all(s.supported for s in answer.sentences)
 
 
 def test_values_that_agree_after_normalising_are_no_conflict_and_a_later_same_outlet_value_is_a_correction():
@@ -86,7 +86,7 @@ def test_a_question_in_other_words_for_the_same_thing_still_meets_its_conflict()
             hit(2, "The flood killed 3,000 people in Norvale.", "Coastal Wire", "2025-10-05")]  # fmt: skip
     for question in ("How many died in the Norvale flood?", "What was the death toll of the Norvale flood?"):
         found, answers = on_question(find_conflicts(question, hits), question)
-        assert [c.about for c in found] == ["people killed"] and answers, question
+        assert [about(c) for c in found] == ["the people killed"] and answers, question
 
 
 def test_a_conflict_about_something_else_is_not_what_a_question_is_answered_with():
@@ -96,3 +96,25 @@ def test_a_conflict_about_something_else_is_not_what_a_question_is_answered_with
     assert on_question(found, "What are the beekeepers along the coast doing?") == ([], False)
     assert on_question(found, QUESTION) == (found, True)  # asks for the count they differ on
     assert on_question(found, "Why were homes in Ardmoor destroyed?") == (found, False)  # related, not asked for
+
+
+def test_a_correction_says_what_the_value_became_and_a_notice_read_alone_answers():
+    corrected = [
+        hit(1, "The storm destroyed 140 homes in Ardmoor.", "Moor Gazette", "2025-10-04"),
+        hit(2, "Correction: the storm destroyed 410 homes in Ardmoor.", "Moor Gazette", "2025-10-06"),
+    ]
+    assert reported(find_conflicts(QUESTION, corrected), corrected).text == (
+        "A report on the homes destroyed was corrected from 140 [1] (Moor Gazette, 4 Oct 2025) "
+        "to 410 [2] (Moor Gazette, 6 Oct 2025)."
+    )
+    text = (
+        "On Friday we reported that the storm destroyed 140 homes in Ardmoor. That was wrong. The right figure is 410."
+    )
+    notice = [hit(1, text, "Moor Gazette", "2025-10-06")]
+    question = "What is the latest figure for homes destroyed in Ardmoor?"  # asks for no number: a quote would do
+    found, answers = on_question(find_conflicts(question, notice), question)
+    assert answers and reported(found, notice).text == (
+        "A report on the homes destroyed was corrected from 140 [1] to 410 [1] (Moor Gazette, 6 Oct 2025)."
+    )
+    found, answers = on_question(find_conflicts(question, corrected), question)
+    assert found and not answers  # the corrected article is there to quote

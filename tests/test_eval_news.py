@@ -6,15 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rag import Answer, Citation, DossierError
-from rag.answer import Disagreement, Reported
+from rag.answer import Disagreement, Reported, Sentence
 from rag.eval import contains_answer
-from rag.eval_news import Scored, load_news, matches, news_tables, score, summarize_news
+from rag.eval_news import NewsQuestion, Scored, load_news, matches, news_tables, score, summarize_news, superseded
 from rag.eval_news import in_order as in_date_order
+from rag.timeline import SUPERSEDED
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWS = Path(__file__).parent / "fixtures" / "news-eval"
@@ -103,6 +105,25 @@ def test_latest_date_filter_and_timeline_checks():
         0.5,
     )
     assert figures["conflict_precision"] is None and figures["conflict_recall"] is None
+
+
+def test_a_timeline_scores_its_superseded_marks_and_stray_articles():
+    expected = {"order": ["fee-1", "fee-2"], "superseded": {"fee-1": "fee-2"}, "not_cited": ["other"]}
+    q = NewsQuestion("t-1", "How has the fee changed?", "timeline", None, expected)
+    lines = (
+        Sentence("£2 [1] (superseded by £3 [2])", (1, 2), True, f"{SUPERSEDED} [2]"),
+        Sentence("£3 [2]", (2,), True, "q"),
+    )
+    marked = replace(answer("…", ["fee-1", "fee-2"]), sentences=lines)
+    assert superseded(marked) == {"fee-1": "fee-2"}
+    assert score(q, marked, contains_answer)[0] == {"any": False, "in_order": 1.0, "superseded": True}
+    unmarked = replace(marked, sentences=(replace(lines[0], reason="quoted"), lines[1]))
+    checks, why = score(q, unmarked, contains_answer)
+    assert checks["superseded"] is False and "marked superseded {}" in why
+    stray = replace(answer("…", ["fee-1", "other", "fee-2"]), sentences=())
+    assert score(q, stray, contains_answer)[0]["in_order"] == 0.0
+    figures = summarize_news([Scored(q, *score(q, m, contains_answer), 1.0) for m in (marked, unmarked)])
+    assert figures["timeline_superseded"] == 0.5
 
 
 @pytest.mark.slow

@@ -267,3 +267,18 @@ def test_llamacpp_runs_the_gguf_in_process(store, minilm):
 def test_the_answer_length_cap_reaches_the_server(store, minilm, server):
     *pieces, answer = openai_assistant(store, minilm, server, max_answer_tokens=8).stream(QUESTIONS[2])
     assert 1 <= len(pieces) <= 9 and len(strip_markers(answer.text).split()) <= 12
+
+
+def test_the_model_answers_how_something_changed_from_the_articles_oldest_first(tmp_path, minilm, server):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for day, body in [("2020-02-03", "£2.10"), ("2023-02-06", "£2.60"), ("2025-02-03", "£2.95")]:
+        text = f"The single bus fare in Orlam is {body} from this month, the transport board said."
+        (articles / f"fare-{day}.md").write_text(f"---\ntitle: Orlam bus fare {day[:4]}\ndate: {day}\n---\n\n{text}\n")
+    Assistant(tmp_path / "store", embedder=minilm).library.ingest([articles])
+    *pieces, answer = openai_assistant(tmp_path / "store", minilm, server).stream("How has the Orlam bus fare changed?")
+    assert_final_is_what_streamed("".join(pieces), answer)
+    days = {p["article_id"]: p["published_at"][:10] for p in answer.trace["passages"]}
+    shown = [days[a] for a in answer.trace["timeline"]["articles"]]  # the model's sources, in the order it saw them
+    assert shown == ["2020-02-03", "2023-02-06", "2025-02-03"]
+    assert answer.text and all(c.published_at for c in answer.citations)

@@ -198,6 +198,19 @@ def test_jsonl_dump_gives_one_article_per_line_with_ids_and_extra_metadata(tmp_p
         parse_articles(read_file(tmp_path / "bad.json"))
 
 
+def test_a_dump_date_is_read_as_an_iso_day_and_one_naming_no_day_is_dropped(tmp_path):
+    dates = ["March 3, 2024", "2024-03-03T09:15:00Z", "1790", "2025-06", "in the spring", "2024-02-30"]
+    path = tmp_path / "dated.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": str(n), "published_at": d, "body": "A line."}) + "\n" for n, d in enumerate(dates))
+    )
+    articles, problems = parse_articles(read_file(path))
+    assert not problems
+    assert [a.metadata.get("published_at") for a in articles] == [
+        "2024-03-03", "2024-03-03T09:15:00+00:00", "1790", "2025-06", None, None,
+    ]  # fmt: skip
+
+
 def test_a_dump_body_ending_in_wire_credits_keeps_them_out_of_the_body(tmp_path):
     body = "The ferry to Holm resumed on Friday after a week of gales.\n\n(Reporting by Aud Lind; editing by Per Sand)"
     path = tmp_path / "wire.jsonl"

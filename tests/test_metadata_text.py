@@ -158,17 +158,17 @@ def test_a_byline_names_its_outlet_only_when_it_is_one(byline, who, outlet):
 TITLE = "Lock keepers on the Severn branch vote to strike over the sale of cottages"
 
 
-@pytest.mark.parametrize(
-    "byline, author, site",
-    [
-        ("By Petra Voss, Severn Press Agency", "Petra Voss", "Severn Press Agency"),
-        ("By P. Voss | The Basin Ledger", "P. Voss", "The Basin Ledger"),
-        ("Petra Voss (Severn Wire)", "Petra Voss", "Severn Wire"),
-        ("Petra Voss (Severn Wire) · 14 Jan 2025", "Petra Voss", "Severn Wire"),
-        ("By Petra Voss and Jon Ek", "Petra Voss and Jon Ek", None),
-        ("By Petra Voss, Staff Writer", "Petra Voss", None),
-    ],
-)
+BYLINES = [
+    ("By Petra Voss, Severn Press Agency", "Petra Voss", "Severn Press Agency"),
+    ("By P. Voss | The Basin Ledger", "P. Voss", "The Basin Ledger"),
+    ("Petra Voss (Severn Wire)", "Petra Voss", "Severn Wire"),
+    ("Petra Voss (Severn Wire) · 14 Jan 2025", "Petra Voss", "Severn Wire"),
+    ("By Petra Voss and Jon Ek", "Petra Voss and Jon Ek", None),
+    ("By Petra Voss, Staff Writer", "Petra Voss", None),
+]
+
+
+@pytest.mark.parametrize("byline, author, site", BYLINES)
 def test_a_text_article_byline_gives_the_author_and_its_outlet(byline, author, site):
     art = parse("strike.txt", story(f"{TITLE}\n{byline}"))
     assert art.title == TITLE
@@ -198,6 +198,12 @@ def page(byline: str, site_meta: str = "") -> bytes:
         f"<html><head>{site_meta}</head><body><article><h1>{TITLE}</h1><p class='byline'>{byline}</p>"
         f"<p>{BODY}</p><p>{SECOND}</p></article></body></html>"
     ).encode()
+
+
+@pytest.mark.parametrize("byline, author, site", BYLINES)
+def test_a_page_byline_reads_as_the_same_line_of_a_text_article(byline, author, site):
+    art = parse("strike.html", page(byline))
+    assert (art.metadata["author"], art.metadata.get("site")) == (author, site)
 
 
 def test_a_page_byline_gives_the_outlet_only_when_the_markup_names_none():

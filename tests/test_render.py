@@ -266,3 +266,11 @@ def test_feedback_is_kept_per_answer_and_a_second_rating_replaces_the_first(tmp_
         log.record("id3", 5, "?", a)
     with pytest.raises(DossierError, match="cannot use it"):
         FeedbackLog(tmp_path / "missing" / "f.sqlite3").record("id", 1, "?", a)
+
+
+def test_a_listed_answer_shows_one_bullet_a_line():
+    text = "What the articles reported, oldest first:\n- 2 May 2019, Wold Post: £18 a day [1]\n- 4 Jun 2023: £24 [2]"
+    lines = [("2 May 2019, Wold Post: £18 a day [1]", [1], True, "q"), ("4 Jun 2023: £24 [2]", [2], True, "q")]
+    html = answer_html(answer(text, lines, [citation(1), citation(2, "a2")]), "t1")
+    assert html.count("<br>• ") == 2 and "- " not in html
+    assert html.startswith('<div class="dossier-answer">What the articles reported, oldest first:<br>• 2 May 2019')
