@@ -510,6 +510,17 @@ def test_undated_articles_can_be_let_through_a_date(monkeypatch, tmp_path, minil
     assert not any("with undated articles" in h.value for h in at.html)
 
 
+def test_how_a_figure_changed_is_a_dated_list_and_rival_figures_are_not_superseded(monkeypatch, tmp_path, minilm):
+    at = start(monkeypatch, news_store(tmp_path, minilm))
+    at.chat_input[0].set_value("How has the count of homes the storm destroyed on the Fenwick coast changed?").run()
+    assert not at.exception and not at.error
+    answer = at.chat_message[1].html[0].value
+    assert "oldest first:<br>• 10 Feb 2026, Fenwick Gazette: The storm destroyed 140 homes" in answer
+    assert "<br>• 12 Feb 2026, Valley Post: The storm destroyed 320 homes" in answer
+    # Two outlets a day apart disagree: the box says so, and neither figure supersedes the other.
+    assert "superseded" not in answer and "Sources disagree" in answer and "Beekeepers" not in answer
+
+
 def test_sources_that_disagree_are_shown_side_by_side_with_outlets_dates_and_quotes(monkeypatch, tmp_path, minilm):
     at = start(monkeypatch, news_store(tmp_path, minilm))
     at.chat_input[0].set_value("How many homes did the storm destroy?").run()
