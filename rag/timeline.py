@@ -64,15 +64,19 @@ def entry(question: str, hit: Hit, scored: list[tuple[object, float]]) -> Entry:
     quotes = [(_span(hit.text, [s.text for s in candidate.sentences]), score) for candidate, score in scored]
     if not quotes:
         return Entry(hit, (0, len(hit.text)))
-    giving = [(span, score) for span, score in quotes if any(_near(asked, c) for c in _figures(hit.text, span))]
+    giving = [(span, score) for span, score in quotes if any(_near(asked, *f) for f in _figures(hit.text, span))]
     (start, end), _ = max(giving or quotes, key=lambda q: q[1])
     dateline = _DATELINE.match(hit.text, start, end)
     return Entry(hit, (dateline.end() if dateline else start, end))
 
 
-def _near(asked: set[str], claim: Claim) -> int:
-    """How many of the question's words stand next to the figure, or name what it counts."""
-    return len(asked & (claim.events | claim.subjects | {claim.unit[-1]}))
+def _near(asked: set[str], claim: Claim, sentence: frozenset[str]) -> tuple[int, int] | None:
+    """How many of the question's words stand next to the figure (or name what it counts), then how many its
+    sentence holds ("The population is estimated at 48,300, according to …" names nothing next to the figure);
+    None when neither says it is about what the question asks."""
+    own = len(asked & (claim.events | claim.subjects | {claim.unit[-1]}))
+    around = len(asked & sentence)
+    return (own, around) if own or 2 * around >= len(asked) else None
 
 
 def _span(text: str, sentences: list[str]) -> tuple[int, int]:
@@ -80,11 +84,14 @@ def _span(text: str, sentences: list[str]) -> tuple[int, int]:
     return start, text.find(sentences[-1], start) + len(sentences[-1])
 
 
-def _figures(text: str, span: tuple[int, int]) -> list[Claim]:
-    """The numbers and names in a role the quote's sentences give (claims are read a sentence at a time)."""
-    start = span[0]
-    sentences = [(start + s, start + e) for s, e, _ in sentence_spans(text[start : span[1]])]
-    return [c for sentence in sentences for c in read_claims(text, sentence) if c.kind in ("number", "name")]
+def _figures(text: str, span: tuple[int, int]) -> list[tuple[Claim, frozenset[str]]]:
+    """The numbers and names in a role the quote's sentences give, each with its sentence's word stems (claims
+    are read a sentence at a time)."""
+    start, found = span[0], []
+    for s, e, _ in sentence_spans(text[start : span[1]]):
+        claims = [c for c in read_claims(text, (start + s, start + e)) if c.kind in ("number", "name")]
+        found += [(c, frozenset(stems(text[start + s : start + e]))) for c in claims]
+    return found
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,9 @@ def _line(asked: set[str], entry: Entry, n: int) -> _Line:
     text, (start, end) = entry.hit.text, entry.quote
     # The figure nearest the question's words ("death toll" → "seven", not "four more bodies"), a new holder of a
     # role before the one they replaced, then the first; none when no figure is about what the question asks.
-    about = [c for c in _figures(text, entry.quote) if _near(asked, c)]
-    value = max(about, key=lambda c: (_near(asked, c), "new" in c.modifiers), default=None)
+    about = [(near, "new" in claim.modifiers, claim) for claim, words in _figures(text, entry.quote)
+             if (near := _near(asked, claim, words))]  # fmt: skip
+    value = max(about, key=lambda a: a[:2], default=(None, False, None))[2]
     return _Line(entry, n, value, _source(text[start:end]))
 
 

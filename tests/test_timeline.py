@@ -183,3 +183,11 @@ def test_years_months_and_unreadable_dates_are_labelled_as_they_can_be():
     lines = timeline("How has the Corran levy changed?", entries).text.splitlines()
     assert lines[1].startswith("- 1790: The Corran levy") and lines[1].endswith("(superseded by 3 per cent [2])")
     assert lines[2].startswith("- Jun 2025: ") and lines[3].startswith("- Undated: ")
+
+
+def test_a_figure_whose_clause_names_nothing_is_read_with_its_sentence():
+    entries = [
+        whole(hit(1, "The population of Wold Vale is estimated at 48,300, according to the council.", "2019-06-01")),
+        whole(hit(2, "The population of Wold Vale has reached 51,900, council estimates show.", "2023-07-01")),
+    ]
+    assert "(superseded by 51,900 [2])" in timeline("How has the population of Wold Vale?", entries).text
