@@ -7,6 +7,8 @@ python -m ingest list               the articles, newest first
 python -m ingest remove ID|PATH|URL|DUMP.jsonl ...
 python -m ingest check [--repair]
 python -m ingest rechunk [--yes]    chunk and embed every article again with the current chunk settings
+python -m ingest export FILE.jsonl[.gz]   every article record (no vectors), to move or back up the library
+python -m ingest import FILE.jsonl[.gz]   an export into this store or server (re-embedded; unchanged ones skipped)
 """
 
 import argparse
@@ -17,12 +19,13 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from rag import DossierError, Library
+from rag.backup import export_library, import_library
 from rag.cli import existing_store, plural, quiet_broken_pipe
 from rag.ingestion import preview
 from rag.library import FORMATS, INDEXED, LABELS, MAX_BYTES
 from rag.settings import CHUNKING, LIBRARY, STORE, add_flags, load_settings
 
-COMMANDS = ("list", "remove", "check", "rechunk")
+COMMANDS = ("list", "remove", "check", "rechunk", "export", "import")
 STATUSES = ("added", "replaced", "unchanged", "duplicate", "failed")
 
 
@@ -41,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             args.inputs.append(str(SAMPLE))
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
-        if args.command is not None:
-            existing_store(settings)  # only an ingest makes a new store
+        if args.command not in (None, "import"):
+            existing_store(settings)  # only an ingest or an import makes a new store
         library = Library(settings=settings)  # loads the model: not needed for a dry run
         if args.command == "list":
             return list_articles(library)
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             return check(library, args)
         if args.command == "rechunk":
             return rechunk(library, args.yes)
+        if args.command == "export":
+            print(f"exported {plural(export_library(library, args.file), 'article')} to {args.file}")
+            return 0
+        if args.command == "import":
+            return report(import_library(library, args.file), f"{args.file} holds no article records")
         return ingest(library, args)
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -102,6 +110,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         )
     if command == "rechunk":
         parser.add_argument("--yes", action="store_true", help="do it (without: say what it would cost)")
+    if command in ("export", "import"):
+        parser.add_argument("file", metavar="FILE.jsonl[.gz]", help="gzipped when the name ends in .gz")
     if command is None:
         parser.set_defaults(command=None)
         parser.add_argument(
@@ -121,22 +131,32 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def ingest(library: Library, args) -> int:
-    from tqdm import tqdm
-
     from rag.sample import SAMPLE_QUESTIONS
 
-    inputs = args.inputs
-    tally, chunks, failures, started = Counter(), 0, [], time.monotonic()
-    bar = tqdm(unit="input", file=sys.stderr, disable=None, leave=False)
-    last_input = None
     results = library.iter_ingest(
-        inputs,
+        args.inputs,
         args.include,
         args.exclude,
         keep=tuple(args.keep),
         max_bytes=int(args.max_mb * 2**20),
         on_wait=lambda m: print(m, file=sys.stderr),
     )
+    supported = f"no supported files under {', '.join(args.inputs)}; supported: {', '.join(sorted(FORMATS))}"
+    failed = report(results, supported)
+    if args.sample:
+        where = "" if args.store is None else f" --store {args.store}"
+        print("ask it, e.g.:\n" + "\n".join(f'  python -m rag ask "{q}"{where}' for q in SAMPLE_QUESTIONS))
+    return failed
+
+
+def report(results, empty: str) -> int:
+    """Print each result as it comes, with the rate, then the tally; 1 when any failed. `empty`: the error
+    when there were none."""
+    from tqdm import tqdm
+
+    tally, chunks, failures, started = Counter(), 0, [], time.monotonic()
+    bar = tqdm(unit="input", file=sys.stderr, disable=None, leave=False)
+    last_input = None
     for r in results:
         tally[r.status] += 1
         chunks += r.chunks if r.status in ("added", "replaced") else 0
@@ -151,7 +171,7 @@ def ingest(library: Library, args) -> int:
     bar.close()
     total = sum(tally[s] for s in STATUSES)
     if not total:
-        raise DossierError(f"no supported files under {', '.join(inputs)}; supported: {', '.join(sorted(FORMATS))}")
+        raise DossierError(empty)
     print(
         f"{plural(total, 'article')}: "
         + ", ".join(f"{tally[s]} {s}" for s in STATUSES)
@@ -160,9 +180,6 @@ def ingest(library: Library, args) -> int:
     )
     if failures and total > 20:
         print("failed:\n" + "\n".join(f"  {f}" for f in failures))
-    if args.sample:
-        where = "" if args.store is None else f" --store {args.store}"
-        print("ask it, e.g.:\n" + "\n".join(f'  python -m rag ask "{q}"{where}' for q in SAMPLE_QUESTIONS))
     return 1 if tally["failed"] else 0
 
 

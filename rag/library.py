@@ -88,7 +88,7 @@ class Library:
         labels = INDEXED + tuple(keep)
         inputs = [inputs] if isinstance(inputs, (str, Path)) else inputs
         skipped: list[Skipped] = []
-        with self._writing(on_wait) as batch:
+        with self.writing(on_wait) as batch:
             for item in find_inputs([str(i) for i in inputs], list(include), list(exclude), on_skip=skipped.append):
                 yield from _skipped(skipped)
                 read = lambda item=item: read_input(item, max_bytes, self.settings.allow_private)  # noqa: E731
@@ -98,14 +98,14 @@ class Library:
 
     def ingest_upload(self, name: str, data: bytes) -> list[IngestResult]:
         """A document that arrived as bytes (the chat page's uploader)."""
-        with self._writing() as batch:
+        with self.writing() as batch:
             results = list(guarded(f"upload:{name}", lambda: batch.add(upload(name, data), INDEXED)))
             return results + list(batch.flush())
 
     @contextmanager
-    def _writing(self, on_wait=None) -> Iterator[Batch]:
-        """The write lock, and a batch for this run: refused while the store needs re-chunking,
-        since new chunks made another way would sit beside the old ones."""
+    def writing(self, on_wait=None) -> Iterator[Batch]:
+        """The write lock, and a batch for this run (ingest, upload, import): refused while the store needs
+        re-chunking, since new chunks made another way would sit beside the old ones."""
         with self.store.consistency.writing(on_wait):
             cost = self.rechunk_cost()
             if cost:

@@ -155,6 +155,12 @@ class Records:
         return Article(**{**article, "regions": tuple(Region(**r) for r in article["regions"])}), tuple(data["indexed"])
 
     @served
+    def exported(self) -> list[tuple[dict, list[str]]]:
+        """Every article record as stored (its fields, and the labels of the regions it indexed), for an export."""
+        documents = self.handle.fetch(self.handle.articles, ["documents"])["documents"]
+        return [(data["article"], data["indexed"]) for data in map(json.loads, documents)]
+
+    @served
     def article_ids(self, keep: Callable[[ArticleRecord], bool]) -> list[str]:
         """Ids of the articles whose record `keep(record)` accepts."""
         got = self.handle.fetch(self.handle.articles, ["metadatas"])
