@@ -45,12 +45,6 @@ def _best(hits: list[Hit]) -> float:
     return max((h.score for h in hits), default=-1.0)
 
 
-def _oldest_first(hit: Hit) -> tuple[bool, str]:
-    """The undated last."""
-    day = published_day(hit.published_at)
-    return day is None, day or ""
-
-
 def _traced(hit: Hit) -> dict:
     return {
         "chunk_id": hit.chunk_id,
@@ -202,7 +196,6 @@ class Assistant:
         asked = topic(question) if as_timeline else question
         # "How has X changed?": a line from each relevant article, oldest first, where two or more are dated.
         lines = one_per_article(asked, hits, _best(hits) - TIMELINE_MARGIN) if as_timeline else []
-        lines.sort(key=_oldest_first)
         as_timeline = sum(bool(published_day(h.published_at)) for h in lines) > 1
         hits = lines + [h for h in hits if h not in lines] if as_timeline else hits[:k]
         evidence = weigh(asked, hits, self._sentences)

@@ -81,7 +81,8 @@ _CORRECT = re.compile(r"\b(?:correct|right|actual) (?:figure|number|total|amount
 _FAMILIES = frozenset(map(stem, ("killed", "injured", "cost", "opened", "closed", "found")))
 _GENERIC = frozenset(map(stem, "happened happen say said tell news latest recent update know going new".split()))
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
-_HARMS = frozenset({stem("killed"), stem("injured")})
+# The harms a count of people may be of, by stem: "died", "death toll" → killed; "hurt" → injured.
+HARMS = {stem(word): word for word in ("killed", "injured")}
 _DENYING = frozenset("not no nobody deny denies denied denying rejected dismissed refuted false untrue t".split())
 # A negation of a later time than a report's ("has not flooded since the wall was built", "not yet").
 _LATER = re.compile(r"\b(?:since|yet|again|any ?more|so far|no longer|until|till)\b", re.I)
@@ -192,7 +193,7 @@ def _same_thing(a: _Said, b: _Said) -> bool:
     shared, counted = x.events & (y.events | y.subjects) | y.events & (x.events | x.subjects), x.unit[0] == "count"
     if x.events and y.events and not shared or x.kind == "date" and bool(x.events) != bool(y.events):
         return False  # different events; for a date, an event word on one side only may be another event
-    if counted and not shared or x.unit == ("count", None) and not shared & _HARMS:  # "killed 3,000": of people
+    if counted and not shared or x.unit == ("count", None) and not shared & HARMS.keys():  # "killed 3,000": of people
         return False  # a count is of what an event did to it ("killed 1,200 people"), else too loose
     if not (x.subjects and y.subjects):  # "about 3,000 people were killed": what was counted and the event say it
         return bool(shared) and counted
@@ -355,7 +356,7 @@ def _denied(m: re.Match) -> tuple[set[str], str, int] | None:
     if m.re is _DENIALS[3]:  # "no one was killed", "no deaths were reported in the fire": its other words too
         event = stem(m["claim"]) if verb in ("reported", "recorded", "confirmed") else stem(verb)
         words = stems(m.string[m.pos : m.endpos]) - {event, stem(m["claim"] or ""), stem(verb)}
-        return (words, event, 1) if words and event in _HARMS else None
+        return (words, event, 1) if words and event in HARMS else None
     if m.re is _DENIALS[2] and not words or not stem(verb):  # "It did not …": whose? "did not even": what?
         return None
     return words, stem(verb), min(1, len(words))

@@ -12,7 +12,7 @@ from dataclasses import replace
 from rag.answer import Answer, Citation, Disagreement, Reported, Sentence
 from rag.citations import citation
 from rag.claims import SOURCE, WORD, Claim, content_stem, is_event, stem, stems
-from rag.conflicts import ASKED, Conflict, shared_words
+from rag.conflicts import ASKED, HARMS, Conflict, shared_words
 from rag.question import answer_type
 from rag.recency import day_label
 from vectorstore.records import Hit
@@ -132,7 +132,6 @@ _DIMENSION_WORDS = dict.fromkeys("tall high height rose risen rise rises peaked 
 _DIMENSION_WORDS |= dict.fromkeys(("deep", "depth"), "depth") | dict.fromkeys(("wide", "width"), "width")
 _DIMENSION_WORDS |= dict.fromkeys(("long", "length"), "length")
 _DIMENSIONS = {"m": "length", "kg": "weight", "km/h": "speed", "ha": "area"}
-_HARMS = {stem("killed"): "killed", stem("injured"): "injured"}
 _RISES = frozenset(map(stem, "rise rises rose risen raise raised increase increased grow grew grown".split())) | {"up"}
 _FALLS = frozenset(map(stem, "fall falls fell fallen cut drop dropped decrease decreased shrink shrank".split())) | {
     "down"
@@ -181,7 +180,7 @@ def _counted(claim: Claim, shared: set[str]) -> str:
     if done and is_event(done[1]) and done[1].endswith(("ed", "en")):
         return f"the {counted} {done[1]}"
     verb = re.match(r"\s*(?:(?P<aux>(?:were|was|are|is|have|has|had)\s+)?(?:been\s+)?)(?P<verb>[a-z]+)\b", rest)
-    harm = verb and _HARMS.get(stem(verb["verb"]))  # "six people died", "31 were hurt": the people killed, injured
+    harm = verb and HARMS.get(stem(verb["verb"]))  # "six people died", "31 were hurt": the people killed, injured
     if harm or verb and (verb["aux"] or not written) and is_event(verb["verb"]):
         return f"the {counted} {harm or verb['verb']}"
     place = re.match(r"\s*(of|in|at|from|on|near)\s+((?:the\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", rest)

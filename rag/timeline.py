@@ -35,9 +35,10 @@ _GENERIC = frozenset("figures figure data estimate estimates published today lat
 
 
 def one_per_article(question: str, hits: list[Hit], floor: float) -> list[Hit]:
-    """The best passage of each article about what the question asks, best first: scoring at least `floor`,
+    """The best passage of each article about what the question asks: scoring at least `floor`,
     naming what the question names, if anything (a timeline of Glenrock's broadband has no line from another
-    town's), and holding half its other words or more (the Ferris bridge's paint is not its toll)."""
+    town's), and holding half its other words or more (the Ferris bridge's paint is not its toll); oldest
+    first, the undated last, as `timeline` takes them."""
     named = " ".join(names(question))
     words, asked = content_words(named), stems(question) - stems(named)
     best: dict[str, Hit] = {}
@@ -45,7 +46,8 @@ def one_per_article(question: str, hits: list[Hit], floor: float) -> list[Hit]:
         about = (not words or words & content_words(hit.text)) and 2 * len(asked & stems(hit.text)) >= len(asked)
         if hit.score >= floor and about:
             best.setdefault(hit.article_id, hit)
-    return list(best.values())
+    days = {a: published_day(h.published_at) for a, h in best.items()}
+    return sorted(best.values(), key=lambda h: (days[h.article_id] is None, days[h.article_id] or ""))
 
 
 @dataclass(frozen=True)

@@ -127,9 +127,10 @@ def test_one_passage_per_article_about_what_the_question_names():
         hit(3, "The toll on the Marden bridge rose to £2.10.", "2022-01-01", score=0.74),  # another bridge
         hit(4, "The Ferris crossing was painted blue.", "2020-01-01", score=0.72),  # not its toll
         hit(5, "The toll on the Ferris bridge was £1.00.", "2015-01-01", score=0.40),  # below the floor
+        hit(6, "The toll on the Ferris bridge is paid at the north end.", None, score=0.90),
     ]
     kept = one_per_article(topic("How has the toll on the Ferris bridge changed?"), hits, 0.55)
-    assert [h.chunk_id for h in kept] == ["c1", "c2"]
+    assert [h.chunk_id for h in kept] == ["c2", "c1", "c6"]  # oldest first, the undated last
 
 
 class _Candidate:
