@@ -1,15 +1,13 @@
 """Dossier's chat page: a thin Streamlit shell over rag.Assistant and its Library.
 
-Article text, titles and URLs reach the page only through `escape` (Markdown)
+Article text, titles and URLs reach the page only through rag.page_text's `escape` (Markdown)
 or rag.render and rag.page_news (HTML escaped, then sanitised again by st.html).
+The Library view is rag.page_library.
 """
 
-import re
 import uuid
-from collections import Counter
 from dataclasses import replace
 from datetime import date
-from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -17,8 +15,12 @@ from rag import Answer, Assistant, DossierError, Filters, Library, Settings
 from rag.assistant import MAX_QUESTION
 from rag.backends import BACKENDS
 from rag.export import to_json, to_markdown
-from rag.library import FORMATS, MiniLMEmbedder, matching
+from rag.feedback import FeedbackLog, feedback_path
+from rag.libraries import sibling, store_libraries
+from rag.library import FORMATS, MAIN, MiniLMEmbedder
+from rag.page_library import library_view
 from rag.page_news import NEWS_STYLE, conflicts_html, date_chip, dates_html
+from rag.page_text import escape, show_error, unique_labels
 from rag.page_words import page_message
 from rag.render import STYLE, answer_html, chips_html, closest_html, notices, sources_html
 from rag.sample import SAMPLE, SAMPLE_QUESTIONS, load_sample
@@ -27,23 +29,6 @@ from rag.settings import load_settings
 UPLOAD_TYPES = [ext.lstrip(".") for ext in FORMATS]
 EARLIEST = date(1700, 1, 1)  # archives reach far back: the State of the Union corpus starts in 1790
 FILTERS_OFF = {"f_source": "", "f_author": "", "f_since": None, "f_until": None, "f_undated": False, "f_articles": []}
-
-
-def escape(text: str) -> str:
-    """Article text is shown as written, never interpreted as Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", text)
-
-
-def show_error(message: str, where=st) -> None:
-    """Errors name inputs (file names, URLs, a server's reply): shown as written too."""
-    where.error(escape(page_message(message)))
-
-
-def unique_labels(records, label) -> dict[str, str]:
-    """Article id → label; articles sharing a label (one story from several outlets) get their id's start."""
-    labels = {r.id: label(r) for r in records}
-    uses = Counter(labels.values())
-    return {i: f"{v} · {i[:6]}" if uses[v] > 1 else v for i, v in labels.items()}
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
@@ -58,6 +43,36 @@ def load_assistant(settings: Settings) -> Assistant:
 
 
 # -- sidebar
+
+
+def create_library(home: Library) -> None:
+    """The "New library" button: make it, and switch to it."""
+    try:
+        made = sibling(home, st.session_state.new_library.strip(), create=True)
+    except DossierError as e:
+        st.session_state.library_error = str(e)
+        return
+    st.session_state.library, st.session_state.also_ask = made.name, []
+
+
+def pick_libraries(assistant: Assistant, named: tuple[str, ...]) -> tuple[str, ...]:
+    """The library the page shows and adds to, then others to ask across (`named`: those the settings name)."""
+    home = assistant.library
+    names = store_libraries(home)
+    state = st.session_state
+    # The widgets' values live in the session (a library made or removed elsewhere is dropped from them).
+    if state.get("library") not in names:
+        state.library = named[0] if named[0] in names else MAIN
+    shown = st.selectbox("Library", names, key="library") if len(names) > 1 else MAIN
+    others = [n for n in names if n != shown]
+    state.also_ask = [n for n in state.get("also_ask", named[1:]) if n in others]
+    also = st.multiselect("Also ask", others, key="also_ask") if others else []
+    with st.popover("New library"):
+        st.text_input("Name", key="new_library", placeholder="climate-desk", max_chars=40)
+        st.button("Create", on_click=create_library, args=(home,))
+    if error := st.session_state.pop("library_error", None):
+        show_error(error)
+    return (shown, *also)
 
 
 def answer_settings() -> Settings:
@@ -185,8 +200,10 @@ def rate(assistant: Assistant, turn: dict) -> None:
     rating = st.session_state[f"feedback-{turn['id']}"]
     if rating is None:
         return
-    try:
-        assistant.feedback.record(turn["id"], rating, turn["question"], turn["answer"])
+    asked = turn["answer"].get("trace", {}).get("libraries") or [MAIN]
+    try:  # kept with the first library the question was asked of
+        library = assistant.libraries(Filters(libraries=asked[0]))[0]
+        FeedbackLog(feedback_path(library)).record(turn["id"], rating, turn["question"], turn["answer"])
     except DossierError as e:
         st.toast(escape(page_message(str(e))))
 
@@ -279,83 +296,6 @@ def chat(assistant: Assistant, messages: list[dict], filters: Filters, chips: li
         st.html(f"<div>Filters: {chips_html(chips)}</div>")
 
 
-def short_source(source: str) -> str:
-    """Where an article came from, short enough for a table cell: a URL's host and path, else a file's name."""
-    parts = urlsplit(source)
-    if parts.scheme in ("http", "https"):
-        return parts.netloc + parts.path.rstrip("/")
-    return re.split(r"[/\\:]", source)[-1]  # a path, upload:NAME or stdin:HASH
-
-
-# Widths (px) that together fit the centred page, so that no column hides behind a sideways scroll.
-COLUMNS = {
-    "Title": st.column_config.TextColumn(width=240),
-    "Outlet": st.column_config.TextColumn(width=130),
-    "Date": st.column_config.TextColumn(width=90),
-    "Passages": st.column_config.NumberColumn(width=75),
-    "Source": st.column_config.TextColumn(width=135, help="the file's name or the page's address"),
-}
-
-
-def library_view(library: Library, records) -> None:
-    st.subheader("Library")
-    query = st.text_input(
-        "Search the library", key="library_search", placeholder="title, outlet, author or source",
-        persist_state="session",
-    ).strip().lower()  # fmt: skip
-    found = matching(records, query)
-    st.caption(f"{len(found)} of {len(records)} articles")
-    if not found:
-        return
-    rows = [
-        {"Title": r.title or "", "Outlet": r.outlet or "", "Date": (r.published_at or "")[:10], "Passages": r.chunks,
-         "Source": short_source(r.source)}
-        for r in found
-    ]  # fmt: skip
-    st.dataframe(rows, hide_index=True, column_config=COLUMNS)
-    titles = unique_labels(found, lambda r: f"{r.title or r.source} ({(r.published_at or 'no date')[:10]})")
-    chosen = st.selectbox("Article", list(titles), format_func=titles.get, key="library_article")
-    record = next(r for r in found if r.id == chosen)
-    st.caption(escape(" · ".join(filter(None, (record.author, record.outlet, record.source)))))
-    remove_button(library, record)
-    try:  # another process may have removed it since the list was read
-        regions = library.regions(record.id)
-    except DossierError as e:
-        show_error(str(e))
-        return
-    groups = {"Indexed": [r for r in regions if r[2]], "Dropped": [r for r in regions if not r[2]]}
-    tabs = st.tabs([f"{name} ({len(shown)} region{'' if len(shown) == 1 else 's'})" for name, shown in groups.items()])
-    for tab, (name, shown) in zip(tabs, groups.items()):
-        with tab:
-            if not shown:
-                st.caption(f"Nothing was {name.lower()}.")
-            for label, text, _ in shown:
-                st.markdown(f"**{label.replace('_', ' ')}**  \n{escape(text)}")
-
-
-def remove_button(library: Library, record) -> None:
-    """Removing takes a second click, on a button that names what goes."""
-    st.button("Remove from library…", key="remove", on_click=st.session_state.update, kwargs={"removing": record.id})
-    if st.session_state.get("removing") != record.id:
-        return
-    name = record.title or record.source
-    with st.container(border=True):
-        st.warning(f"Remove “{escape(name)}” and its {record.chunks} passages from the library?")
-        yes, no = st.columns(2)
-        confirmed = yes.button("Remove it", key="remove_confirm", type="primary")
-        no.button("Keep it", key="remove_cancel", on_click=st.session_state.pop, args=("removing",))
-    if not confirmed:
-        return
-    st.session_state.pop("removing")
-    try:
-        library.remove(record.id)
-    except DossierError as e:
-        show_error(str(e))
-    else:
-        st.toast(f"Removed {escape(name)}")
-        st.rerun()
-
-
 def main() -> None:
     st.set_page_config(page_title="Dossier", page_icon="🗂️")
     st.html(STYLE + NEWS_STYLE)
@@ -364,14 +304,18 @@ def main() -> None:
     try:  # settings from the environment, the library they open, and what it holds now (a server may have gone)
         with st.sidebar:
             view = st.radio("View", ["Chat", "Library"], horizontal=True, key="view", label_visibility="collapsed")
-            counts, adding, filtering = st.empty(), st.container(), st.container()
+            picking, counts, adding, filtering = st.container(), st.empty(), st.container(), st.container()
             with st.expander("Answer settings"):
                 settings = answer_settings()
             st.button("New chat", on_click=messages.clear)
             st.toggle("Show timings", key="timings", help="time spent finding passages and writing each answer")
             exports = st.container()
-        assistant = load_assistant(settings)
-        library = assistant.library
+        # One Assistant over the store (every store has main, so opening it makes nothing); the libraries a
+        # question is asked of are its filters'.
+        assistant = load_assistant(replace(settings, library=MAIN))
+        with picking:
+            asked = pick_libraries(assistant, settings.libraries)
+        library = assistant.libraries(Filters(libraries=asked[0]))[0]
         with adding:
             add_articles(library)
         records = library.articles()
@@ -382,6 +326,7 @@ def main() -> None:
     counts.markdown(f"**{articles}** articles · **{chunks}** passages")
     with filtering:
         filters, chips = filter_box(records)
+    filters = replace(filters, libraries=asked)
 
     if not articles:
         offer_sample(library)

@@ -9,11 +9,19 @@ python -m ingest check [--repair]
 python -m ingest rechunk [--yes]    chunk and embed every article again with the current chunk settings
 python -m ingest export FILE.jsonl[.gz]   every article record (no vectors), to move or back up the library
 python -m ingest import FILE.jsonl[.gz]   an export into this store or server (re-embedded; unchanged ones skipped)
+python -m ingest feed [URL ...] [--every 15m] [--allow-private]   poll RSS/Atom feeds (no URL: every subscribed one)
+python -m ingest feeds              the subscribed feeds, with their last poll, items and failures
+python -m ingest libraries          the store's libraries with their sizes (--library NAME picks one for any command)
+python -m ingest remove-library NAME --yes
+python -m ingest watch DIR ... [--include GLOB] [--exclude GLOB] [--dry-run]   mirror folders into the library
+                                    until Ctrl-C (--dry-run: print what the first sync would do)
 """
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from urllib.parse import urlsplit
@@ -21,11 +29,27 @@ from urllib.parse import urlsplit
 from rag import DossierError, Library
 from rag.backup import export_library, import_library
 from rag.cli import existing_store, plural, quiet_broken_pipe
+from rag.feeds import interval, poll, rounds, subscribed, unsubscribe
 from rag.ingestion import preview
+from rag.libraries import libraries, removable, remove_library
 from rag.library import FORMATS, INDEXED, LABELS, MAX_BYTES
+from rag.rebuild import rebuild
 from rag.settings import CHUNKING, LIBRARY, STORE, add_flags, load_settings
+from rag.watch import FolderWatch, first_sync
 
-COMMANDS = ("list", "remove", "check", "rechunk", "export", "import")
+COMMANDS = (
+    "list",
+    "remove",
+    "check",
+    "rechunk",
+    "export",
+    "import",
+    "libraries",
+    "remove-library",
+    "feed",
+    "feeds",
+    "watch",
+)
 STATUSES = ("added", "replaced", "unchanged", "duplicate", "failed")
 
 
@@ -33,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # flags before or after the URLs and paths
     if args.command is None and not args.inputs and not args.sample:
         parser.error("give PATH, URL or - to ingest, or --sample")
     try:
@@ -42,13 +66,21 @@ def main(argv: list[str] | None = None) -> int:
             from rag.sample import SAMPLE
 
             args.inputs.append(str(SAMPLE))
+        if args.command == "watch":
+            return watch(args, settings)
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
-        if args.command not in (None, "import"):
-            existing_store(settings)  # only an ingest or an import makes a new store
-        library = Library(settings=settings)  # loads the model: not needed for a dry run
+        makes = args.command in (None, "import") or bool(getattr(args, "urls", None))  # `feed URL` subscribes
+        if not makes:
+            existing_store(settings)  # only an ingest, an import or `feed URL` makes a new store
+        # Loads the model (not needed for a dry run); only those make a new library.
+        library = Library(settings=settings, create=makes)
+        if args.command in ("libraries", "remove-library"):
+            return manage_libraries(library, args)
         if args.command == "list":
             return list_articles(library)
+        if args.command in ("feed", "feeds"):
+            return feeds(library, args)
         if args.command == "remove":
             for ref in args.refs:
                 for record in library.remove(ref):
@@ -69,16 +101,96 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def manage_libraries(library: Library, args) -> int:
+    if args.command == "libraries":
+        for name, (articles, chunks) in libraries(library).items():
+            print(f"{name:<20} {plural(articles, 'article')}, {plural(chunks, 'passage')}")
+        return 0
+    if not args.yes:
+        articles, chunks = removable(library, args.name).counts()
+        print(f"this deletes library {args.name} ({plural(articles, 'article')}, {plural(chunks, 'passage')}) "
+              "with its feedback; run again with --yes to do it")  # fmt: skip
+        return 1
+    articles, chunks = remove_library(library, args.name)
+    print(f"removed library {args.name} ({plural(articles, 'article')}, {plural(chunks, 'passage')})")
+    return 0
+
+
+def feeds(library: Library, args) -> int:
+    """`feeds` lists the subscriptions; `feed` polls (once, or each --every until Ctrl-C); 1 when anything failed."""
+    if args.command == "feeds":
+        if not subscribed(library):
+            print("no feeds subscribed; add one with: python -m ingest feed URL")
+        for f in subscribed(library):
+            print(f"{f.title or '(not read yet)'}  {f.url}\n  last poll {f.polled_at or 'never'}, "
+                  f"{plural(f.items, 'item')}, {plural(f.failures, 'failure')} in a row"
+                  + (f"; last error: {f.last_error}" if f.last_error else ""))  # fmt: skip
+        return 0
+    if args.remove:
+        for url in args.urls:
+            unsubscribe(library, url)
+            print(f"unsubscribed {url}")
+        return 0
+    every = interval(args.every) if args.every else None
+    if not args.urls and not subscribed(library):
+        raise DossierError("no feeds subscribed; give a feed's address: python -m ingest feed URL")
+    stop = threading.Event()
+
+    def on_ctrl_c(*_):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        print("stopping after this item (Ctrl-C again to stop now)", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    failed = False
+    for _ in rounds(every, stop):
+        tally = Counter()
+        for result in poll(library, args.urls, stop, int(args.max_mb * 2**20)):
+            tally[result.status] += 1
+            print(result.line, flush=True)
+        polled = len(args.urls or subscribed(library))
+        print(f"{time.strftime('%H:%M:%S')} polled {plural(polled, 'feed')}: "
+              + (", ".join(f"{n} {status}" for status, n in tally.items()) or "nothing new"), flush=True)  # fmt: skip
+        failed = failed or bool(tally["failed"])
+    return int(failed)
+
+
+def watch(args, settings) -> int:
+    """Mirror folders into the library until Ctrl-C: a full sync, then each change as it settles."""
+    if args.dry_run:
+        plan = first_sync(settings, args.folders, args.include, args.exclude)
+        print("\n".join([step.line for step in plan.steps] + [plan.summary]))
+        return 0
+    stop = threading.Event()
+
+    def on_ctrl_c(*_):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        print("stopping after this article (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    with FolderWatch(Library(settings=settings), args.folders, args.include, args.exclude) as watcher:
+        for result in watcher.sync(stop):
+            print(result.line, flush=True)
+        if not stop.is_set():
+            print(f"watching {', '.join(args.folders)} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        for result in watcher.changes(stop):
+            print(f"{time.strftime('%H:%M:%S')} {result.line}", flush=True)
+    return 0
+
+
 def check(library: Library, args) -> int:
-    problems = library.check()
+    problems, lost = library.check(), []
     if problems:
         print("\n".join(problems))
     if problems and args.repair:
+        # A collection Chroma refuses is rebuilt first, saying its estimate and progress; then the ordinary repair.
+        lost = [a.line for a in rebuild(library, on_progress=lambda line: print(line, flush=True)).lost]
         problems = library.repair()
-        print("repaired; " + ("\n".join(problems) or "nothing left to fix"))
+        print("\n".join([*lost, "repaired; " + ("\n".join(problems) or "nothing left to fix")]))
     if not problems:
         print(f"{library.store.handle.site.name}: consistent ({library.counts()[0]} articles)")
-    return 1 if problems else 0
+    return 1 if problems or lost else 0
 
 
 def rechunk(library: Library, yes: bool) -> int:
@@ -106,12 +218,27 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument(
             "--repair",
             action="store_true",
-            help="remove articles whose chunks are incomplete (ingest them again) and rebuild the BM25 index",
+            help="rebuild a collection Chroma refuses from the article records, remove articles whose chunks are "
+            "incomplete (ingest them again) and rebuild the BM25 index",
         )
-    if command == "rechunk":
+    if command in ("rechunk", "remove-library"):
         parser.add_argument("--yes", action="store_true", help="do it (without: say what it would cost)")
+    if command == "remove-library":
+        parser.add_argument("name", metavar="NAME", help="the library to delete")
     if command in ("export", "import"):
         parser.add_argument("file", metavar="FILE.jsonl[.gz]", help="gzipped when the name ends in .gz")
+    if command == "feed":
+        parser.add_argument("urls", nargs="*", metavar="URL", help="RSS or Atom feeds (none: every subscribed feed)")
+        parser.add_argument("--every", metavar="15m", help="poll again at this interval (s, m or h) until Ctrl-C")
+        parser.add_argument("--remove", action="store_true", help="unsubscribe from the URLs given")
+        parser.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20, help="refuse larger feeds and pages")
+        add_flags(parser, ("allow_private",))
+    if command == "watch":
+        parser.add_argument("folders", nargs="+", metavar="DIR", help="folders to mirror (recursive)")
+        add = parser.add_argument
+        add("--include", action="append", default=[], metavar="GLOB", help="only files matching this glob")
+        add("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching this glob")
+        add("--dry-run", action="store_true", help="print what the first sync would do; change nothing")
     if command is None:
         parser.set_defaults(command=None)
         parser.add_argument(

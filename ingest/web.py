@@ -28,19 +28,26 @@ CONTENT_TYPES = {
     "application/x-ndjson": "jsonl",
     "application/jsonl": "jsonl",
 }
+# What a news feed is served as: RSS and Atom's own types, generic XML, and plain text from misconfigured servers.
+FEED_TYPES = dict.fromkeys(
+    ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml", "text/plain"),
+    "feed",
+)
 
 
 @dataclass(frozen=True)
 class Page:
     url: str  # where the redirects ended
     data: bytes
-    format: str  # from the content type: one of CONTENT_TYPES' values
+    format: str  # from the content type: one of CONTENT_TYPES' values, or "feed"
 
 
-def download(url: str, max_bytes: int, timeout: float = FETCH_TIMEOUT, allow_private: bool = False) -> Page:
+def download(
+    url: str, max_bytes: int, timeout: float = FETCH_TIMEOUT, allow_private: bool = False, feed: bool = False
+) -> Page:
     """GET an http(s) URL, following up to MAX_REDIRECTS redirects, within `max_bytes` and
-    `timeout` seconds in all, accepting only article content types. Unless `allow_private`,
-    every hop must resolve to public addresses only: a pasted link must not reach into the
+    `timeout` seconds in all, accepting only article content types (with `feed`: only FEED_TYPES). Unless
+    `allow_private`, every hop must resolve to public addresses only: a pasted link must not reach into the
     user's own network (routers, admin pages, a cloud's metadata service)."""
     deadline = time.monotonic() + timeout
     current = url
@@ -54,11 +61,12 @@ def download(url: str, max_bytes: int, timeout: float = FETCH_TIMEOUT, allow_pri
                 if not 200 <= response.status < 300:
                     raise DossierError(f"{url}: the server answered {response.status} {response.reason}; check the URL")
                 kind = response.headers.get_content_type()
-                fmt = CONTENT_TYPES.get(kind)
+                fmt = (FEED_TYPES if feed else CONTENT_TYPES).get(kind)
                 if fmt is None:
-                    raise DossierError(
-                        f"{url}: content type '{kind}' is not an article; give an HTML, text, PDF or JSON URL"
+                    wanted = (
+                        "a feed; give an RSS or Atom URL" if feed else "an article; give an HTML, text, PDF or JSON URL"
                     )
+                    raise DossierError(f"{url}: content type '{kind}' is not {wanted}")
                 data = _read(response, url, max_bytes, deadline)
             return Page(current, data, fmt)
     except (OSError, http.client.HTTPException, UnicodeError) as e:  # UnicodeError: a host name IDNA cannot encode

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rag import Answer, Assistant, DossierError, Filters
+from rag.answer import named_libraries
 from rag.cli import existing_store, quiet_broken_pipe
 from rag.recency import day_label
 from rag.settings import ANSWERS, CHUNKING, SERVER, STORE, Settings, add_flags, load_settings
@@ -278,11 +279,13 @@ def print_sources(answer: Answer) -> None:
     shown = {(c.article_id, c.start, c.end) for c in citations}
     if answer.from_passages:  # its passages not already among the answer's
         citations += [c for c in answer.from_passages.citations if (c.article_id, c.start, c.end) not in shown]
+    libraries = named_libraries([c.library for c in citations], answer.trace.get("libraries", []))
     for c in citations:
         # Who reported it and when, then where it is: what a reader weighs a source by, and how to check it.
         credit = " · ".join(filter(None, (c.outlet, c.author, day_label(c.published_at) if c.published_at else None)))
         named = " — ".join(filter(None, (c.title, credit)))
-        print(f"\n[{c.n}] {named or c.source} — {c.source} (characters {c.start}–{c.end})")
+        where = f", library {c.library}" if libraries else ""
+        print(f"\n[{c.n}] {named or c.source} — {c.source} (characters {c.start}–{c.end}{where})")
         print("    " + c.text.replace("\n", "\n    "))
 
 

@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass, field
 
+from vectorstore.sites import MAIN
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -18,6 +20,13 @@ class Citation:
     outlet: str | None = None  # the publication or site
     published_at: str | None = None
     highlights: tuple[tuple[int, int], ...] = ()  # offsets in `text` of the sentences that support the answer
+    library: str = MAIN  # the store's library the article is in
+
+
+def named_libraries(cited: list[str], asked: list[str]) -> bool:
+    """Whether citations say which library each is from: when the question was asked across several, or any
+    is not the store's `main`."""
+    return len(asked) > 1 or any(name != MAIN for name in cited)
 
 
 @dataclass(frozen=True)

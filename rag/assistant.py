@@ -21,9 +21,10 @@ from rag.dated import dated_quotes, dates_note
 from rag.dates import DateIntent, asks_timeline, read_dates, topic
 from rag.disagreement import on_question, reported, with_conflicts
 from rag.evidence import weigh
-from rag.feedback import FeedbackLog
+from rag.feedback import FeedbackLog, feedback_path
 from rag.filters import Filters, Scope, scope
 from rag.judge import addresses, answered_plainly, first_repeat
+from rag.libraries import sibling
 from rag.library import Library
 from rag.markers import MarkerStream, Numbering
 from rag.recency import RECENT_MARGIN, as_of, newest_relevant, published_day, with_as_of
@@ -31,6 +32,8 @@ from rag.settings import Settings
 from rag.timeline import entry, one_per_article, timeline
 from vectorstore.embedder import Embedder, Remembering
 from vectorstore.records import Hit
+from vectorstore.search import best_across
+from vectorstore.sites import MAIN
 
 # A question, not a document: longer ones are refused rather than scanned by every rule.
 MAX_QUESTION = 2000
@@ -55,6 +58,7 @@ def _traced(hit: Hit) -> dict:
         "outlet": hit.outlet,
         "published_at": hit.published_at,
         "score": round(hit.score, 4),
+        "library": hit.library,
     }
 
 
@@ -106,16 +110,23 @@ class Assistant:
         embedder: Embedder | None = None,
     ):
         """Answers over a library: a `Library` (its settings and embedder are the answers' too), or the store
-        folder to open one from (default: `settings.store`). The answer backend is built when the first
-        question comes, so opening costs no model."""
+        folder to open one from (default: `settings.store`). Questions are asked of `settings.library` (several
+        when it names several), unless `Filters.libraries` says otherwise. The answer backend is built when the
+        first question comes, so opening costs no model."""
         if isinstance(store, Library) and (settings or embedder):
             raise DossierError("Assistant(library): the library's settings and embedder answer; pass neither again")
-        self.library = store if isinstance(store, Library) else Library(store, settings, embedder)
+        if isinstance(store, Library):
+            self.library, self.settings = store, store.settings
+        else:
+            self.settings = settings or Settings()
+            first = replace(self.settings, library=self.settings.libraries[0])
+            self.library = Library(store, first, embedder, create=False)
+        self._open = {self.library.name: self.library}  # the store's libraries asked so far, by name
+        self._opening = threading.Lock()  # two sessions' first questions to a library open it once
         self._building = threading.Lock()  # a chat page's sessions share one Assistant
         self._built = None  # the answer backend, once a question needs it
-        self.settings = self.library.settings
         self.embedder = self.library.embedder
-        self.feedback = FeedbackLog(self.library.path / "dossier-feedback.sqlite3")
+        self.feedback = FeedbackLog(feedback_path(self.library))
         self._sentences = Remembering(self.embedder)
         self._verifier = Verifier(self._sentences)
 
@@ -133,18 +144,33 @@ class Assistant:
         return backend if isinstance(backend, ExtractiveBackend) else ExtractiveBackend(self._sentences, self.settings)
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        return self._search(query, k or self.settings.top_k, self._scope(filters).articles)
+        libraries = self.libraries(filters)
+        return self._search(query, k or self.settings.top_k, self._scope(libraries, filters).articles, libraries)
 
-    def _search(self, query: str, k: int, articles: list[str] | None) -> list[Hit]:
+    def libraries(self, filters: Filters | None = None) -> list[Library]:
+        """The libraries a question is asked of: those the filters name, else those the settings name."""
+        names = (filters.libraries if filters is not None else ()) or self.settings.libraries
+        for name in names:
+            with self._opening:
+                if name not in self._open:
+                    self._open[name] = sibling(self.library, name)
+        return [self._open[name] for name in names]
+
+    def _search(self, query: str, k: int, articles: list[str] | None, libraries: list[Library]) -> list[Hit]:
         vector = self.embedder.embed_batch([query])[0]
         s = self.settings
-        return self.library.store.search.best(vector, query, k, s.retrieval, articles, s.rerank, s.min_relevance)
+        searches = [library.store.search for library in libraries]
+        return best_across(searches, vector, query, k, s.retrieval, articles, s.rerank, s.min_relevance)
 
-    def _scope(self, filters: Filters | None, since: date | None = None, until: date | None = None) -> Scope:
+    def _scope(
+        self, libraries: list[Library], filters: Filters | None, since: date | None = None, until: date | None = None
+    ) -> Scope:
         """The articles a question may draw on; the article records are read only when something narrows them."""
         if not filters and not (since or until):
             return Scope(filters, None)
-        return scope(self.library.store.records.articles(), filters, since, until)
+        # An article two libraries hold is one article to the filters.
+        records = {r.id: r for library in reversed(libraries) for r in library.store.records.articles()}
+        return scope(list(records.values()), filters, since, until)
 
     def _today(self) -> date:
         return date.fromisoformat(self.settings.as_of) if self.settings.as_of else date.today()
@@ -181,14 +207,21 @@ class Assistant:
         # library that dates its articles. Where none has a date (an encyclopedia), "in 1997" is about the topic.
         named = read_dates(question, self._today()) if dates else DateIntent(question)
         as_timeline = asks_timeline(question)
-        within = self._scope(filters, named.since, named.until)
+        libraries = self.libraries(filters)
+        within = self._scope(libraries, filters, named.since, named.until)
         if within.dated:
             question = named.question
         k = k or self.settings.top_k
-        query, hits = self._hits(question, history, within.articles, max(k, TIMELINE_PASSAGES) if as_timeline else k)
-        if not hits and self.library.counts()[1] == 0:  # counted only then: at 100 k chunks a count costs 10 ms
-            path = self.library.path
-            raise DossierError(f"store {path} has no articles yet; add some with: python -m ingest PATH --store {path}")
+        query, hits = self._hits(
+            question, history, within.articles, max(k, TIMELINE_PASSAGES) if as_timeline else k, libraries
+        )
+        if not hits and all(library.counts()[1] == 0 for library in libraries):  # a count costs 10 ms at 100 k chunks
+            path, name = self.library.path, libraries[0].name
+            flag = "" if name == MAIN else f" --library {name}"
+            raise DossierError(
+                f"store {path}{'' if name == MAIN else f' (library {name})'} has no articles yet; "
+                f"add some with: python -m ingest PATH --store {path}{flag}"
+            )
         # The evidence is weighed for what the user asks ("What did she say?" → "What did Ana Ruiz say?"), not for
         # a retrieval query that may carry the previous question's names along.
         question = resolve(question, history) or question
@@ -201,6 +234,7 @@ class Assistant:
         evidence = weigh(asked, hits, self._sentences)
         trace = {
             "query": query,
+            "libraries": [library.name for library in libraries],
             "filters": str(within.filters or ""),
             "dates": {**_traced_dates(named), "applied": within.dated} if named.phrases else None,
             "undated_left_out": within.left_out,
@@ -309,16 +343,19 @@ class Assistant:
         extractive = finish(numbering.rewrite("".join(pieces)), numbering, passages, self._verifier)
         return replace(answer, **flags, from_passages=extractive)
 
-    def _hits(self, question: str, history: list[dict], articles: list[str] | None, k: int) -> tuple[str, list[Hit]]:
+    def _hits(
+        self, question: str, history: list[dict], articles: list[str] | None, k: int, libraries: list[Library]
+    ) -> tuple[str, list[Hit]]:
         """The query searched for and the passages found."""
         query = retrieval_query(question, history)
-        hits = self._search(query, k, articles)
+        hits = self._search(query, k, articles, libraries)
         previous = previous_question(history)
         if previous and query == question and _best(hits) < self.settings.min_relevance:
             # Alone, the question finds nothing relevant; it may lean on the conversation,
             # but only passages that share a word with the question itself may answer it.
             words = content_words(question)
-            combined = [h for h in self._search(f"{previous} {question}", k, articles) if words & content_words(h.text)]
+            combined = self._search(f"{previous} {question}", k, articles, libraries)
+            combined = [h for h in combined if words & content_words(h.text)]
             if _best(combined) > _best(hits):
                 return f"{previous} {question}", combined
         return query, hits

@@ -7,6 +7,7 @@ One line per article: {"dossier_export": 1, "article": {id, source, text, conten
 regions: [{label, start, end, page}]}, "indexed": [labels]} — the record Dossier keeps for re-chunking."""
 
 import gzip
+import io
 import itertools
 import json
 from collections.abc import Iterator
@@ -31,12 +32,9 @@ def export_library(library: Library, path: str | Path) -> int:
     it is written beside and renamed when done."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    written = 0
     try:
         with _open(partial, "w", path.suffix == ".gz") as out:
-            for article, indexed in library.store.records.exported():
-                out.write(json.dumps({"dossier_export": FORMAT, "article": article, "indexed": indexed}) + "\n")
-                written += 1
+            written = _write(library, out)
         partial.replace(path)
     except OSError as e:
         partial.unlink(missing_ok=True)
@@ -44,34 +42,66 @@ def export_library(library: Library, path: str | Path) -> int:
     return written
 
 
+def export_bytes(library: Library) -> bytes:
+    """Every article record of `library`, gzipped: the .jsonl.gz file export_library writes, for a download."""
+    buffer = io.BytesIO()
+    with gzip.open(buffer, "wt", encoding="utf-8") as out:
+        _write(library, out)
+    return buffer.getvalue()
+
+
+def _write(library: Library, out) -> int:
+    written = 0
+    for article, indexed in library.store.records.exported():
+        out.write(json.dumps({"dossier_export": FORMAT, "article": article, "indexed": indexed}) + "\n")
+        written += 1
+    return written
+
+
 def import_library(library: Library, path: str | Path) -> Iterator[IngestResult]:
     """One result per article of the export at `path`, as each is stored; a damaged line is one failed result
     and the others go on."""
     path = Path(path)
-    lines = _read(path)
+    return _import(library, str(path), lambda: _open(path, "r", path.suffix == ".gz"))
+
+
+def import_bytes(library: Library, name: str, data: bytes) -> Iterator[IngestResult]:
+    """import_library for an export held in memory (an upload): `name` is what errors call it, and it is read
+    as gzipped when `name` ends in .gz."""
+
+    def opened():
+        raw = io.BytesIO(data)
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw, encoding="utf-8")
+
+    return _import(library, name, opened)
+
+
+def _import(library: Library, name: str, opened) -> Iterator[IngestResult]:
+    lines = _read(name, opened)
     first = next(lines, None)  # a file that is no export fails here, before the store is locked
     with library.writing() as batch:
         for n, line in enumerate(itertools.chain([first] if first else [], lines), 1):
             try:
                 article, indexed = _record(line)
             except (ValueError, KeyError, TypeError) as e:
-                yield IngestResult(f"{path}:{n}", "failed", error=f"{path}: line {n} is not an article record ({e})")
+                yield IngestResult(f"{name}:{n}", "failed", error=f"{name}: line {n} is not an article record ({e})")
                 continue
             yield from batch.add_article(article, indexed)
         yield from batch.flush()
 
 
-def _read(path: Path) -> Iterator[str]:
+def _read(name: str, opened) -> Iterator[str]:
+    """The lines of the text stream `opened()` gives; whatever stops the reading is one error naming `name`."""
     read = 0
     try:
-        with _open(path, "r", path.suffix == ".gz") as lines:
+        with opened() as lines:
             for line in lines:
                 yield line
                 read += 1
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
         where = f" after line {read}" if read else ""
         raise DossierError(
-            f"{path}: cannot read it as a Dossier export{where} ({e}); give a file `ingest export` wrote"
+            f"{name}: cannot read it as a Dossier export{where} ({e}); give a file `ingest export` wrote"
         ) from None
 
 

@@ -346,4 +346,5 @@ def citation(n: int, hit: Hit, highlights: Iterable[tuple[int, int]] = ()) -> Ci
         outlet=hit.outlet,
         published_at=hit.published_at,
         highlights=tuple(sorted(highlights)),
+        library=hit.library,
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dossier_core.errors import DossierError
+from vectorstore.sites import library_suffix
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
@@ -17,6 +18,11 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     citations TEXT NOT NULL,  -- JSON, as in Answer.to_dict()
     trace TEXT NOT NULL  -- JSON: retrieval query, passages found with scores, timings
 )"""
+
+
+def feedback_path(library) -> Path:
+    """Where a library's ratings are kept: beside its store, one file per library."""
+    return library.path / f"dossier-feedback{library_suffix(library.name)}.sqlite3"
 
 
 class FeedbackLog:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from dossier_core.errors import InputError, NotFound
+from vectorstore.handle import library_name
 from vectorstore.records import ArticleRecord
 
 # Filters become an id list in the vector and lexical queries; SQLite caps a query's variables.
@@ -17,7 +18,8 @@ class Filters:
     """All given conditions must hold. `source` matches the outlet (publisher) or
     part of the source path/URL, `author` part of the author line, `since`/`until`
     the published date (inclusive; a date, a datetime — its own day — or "YYYY-MM-DD", kept as the latter),
-    `articles` article ids. An article without a date passes a date condition only when `undated`."""
+    `articles` article ids. An article without a date passes a date condition only when `undated`.
+    `libraries` names the store's libraries to ask (a list, or "a,b"); none: those the settings name."""
 
     source: str | None = None
     author: str | None = None
@@ -25,6 +27,7 @@ class Filters:
     until: str | date | None = None
     articles: tuple[str, ...] = ()
     undated: bool = False
+    libraries: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name in ("since", "until"):
@@ -33,11 +36,15 @@ class Filters:
                 object.__setattr__(self, name, iso_day(name, value))
         if isinstance(self.articles, str):
             object.__setattr__(self, "articles", (self.articles,))
+        names = self.libraries.split(",") if isinstance(self.libraries, str) else self.libraries
+        object.__setattr__(self, "libraries", tuple(dict.fromkeys(library_name(n.strip()) for n in names if n.strip())))
 
     def __str__(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v)
+        """The conditions on articles (the libraries are where they are looked for)."""
+        return ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v and k != "libraries")
 
     def __bool__(self) -> bool:
+        """Whether the filters narrow the articles (libraries choose where to look, not which articles)."""
         return any((self.source, self.author, self.since, self.until, self.articles))
 
     def matches(self, record: ArticleRecord) -> bool:

@@ -2,16 +2,21 @@
 
 A `Batch` lives inside the store's write lock. It chunks each new or changed article and
 embeds the chunks of several articles in one go, storing each article when its group is embedded.
+A chunk whose text some library of the store has already embedded (the same article in a second
+library, a file moved to a new path) takes that vector instead of being embedded again.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from dossier_core.errors import DossierError
 from dossier_core.models import Article, Chunk
 from ingest.chunk import chunk_article
 from ingest.load import Document, find_inputs, parse_articles, read_input
 from vectorstore.embedder import Embedder
+from vectorstore.libraries import known_vectors
 from vectorstore.records import ArticleRecord
 from vectorstore.store import ChromaStore
 
@@ -23,7 +28,7 @@ EMBED_GROUP = 256
 @dataclass(frozen=True)
 class IngestResult:
     source: str
-    status: str  # added | unchanged | replaced | duplicate | failed | skipped
+    status: str  # added | unchanged | replaced | duplicate | failed | skipped | renamed | removed (a watch)
     chunks: int = 0
     title: str | None = None
     error: str | None = None  # why it failed or was skipped, or what it duplicates
@@ -59,10 +64,13 @@ def guarded(name: str, results: Callable[[], Iterator[IngestResult]]) -> Iterato
 
 
 class Batch:
-    def __init__(self, store: ChromaStore, embedder: Embedder, chunking: dict):
+    def __init__(self, store: ChromaStore, embedder: Embedder, chunking: dict, reuse: bool = True):
+        """With `reuse`, vectors the store's libraries hold for the same chunk text are reused; a rebuild, whose
+        old vectors cannot be trusted, embeds everything."""
         self._store = store
         self._embedder = embedder
         self._chunking = chunking
+        self._reuse = reuse
         self._pending: list[_Pending] = []
 
     def add(self, doc: Document, labels: tuple[str, ...]) -> Iterator[IngestResult]:
@@ -110,7 +118,7 @@ class Batch:
         if not group:
             return
         try:
-            vectors = self._embedder.embed_bulk([c.embedding_text for p in group for c in p.chunks])
+            vectors = self._vectors([c.embedding_text for p in group for c in p.chunks], group)
         except Exception as e:  # noqa: BLE001 — the group fails, the batch goes on
             for p in group:
                 why = f"embedding failed ({type(e).__name__}: {e}); please report it"
@@ -121,6 +129,15 @@ class Batch:
             self._store.records.put(p.article, p.chunks, vectors[offset : offset + len(p.chunks)], p.labels)
             offset += len(p.chunks)
             yield IngestResult(p.article.source, p.status, len(p.chunks), p.article.title)
+
+    def _vectors(self, texts: list[str], group: list[_Pending]) -> np.ndarray:
+        """A vector for each text: the one already stored for it, else embedded now."""
+        hashes = {p.article.content_hash for p in group}
+        known = known_vectors(self._store.handle, hashes) if self._reuse else {}
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            known.update(zip(new, self._embedder.embed_bulk(new)))
+        return np.stack([known[t] for t in texts])
 
 
 def preview(

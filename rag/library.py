@@ -17,13 +17,15 @@ from ingest.extract import FORMATS
 from ingest.load import MAX_BYTES, Skipped, article_id, find_inputs, parse_articles, read_input, upload
 from ingest.regions import LABELS
 from rag.ingestion import Batch, IngestResult, guarded
+from rag.rebuild import rebuild
 from rag.settings import Settings
 from vectorstore.embedder import Embedder, MiniLMEmbedder
 from vectorstore.records import ArticleRecord
+from vectorstore.sites import MAIN
 from vectorstore.store import ChromaStore
 
 # What the shells show and offer, re-exported so that they import only from rag.
-__all__ = ["FORMATS", "LABELS", "INDEXED", "MAX_BYTES", "MiniLMEmbedder", "Library"]
+__all__ = ["FORMATS", "LABELS", "INDEXED", "MAIN", "MAX_BYTES", "MiniLMEmbedder", "Library"]
 # Files that hold many articles: article dumps.
 DUMPS = tuple(suffix for suffix, kind in FORMATS.items() if kind in ("json", "jsonl"))
 # Bump when cleaning or chunking changes what a stored chunk is: stores need re-chunking.
@@ -44,10 +46,21 @@ def _described(chunking: dict) -> str:
 
 class Library:
     def __init__(
-        self, store: str | Path | None = None, settings: Settings | None = None, embedder: Embedder | None = None
+        self,
+        store: str | Path | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        create: bool = True,
     ):
-        """`store` defaults to `settings.store`; with `settings.chroma_url` the articles live on that server."""
+        """`store` defaults to `settings.store`; with `settings.chroma_url` the articles live on that server.
+        The library is the store's `settings.library` (made on first use, unless not `create`)."""
         self.settings = settings or Settings()
+        if len(self.settings.libraries) > 1:
+            raise DossierError(
+                f"library={self.settings.library!r}: articles are added, listed and removed one library at a time; "
+                "give one name (questions may be asked across several: python -m rag ask --library a,b)"
+            )
+        self.name = self.settings.library
         self.embedder = embedder or MiniLMEmbedder(self.settings.encoder, self.settings.cache)
         if self.settings.chunk_size > self.embedder.max_tokens:
             raise DossierError(
@@ -59,6 +72,8 @@ class Library:
             {"embedder": self.embedder.name, "dimensions": self.embedder.dim},
             self.settings.chroma_url,
             self.settings.chroma_token,
+            self.name,
+            create,
         )
         self.store.consistency.recover_if_idle()
         self.chunking = {
@@ -121,6 +136,7 @@ class Library:
         if stored == self.chunking or (not stored and articles == 0):
             return None
         where = f"--chroma-url {self.settings.chroma_url}" if self.settings.chroma_url else f"--store {self.path}"
+        where += f" --library {self.name}" if self.name != MAIN else ""
         flags = f"--chunk-size {self.settings.chunk_size} --chunk-overlap {self.settings.chunk_overlap}"
         was, now = _described(stored), _described(self.chunking)
         return (
@@ -185,10 +201,12 @@ class Library:
         return self.store.consistency.check()
 
     def repair(self) -> list[str]:
-        """Fix what check finds (articles with broken chunks are removed: ingest them again); what is left."""
+        """Fix what check finds: a collection Chroma refuses is rebuilt from the article records (rag.rebuild),
+        articles with broken chunks are removed (ingest them again); the articles lost and what is left."""
+        lost = [a.line for a in rebuild(self).lost]
         with self.store.consistency.writing():
             self.store.consistency.repair()
-        return self.check()
+        return lost + self.check()
 
 
 def regions_of(article: Article, indexed: tuple[str, ...]) -> list[tuple[str, str, bool]]:

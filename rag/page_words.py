@@ -17,7 +17,10 @@ PAGE_WORDS = (
         r"(start it with chroma run or fix|check that the server is running \(chroma run\) and) --chroma-url",
         f"check that the server runs, and Chroma server {SETTINGS}",
     ),
-    (r"add some with: python -m ingest PATH --store \S+", "load the sample library or add articles in the sidebar"),
+    (
+        r"add some with: python -m ingest PATH --store \S+( --library \S+)?",
+        "load the sample library or add articles in the sidebar",
+    ),
     (r"see `python -m ingest list`", "see the Library view"),
     (r"include undated articles with --include-undated", "tick Include undated articles under Filters"),
     # Chunk settings come from the environment the page was started in: the page has no field for them.

@@ -10,6 +10,7 @@ import re
 from html import escape
 from urllib.parse import quote
 
+from rag.answer import MAIN, named_libraries
 from rag.export import reference
 from rag.markers import MARKER
 
@@ -123,6 +124,8 @@ def _passage(c: dict) -> str:
 def sources_html(answer: dict, key: str) -> str:
     """A card for each cited passage: title (linked to the original), byline, the passage."""
     cards = []
+    asked = answer.get("trace", {}).get("libraries", [])
+    libraries = named_libraries([c.get("library", MAIN) for c in answer["citations"]], asked)
     for c in answer["citations"]:
         title = escape(c.get("title") or c["source"])
         url = web_url(c.get("url"))
@@ -131,8 +134,9 @@ def sources_html(answer: dict, key: str) -> str:
             start, end = highlights[0]
             href = escape(text_fragment(url, c["text"][start:end]))
             title = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        library = f"library {c.get('library')}" if libraries else None
         meta = " · ".join(
-            escape(p) for p in (c.get("author"), c.get("outlet"), (c.get("published_at") or "")[:10]) if p
+            escape(p) for p in (c.get("author"), c.get("outlet"), (c.get("published_at") or "")[:10], library) if p
         )
         origin = "" if url else f'<div class="meta">{escape(c["source"])}</div>'
         cards.append(

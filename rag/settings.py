@@ -12,6 +12,8 @@ from dossier_core.errors import DossierError
 from rag.backends import BACKENDS
 from rag.filters import iso_day
 from vectorstore.embedder import RUNTIMES
+from vectorstore.handle import library_name
+from vectorstore.sites import MAIN
 
 RETRIEVAL = ("hybrid", "dense", "lexical")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -20,6 +22,8 @@ TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 @dataclass(frozen=True)
 class Settings:
     store: str = "data/store"  # the store folder (with a Chroma server: only the local copy of the BM25 index)
+    # The store's library to use; several, comma-separated, to ask across them ("news,archive").
+    library: str = MAIN
     # A Chroma server (`chroma run`) holding the library instead of the store folder.
     chroma_url: str | None = None
     chroma_token: str | None = field(default=None, repr=False)
@@ -64,6 +68,9 @@ class Settings:
             raise DossierError(f"max_sentences={self.max_sentences} must be from 1 to 4: answers are short")
         if self.context_tokens < 500:
             raise DossierError(f"context_tokens={self.context_tokens} leaves no room for passages; use at least 500")
+        object.__setattr__(self, "library", ",".join(self.libraries))
+        if not self.libraries:
+            raise DossierError(f"library={self.library!r} names no library; give a name such as {MAIN}")
         if self.as_of is not None:
             iso_day("as_of", self.as_of)
         if not 1 <= self.port <= 65535:
@@ -75,6 +82,11 @@ class Settings:
         ):
             if value not in known:
                 raise DossierError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        """The libraries named, each checked, in the order given."""
+        return tuple(dict.fromkeys(library_name(n.strip()) for n in self.library.split(",") if n.strip()))
 
     def visible(self) -> dict:
         """The settings without the secrets, for reports and traces."""
@@ -94,6 +106,7 @@ class Way:
 
 WAYS = {
     "store": Way("DOSSIER_STORE", "store folder"),
+    "library": Way("DOSSIER_LIBRARY", "the store's library; to ask across several, name them: news,archive"),
     "chroma_url": Way(
         "DOSSIER_CHROMA_URL",
         "a Chroma server holding the library, e.g. http://127.0.0.1:8000",
@@ -130,7 +143,7 @@ WAYS = {
     ),
 }
 # The settings each kind of command uses.
-STORE = ("store", "chroma_url", "cache", "encoder")
+STORE = ("store", "library", "chroma_url", "cache", "encoder")
 CHUNKING = ("chunk_size", "chunk_overlap")
 ANSWERS = ("top_k", "retrieval", "rerank", "min_relevance", "max_sentences", "strict", "as_of", "backend", "model",
            "base_url", "timeout", "context_tokens", "max_answer_tokens")  # fmt: skip

@@ -18,7 +18,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def plain(markdown: str) -> str:
-    """Text the page shows for Markdown that escapes everything (app.escape)."""
+    """Text the page shows for Markdown that escapes everything (rag.page_text.escape)."""
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
@@ -93,6 +93,16 @@ def ingested(tmp_path, minilm, library):
 
 def sidebar_button(at, label):
     return next(b for b in at.sidebar.button if b.label == label)
+
+
+def url_box(at):
+    """The sidebar's box for an article's URL."""
+    return next(t for t in at.sidebar.text_input if t.label.startswith("…or"))
+
+
+def listed(at) -> str:
+    """The Library view's line saying how many articles the search shows."""
+    return next(c.value for c in at.caption if re.fullmatch(r"\d+ of \d+ articles", c.value))
 
 
 def test_ask_shows_a_cited_answer_with_its_sources_and_keeps_the_conversation(monkeypatch, tmp_path, minilm, library):
@@ -194,19 +204,19 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
     ]
     assert at.sidebar.error[0].value.startswith("empty\\.md")  # file names are shown as text, not Markdown
     assert "**5** articles" in at.sidebar.markdown[0].value
-    at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
+    url_box(at).set_value("http://127.0.0.1:9/story")
     sidebar_button(at, "Add to library").click().run()
     refused = plain(at.sidebar.error[0].value)
     assert not at.exception and "http://127.0.0.1:9/story: resolves to 127.0.0.1, a private or local address" in refused
     assert "--allow-private" not in refused  # a flag of the CLI, which a web user cannot pass
     monkeypatch.setenv("DOSSIER_ALLOW_PRIVATE", "1")  # the page follows the environment's settings
-    at.sidebar.text_input[0].set_value("http://127.0.0.1:9/story")
+    url_box(at).set_value("http://127.0.0.1:9/story")
     sidebar_button(at, "Add to library").click().run()
     assert not at.exception and "http://127.0.0.1:9/story: cannot fetch it" in plain(at.sidebar.error[0].value)
     assert "**5** articles" in at.sidebar.markdown[0].value
 
     at.sidebar.radio[0].set_value("Library").run()
-    assert "5 of 5 articles" in at.caption[0].value
+    assert "5 of 5 articles" in listed(at)
     [table] = at.dataframe
     rows = table.value
     assert list(rows.columns) == ["Title", "Outlet", "Date", "Passages", "Source"]
@@ -221,7 +231,7 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
     config = json.loads(table.proto.columns)
     assert sum(config[column]["width"] for column in rows.columns) <= 700
     at.text_input(key="library_search").set_value("harbor").run()
-    assert "2 of 5 articles" in at.caption[0].value
+    assert "2 of 5 articles" in listed(at)
     labels = at.selectbox(key="library_article").options
     assert len(set(labels)) == 2 and all(label.startswith("Council Approves the Harbor Bridge") for label in labels)
     at.selectbox(key="library_article").set_value(article_id(str(library / "harbor-bridge.md"))).run()
@@ -238,7 +248,7 @@ def test_upload_reports_each_file_and_the_library_view_removes_articles(monkeypa
     at.button(key="remove").click().run()
     at.button(key="remove_confirm").click().run()
     assert not at.exception and "**4** articles" in at.sidebar.markdown[0].value
-    assert "1 of 4 articles" in at.caption[0].value and not at.warning
+    assert "1 of 4 articles" in listed(at) and not at.warning
 
 
 def test_a_missing_model_is_named_by_its_field_on_the_page_and_the_page_stays_up(

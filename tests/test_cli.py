@@ -26,6 +26,7 @@ def env():
     e = {**os.environ, "PYTHONPATH": str(ROOT)}
     e.pop("DOSSIER_STORE", None)
     e.pop("DOSSIER_ALLOW_PRIVATE", None)
+    e.pop("DOSSIER_LIBRARY", None)
     return e
 
 
@@ -137,6 +138,7 @@ def test_ask_json_has_the_documented_shape(ingested):
         "outlet": str,
         "published_at": str,
         "highlights": list,
+        "library": str,
     }
     for c in answer["citations"]:
         assert {k: type(v) for k, v in c.items()} == fields

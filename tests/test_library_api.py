@@ -94,8 +94,9 @@ def test_search_returns_passages_with_offsets_scores_and_article_metadata(filled
     assert text[top["start"] : top["end"]] == top["text"]
     assert set(top) == {
         *("chunk_id", "article_id", "text", "start", "end", "score", "title"),
-        *("author", "outlet", "published_at", "url", "source"),
+        *("author", "outlet", "published_at", "url", "source", "library"),
     }
+    assert top["library"] == "main"
     by_author = api.post("/v1/search", json={"query": "prices", "k": 5, "filters": {"author": "Ortega"}}).json()
     assert by_author["passages"] and {p["author"] for p in by_author["passages"]} == {"Luis Ortega"}
     since = api.post("/v1/search", json={"query": "the council vote", "filters": {"since": "2025-01-01"}}).json()
@@ -246,7 +247,7 @@ def test_the_docs_show_the_request_bodies(empty):
     search = spec["paths"]["/v1/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert search == {"$ref": "#/components/schemas/SearchIn"}
     assert set(spec["components"]["schemas"]["FiltersIn"]["properties"]) == {
-        "source", "author", "since", "until", "articles", "include_undated",
+        "source", "author", "since", "until", "articles", "include_undated", "libraries",
     }  # fmt: skip
 
 

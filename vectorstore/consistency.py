@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dossier_core.errors import DossierError
 from vectorstore.handle import StoreHandle, served
 from vectorstore.records import Records, lexical_row
+from vectorstore.replace import refusals
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,11 @@ class Consistency:
 
     @served
     def check(self) -> list[str]:
-        """Problems: chunks without their article record, records whose chunks are missing,
-        a BM25 index that differs from the chunks, an interrupted write."""
+        """Problems: a collection Chroma refuses (then nothing else can be read), chunks without
+        their article record, records whose chunks are missing, a BM25 index that differs from
+        the chunks, an interrupted write."""
+        if refused := refusals(self.handle):
+            return [r.line for r in refused]
         self.follow()
         records = {r.id: r for r in self._records.articles()}
         counts, orphans = Counter(), set()

@@ -6,9 +6,13 @@ site's generation, and turns what Chroma, httpx, SQLite or the OS raise into one
 line of DossierError. Two collections: `dossier_chunks` (one record per chunk,
 embedded) and `dossier_articles` (one per article: the whole cleaned article as
 JSON, so re-chunking needs no re-fetch; its vector is the mean of its chunks').
+A store holds several libraries, each its own pair of collections: `main`'s are
+the two names above, so stores made before there were libraries open as `main`;
+another library's names end in `-NAME`.
 """
 
 import functools
+import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,34 +20,81 @@ from pathlib import Path
 import httpx
 from chromadb.errors import ChromaError
 
-from dossier_core.errors import DossierError
+from dossier_core.errors import DossierError, InputError, NotFound
 from vectorstore.lexical import LexicalIndex
-from vectorstore.sites import Folder, Server
+from vectorstore.sites import MAIN, Folder, Server, library_suffix
 
 CHUNKS = "dossier_chunks"
 ARTICLES = "dossier_articles"
+# Fits Chroma's collection names (which end in a letter or digit), file names, URLs and flags.
+LIBRARY_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
 
 
+def library_name(name: str) -> str:
+    """A library's name as given, checked."""
+    if not LIBRARY_NAME.fullmatch(name):
+        raise InputError(
+            f"library {name!r}: not a library name; use up to 40 lowercase letters, digits, - and _ "
+            "(starting and ending with a letter or digit), e.g. climate-desk"
+        )
+    return name
+
+
+def collection_names(library: str) -> tuple[str, str]:
+    """The (chunks, articles) collections of a library."""
+    suffix = library_suffix(library)
+    return CHUNKS + suffix, ARTICLES + suffix
+
+
+def library_of(collection: str) -> str | None:
+    """The library whose article records a collection holds, or None when it holds none."""
+    if collection == ARTICLES:
+        return MAIN
+    return collection.removeprefix(ARTICLES + "-") if collection.startswith(ARTICLES + "-") else None
+
+
 class StoreHandle:
-    def __init__(self, path: str | Path, embedder: dict, url: str | None = None, token: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        embedder: dict,
+        url: str | None = None,
+        token: str | None = None,
+        library: str = MAIN,
+        create: bool = True,
+    ):
         """`embedder` names the model and its dimensions; a store built with another is refused.
         With `url`, Chroma is that server (`token` its bearer token) and `path` holds only the
-        local copy of the BM25 index."""
+        local copy of the BM25 index. `library` names the store's library this handle opens; one that
+        does not exist yet is made, unless not `create` (and it is not `main`, which every store has)."""
         self.path = Path(path).resolve()
+        self.library = library_name(library)
+        self._names = collection_names(library)
+        self._create = create or library == MAIN
         self._embedder = embedder
         self._opened: tuple | None = None  # (client, chunks, articles, BM25 index)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise DossierError(f"store {self.path}: cannot open it ({e}); give --store a writable folder") from None
-        self.site = Server(url, self.path, token) if url else Folder(self.path)
+        self.site = Server(url, self.path, token, library) if url else Folder(self.path, library)
         with self.reported():
             stored = {k: v for k, v in (self.chunks.metadata or {}).items() if k in embedder}
         if stored != embedder:
             raise DossierError(
                 f"{self.site.name} was built with {stored}, but the current embedder is {embedder}; "
                 "use the same embedder or ingest into a new --store folder"
+            )
+
+    def _exists(self, client) -> None:
+        """Refuse to open a library the store does not hold (or no longer does: another process removed it)."""
+        names = {c.name for c in client.list_collections()}
+        if self._names[1] not in names:
+            held = sorted({library_of(n) for n in names} - {None})
+            raise NotFound(
+                f"{self.site.name} has no library {self.library!r} (it holds: {', '.join(held) or 'none'}); "
+                f"add articles to make it: python -m ingest PATH {self.site.flag} --library {self.library}"
             )
 
     @property
@@ -66,17 +117,21 @@ class StoreHandle:
             client = self.site.client()
             opened = self._opened  # read once: another thread's error may reset it meanwhile
             if opened is None or opened[0] is not client:
+                if not self._create:
+                    self._exists(client)
                 chunks = client.get_or_create_collection(
-                    CHUNKS,
+                    self._names[0],
                     embedding_function=None,
                     metadata=self._embedder,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
                 articles = client.get_or_create_collection(
-                    ARTICLES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                    self._names[1], embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
                 )
                 lexical = LexicalIndex(self.site.lexical_path(chunks.id.hex))
                 opened = self._opened = (client, chunks, articles, lexical)
+        except DossierError:
+            raise
         except Exception as e:  # Chroma raises many types for an unusable directory
             raise DossierError(self.site.open_trouble(e)) from None
         return opened
@@ -93,7 +148,24 @@ class StoreHandle:
     def articles_metadata(self) -> dict:
         """The articles collection's metadata as stored now: a collection object keeps what it
         read when opened, and another process may have changed it since."""
-        return self._open()[0].get_collection(ARTICLES).metadata or {}
+        return self._open()[0].get_collection(self._names[1]).metadata or {}
+
+    def drop(self) -> None:
+        """Delete this library: its collections and its BM25 index (inside the site's write lock)."""
+        client, chunks, _, _ = self._open()
+        lexical = self.site.lexical_path(chunks.id.hex)
+        for name in self._names:
+            client.delete_collection(name)
+        self._opened = None
+        for path in (lexical, lexical.with_name(lexical.name + "-journal")):
+            path.unlink(missing_ok=True)
+        if self.site.pending() is not None:
+            self.site.end()
+        self.site.changed()
+
+    def reopen(self) -> None:
+        """Open the collections again, by name, on next use: a rebuild has put a fresh one under a name."""
+        self._opened = None
 
     def generation(self) -> str:
         """Changes whenever any process writes to the store."""
@@ -113,7 +185,7 @@ class StoreHandle:
                 ),
             )
             for k in got:
-                got[k] += page[k]
+                got[k] += list(page[k])  # embeddings come as an array
             if ids is None and len(page["ids"]) < PAGE:
                 break
             start += PAGE

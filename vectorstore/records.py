@@ -17,6 +17,7 @@ import numpy as np
 from dossier_core.errors import DossierError
 from dossier_core.models import Article, Chunk, Region
 from vectorstore.handle import PAGE, StoreHandle, served
+from vectorstore.sites import MAIN
 
 # Metadata that citations and filters use, copied from the article into its chunks and its record.
 # Hit.outlet and ArticleRecord.outlet are stored as "site", their name in article metadata, so
@@ -42,6 +43,7 @@ class Hit:
     published_at: str | None = None
     region: str | None = None  # body, caption, table… (see ingest.regions)
     page: int | None = None  # a PDF's page, counted from 1
+    library: str = MAIN  # the store's library it was found in
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ class ArticleRecord:
     outlet: str | None = None  # the publication or site, as in Hit
 
 
-def hit(chunk_id: str, text: str, metadata: dict, score: float) -> Hit:
-    """A Hit from one chunk record of Chroma (its id, document and metadata) and its score."""
+def hit(chunk_id: str, text: str, metadata: dict, score: float, library: str = MAIN) -> Hit:
+    """A Hit from one chunk record of Chroma (its id, document and metadata), its score and its library."""
     m = metadata
     return Hit(
         chunk_id,
@@ -74,6 +76,7 @@ def hit(chunk_id: str, text: str, metadata: dict, score: float) -> Hit:
         m.get("published_at"),
         m.get("region"),
         m.get("page"),
+        library,
     )
 
 

@@ -30,6 +30,53 @@ class Candidates:
     lexical: dict[str, float] = field(default_factory=dict)
 
 
+def pool_of(k: int) -> int:
+    """Candidates each side finds for k results. Chroma returns fewer when the store holds fewer; counting
+    first costs 10 ms at 100 k chunks."""
+    return max(4 * k, 20)
+
+
+def ranked(found: Candidates, query: str | None, k: int, mode: str, rerank: bool, floor: float) -> list[Hit]:
+    """The k best of the candidates, as `Search.best` says."""
+    hits = found.hits
+    weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT)
+    score = ranking.convex_fusion({i: h.score for i, h in hits.items()}, found.lexical, weight)
+    order = sorted(score, key=lambda i: -score[i])
+    relevant = {i for i in order if hits[i].score >= floor}
+    chosen = ranking.per_article_cap(order, {i: hits[i].article_id for i in order}, k, relevant)
+    if rerank:
+        chosen = ranking.rerank(query or "", {i: score[i] for i in chosen}, {i: hits[i].text for i in chosen})
+    return [hits[i] for i in chosen]
+
+
+def best_across(
+    searches: list["Search"],
+    vector: np.ndarray,
+    query: str | None,
+    k: int,
+    mode: str = "hybrid",
+    articles: list[str] | None = None,
+    rerank: bool = False,
+    floor: float = -1.0,
+) -> list[Hit]:
+    """`Search.best` over several libraries' searches, their candidates ranked together. Each library's BM25
+    index weighs words by its own articles, so its scores are scaled by its best before they meet; a passage two
+    libraries hold counts once, as the first library's."""
+    merged, seen = Candidates(), set()
+    for search in searches:
+        found = search.candidates(vector, query, pool_of(k), mode, articles)
+        best = max(found.lexical.values(), default=0.0) or 1.0
+        for i, h in found.hits.items():
+            if (h.article_id, h.start, h.end) in seen:
+                continue
+            seen.add((h.article_id, h.start, h.end))
+            key = f"{h.library}/{i}"  # one article's chunks have the same ids in every library
+            merged.hits[key] = h
+            if i in found.lexical:
+                merged.lexical[key] = found.lexical[i] / best
+    return ranked(merged, query, k, mode, rerank, floor)
+
+
 class Search:
     def __init__(self, handle: StoreHandle, consistency: Consistency):
         self.handle = handle
@@ -51,17 +98,7 @@ class Search:
         of them come from one article while others score a cosine of at least `floor`;
         `rerank` reorders them by their best sentence. Hit.score is always the cosine
         similarity to the query vector, whatever ranked the hit."""
-        pool = max(4 * k, 20)  # Chroma returns fewer when the store holds fewer; counting first costs 10 ms at 100 k
-        found = self.candidates(vector, query, pool, mode, articles)
-        hits = found.hits
-        weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT)
-        score = ranking.convex_fusion({i: h.score for i, h in hits.items()}, found.lexical, weight)
-        ranked = sorted(score, key=lambda i: -score[i])
-        relevant = {i for i in ranked if hits[i].score >= floor}
-        chosen = ranking.per_article_cap(ranked, {i: hits[i].article_id for i in ranked}, k, relevant)
-        if rerank:
-            chosen = ranking.rerank(query or "", {i: score[i] for i in chosen}, {i: hits[i].text for i in chosen})
-        return [hits[i] for i in chosen]
+        return ranked(self.candidates(vector, query, pool_of(k), mode, articles), query, k, mode, rerank, floor)
 
     @served
     def candidates(
@@ -90,7 +127,8 @@ class Search:
             r = chunks.query(query_embeddings=[vector], n_results=pool, where=where, include=include)
             # An embedded client may still list chunks another process has just deleted, without their metadata.
             rows = zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0])
-            found.update({i: (hit(i, d, m, 1.0 - dist), m["content_hash"]) for i, d, m, dist in rows if m})
+            library = self.handle.library
+            found.update({i: (hit(i, d, m, 1.0 - dist, library), m["content_hash"]) for i, d, m, dist in rows if m})
         words = []
         if mode != "dense" and query:
             self._consistency.follow(generation)
@@ -102,7 +140,7 @@ class Search:
         if missing := [i for i in lexical if i not in hits]:
             r = chunks.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             rows = zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"])
-            hits.update({i: hit(i, d, m, float(np.dot(e, vector))) for i, d, m, e in rows})
+            hits.update({i: hit(i, d, m, float(np.dot(e, vector)), self.handle.library) for i, d, m, e in rows})
         return Candidates(hits, {i: score for i, score in lexical.items() if i in hits})
 
     def _current(self, article_ids: set[str], generation: str) -> dict[str, str | None]:

@@ -43,17 +43,28 @@ LEASE_SECONDS = 20.0  # a killed writer's lease lapses after this
 RESERVE_BYTES = 64 * 2**20
 _clients: dict[str, tuple[str, object]] = {}  # one (generation, client) per store folder in this process
 _opening = threading.Lock()  # Chroma fails when threads open clients of one folder at once
+MAIN = "main"  # the library a store holds unless told otherwise
 
 
 def _unopenable(name: str, e: Exception) -> str:
     return f"{name}: cannot open it ({e}); give --store a writable folder"
 
 
+def library_suffix(library: str) -> str:
+    """What a library adds to the names of its files and records: nothing for `main`, so that stores made
+    before there were several libraries open as `main`."""
+    return "" if library == MAIN else f"-{library}"
+
+
 class Folder:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, library: str = MAIN):
+        """The journal and the BM25 file are the library's; the lock and the generation are the folder's, so
+        one writer at a time writes to any of its libraries."""
         self.name = f"store {path}"
+        self.flag = f"--store {path}"  # what a command's fix names it by
         self.path = path
-        self._journal = path / "dossier-journal.json"
+        self._suffix = library_suffix(library)
+        self._journal = path / f"dossier-journal{self._suffix}.json"
         self._generation = path / "dossier-generation"
         self._lock = path / "dossier-write.lock"
 
@@ -96,7 +107,7 @@ class Folder:
         SharedSystemClient._identifier_to_system.pop(str(self.path), None)
 
     def lexical_path(self, collection_id: str) -> Path:
-        return self.path / "dossier-lexical.sqlite3"
+        return self.path / f"dossier-lexical{self._suffix}.sqlite3"
 
     def generation(self) -> str:
         try:
@@ -164,14 +175,17 @@ def _write(state, record: str, metadata: dict) -> None:
 
 
 class Server:
-    def __init__(self, url: str, path: Path, token: str | None = None):
-        """`path` holds the local copy of the BM25 index; `token` is the server's bearer token, if it wants one."""
+    def __init__(self, url: str, path: Path, token: str | None = None, library: str = MAIN):
+        """`path` holds the local copy of the BM25 index; `token` is the server's bearer token, if it wants one.
+        The journal record is the library's; the lease and the generation are the server's."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DossierError(f"chroma server {url}: not an http(s) URL; give --chroma-url http://HOST:PORT")
         self.name = f"chroma server {url}"
+        self.flag = f"--chroma-url {url}"
         self.path = path
         self._url = url
+        self._journal = "journal" + library_suffix(library)
         self._owner: str | None = None
         try:
             self._client = chromadb.HttpClient(
@@ -268,10 +282,10 @@ class Server:
                 f"{self.name}: this ingest lost its write lease "
                 f"(it stalled for over {LEASE_SECONDS:.0f} s); run it again"
             )
-        _write(self._state, "journal", {"article_id": article_id})
+        _write(self._state, self._journal, {"article_id": article_id})
 
     def pending(self) -> str | None:
-        return (_read(self._state, "journal") or {}).get("article_id")
+        return (_read(self._state, self._journal) or {}).get("article_id")
 
     def end(self) -> None:
-        self._state.delete(ids=["journal"])
+        self._state.delete(ids=[self._journal])

@@ -16,12 +16,21 @@ from vectorstore.consistency import Consistency
 from vectorstore.handle import StoreHandle
 from vectorstore.records import Records
 from vectorstore.search import Search
+from vectorstore.sites import MAIN
 
 
 class ChromaStore:
-    def __init__(self, path: str | Path, embedder: dict, url: str | None = None, token: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        embedder: dict,
+        url: str | None = None,
+        token: str | None = None,
+        library: str = MAIN,
+        create: bool = True,
+    ):
         """The arguments are StoreHandle's."""
-        self.handle = StoreHandle(path, embedder, url, token)
+        self.handle = StoreHandle(path, embedder, url, token, library, create)
         self.path = self.handle.path
         self.records = Records(self.handle)
         self.consistency = Consistency(self.handle, self.records)

@@ -21,11 +21,13 @@ from ingest.load import article_id, is_url
 from rag.assistant import MAX_QUESTION, Assistant
 from rag.filters import Filters
 from rag.ingestion import IngestResult
+from rag.libraries import sibling
 from rag.library import Library, matching, regions_of
 from rag.server.auth import require
 from vectorstore.records import ArticleRecord, Hit
 
 MAX_K = 100  # passages one search returns at most
+LIBRARY = Query(None, description="the store's library (default: the server's --library)")
 NOT_FOUND = "{}: no article with this id; the article list (GET /v1/articles, or MCP's list_articles) gives the ids"
 
 
@@ -75,11 +77,15 @@ class FiltersIn(_Strict):
     until: str | None = Field(None, description="published on or before, YYYY-MM-DD")
     articles: list[str] = Field([], description="only these article ids")
     include_undated: bool = Field(False, description="with dates (here or in the question), also undated articles")
+    libraries: list[str] = Field([], description="the store's libraries to search (default: the server's --library)")
 
     def filters(self, field: str) -> Filters:
         """The engine's Filters; a date that is no date is the client's mistake (an InputError), named by `field`."""
         try:
-            return Filters(self.source, self.author, self.since, self.until, tuple(self.articles), self.include_undated)
+            return Filters(
+                self.source, self.author, self.since, self.until, tuple(self.articles), self.include_undated,
+                tuple(self.libraries),
+            )  # fmt: skip
         except InputError as e:
             raise InputError(f"{field}: {e}") from None
 
@@ -155,6 +161,7 @@ class Passage(BaseModel):
     published_at: str | None
     url: str | None
     source: str
+    library: str = Field(description="the store's library the article is in")
 
 
 class Passages(BaseModel):
@@ -221,21 +228,23 @@ def library_router() -> APIRouter:
         offset: int = Query(0, ge=0),
         limit: int = Query(50, ge=1, le=1000),
         query: str | None = Query(None, max_length=MAX_QUESTION, description="words the title, author… must hold"),
+        library: str | None = LIBRARY,
     ) -> dict:
         """The articles, newest first (undated ones last), a page at a time."""
-        return listing(_library(request), query, offset, limit)
+        return listing(_library(request, library), query, offset, limit)
 
     # {article_id:path}: a dump's own ids may hold a slash.
     @router.get("/v1/articles/{article_id:path}", dependencies=read, response_model=ArticleDetail)
-    def get_article(article_id: str, request: Request) -> dict:
+    def get_article(article_id: str, request: Request, library: str | None = LIBRARY) -> dict:
         """An article: its metadata, its regions (indexed or dropped) and its cleaned text."""
-        return article(_library(request), article_id, regions=True)
+        return article(_library(request, library), article_id, regions=True)
 
     @router.post("/v1/articles", dependencies=write, response_model=Added, openapi_extra=_ADD_BODY)
-    async def add_articles(request: Request) -> dict:
+    async def add_articles(request: Request, library: str | None = LIBRARY) -> dict:
         """Add articles: files in the multipart field `file` (repeat it for several), or JSON
-        `{"url": …}` or `{"articles": [{"title", "body", …}]}`. One status line per article."""
-        library = _library(request)
+        `{"url": …}` or `{"articles": [{"title", "body", …}]}`. One status line per article.
+        A `library` the store does not hold yet is made."""
+        library = await anyio.to_thread.run_sync(partial(_library, request, library, create=True))
         body = await request.body()  # the app's BodyLimit refuses one over the upload limit (413); kept for form()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":  # curl -d, or a form without enctype
@@ -250,9 +259,9 @@ def library_router() -> APIRouter:
         return {"results": [asdict(r) for r in results], "lines": [r.line for r in results]}
 
     @router.delete("/v1/articles/{article_id:path}", dependencies=write, response_model=Removed)
-    def remove_article(article_id: str, request: Request) -> dict:
+    def remove_article(article_id: str, request: Request, library: str | None = LIBRARY) -> dict:
         """Remove an article and its passages."""
-        library = _library(request)
+        library = _library(request, library)
         removed = library.remove(_record(library, article_id))  # this id only, not a path or URL it may spell
         return {"removed": [{"id": r.id, "title": r.title, "chunks": r.chunks} for r in removed]}
 
@@ -264,8 +273,17 @@ def library_router() -> APIRouter:
     return router
 
 
-def _library(request: Request) -> Library:
-    return request.app.state.assistant.library
+def _library(request: Request, name: str | None = None, create: bool = False) -> Library:
+    """The store's library `name` (default: the server's first --library); made when `create`."""
+    assistant = request.app.state.assistant
+    if name and "," in name:
+        raise InputError(f"library={name!r}: articles are listed, added and removed one library at a time")
+    try:
+        return assistant.libraries(Filters(libraries=name or assistant.library.name))[0]
+    except NotFound:
+        if not create:
+            raise
+        return sibling(assistant.library, name, create=True)  # the assistant opens it on its next use
 
 
 def _record(library: Library, article_id: str) -> ArticleRecord:
