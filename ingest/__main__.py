@@ -33,9 +33,8 @@ from rag.feeds import interval, poll, rounds, subscribed, unsubscribe
 from rag.ingestion import preview
 from rag.libraries import libraries, removable, remove_library
 from rag.library import FORMATS, INDEXED, LABELS, MAX_BYTES
-from rag.rebuild import rebuild
 from rag.settings import CHUNKING, LIBRARY, STORE, add_flags, load_settings
-from rag.watch import FolderWatch, first_sync
+from rag.watch import FolderWatch, first_sync, watched_folders
 
 COMMANDS = (
     "list",
@@ -70,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return watch(args, settings)
         if getattr(args, "dry_run", False):
             return dry_run(args, settings.allow_private)
-        makes = args.command in (None, "import") or bool(getattr(args, "urls", None))  # `feed URL` subscribes
+        # `feed URL` subscribes (not `feed --remove URL`)
+        makes = args.command in (None, "import") or bool(getattr(args, "urls", None) and not args.remove)
         if not makes:
             existing_store(settings)  # only an ingest, an import or `feed URL` makes a new store
         # Loads the model (not needed for a dry run); only those make a new library.
@@ -119,9 +119,10 @@ def manage_libraries(library: Library, args) -> int:
 def feeds(library: Library, args) -> int:
     """`feeds` lists the subscriptions; `feed` polls (once, or each --every until Ctrl-C); 1 when anything failed."""
     if args.command == "feeds":
-        if not subscribed(library):
+        listed = subscribed(library)
+        if not listed:
             print("no feeds subscribed; add one with: python -m ingest feed URL")
-        for f in subscribed(library):
+        for f in listed:
             print(f"{f.title or '(not read yet)'}  {f.url}\n  last poll {f.polled_at or 'never'}, "
                   f"{plural(f.items, 'item')}, {plural(f.failures, 'failure')} in a row"
                   + (f"; last error: {f.last_error}" if f.last_error else ""))  # fmt: skip
@@ -134,14 +135,7 @@ def feeds(library: Library, args) -> int:
     every = interval(args.every) if args.every else None
     if not args.urls and not subscribed(library):
         raise DossierError("no feeds subscribed; give a feed's address: python -m ingest feed URL")
-    stop = threading.Event()
-
-    def on_ctrl_c(*_):
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-        print("stopping after this item (Ctrl-C again to stop now)", file=sys.stderr)
-
-    signal.signal(signal.SIGINT, on_ctrl_c)
+    stop = stop_on_ctrl_c("item")
     failed = False
     for _ in rounds(every, stop):
         tally = Counter()
@@ -155,20 +149,27 @@ def feeds(library: Library, args) -> int:
     return int(failed)
 
 
+def stop_on_ctrl_c(unit: str) -> threading.Event:
+    """An event the first Ctrl-C sets, so that the work stops after the current `unit`; a second stops at once."""
+    stop = threading.Event()
+
+    def on_ctrl_c(*_):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print(f"stopping after this {unit} (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    return stop
+
+
 def watch(args, settings) -> int:
     """Mirror folders into the library until Ctrl-C: a full sync, then each change as it settles."""
     if args.dry_run:
         plan = first_sync(settings, args.folders, args.include, args.exclude)
         print("\n".join([step.line for step in plan.steps] + [plan.summary]))
         return 0
-    stop = threading.Event()
-
-    def on_ctrl_c(*_):
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-        print("stopping after this article (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
-
-    signal.signal(signal.SIGINT, on_ctrl_c)
+    watched_folders(args.folders)  # before the library is opened: a mistyped folder makes no store
+    stop = stop_on_ctrl_c("article")
     with FolderWatch(Library(settings=settings), args.folders, args.include, args.exclude) as watcher:
         for result in watcher.sync(stop):
             print(result.line, flush=True)
@@ -180,13 +181,15 @@ def watch(args, settings) -> int:
 
 
 def check(library: Library, args) -> int:
-    problems, lost = library.check(), []
+    problems = library.check()
     if problems:
         print("\n".join(problems))
+    lost = []
     if problems and args.repair:
         # A collection Chroma refuses is rebuilt first, saying its estimate and progress; then the ordinary repair.
-        lost = [a.line for a in rebuild(library, on_progress=lambda line: print(line, flush=True)).lost]
-        problems = library.repair()
+        after = library.repair(on_progress=lambda line: print(line, flush=True))
+        lost = [line for line in after if line.startswith("lost ")]
+        problems = [line for line in after if not line.startswith("lost ")]
         print("\n".join([*lost, "repaired; " + ("\n".join(problems) or "nothing left to fix")]))
     if not problems:
         print(f"{library.store.handle.site.name}: consistent ({library.counts()[0]} articles)")

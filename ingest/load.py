@@ -90,21 +90,28 @@ def find_inputs(
                 on_skip(Skipped(p, reason))
 
 
+def glob_reason(below: str, name: str, include: list[str], exclude: list[str]) -> str | None:
+    """Why --include/--exclude leave out the file `name` at `below` (its path under the folder given), or None.
+    A glob matches either."""
+
+    def matches(glob: str) -> bool:
+        return fnmatch.fnmatch(below, glob) or fnmatch.fnmatch(name, glob)
+
+    if excluded := next((g for g in exclude if matches(g)), None):
+        return f"excluded by --exclude {excluded!r}"
+    if include and not any(map(matches, include)):
+        return f"matched by no --include ({', '.join(include)})"
+    return None
+
+
 def _skip_reason(p: Path, parts: tuple[str, ...], include: list[str], exclude: list[str]) -> str | None:
     """Why a folder's entry is not read (None: it is; "": a folder, walked, nothing to say)."""
     if p.name.startswith("."):
         return f"hidden {'folder' if p.is_dir() else 'file'} (its name starts with '.')"
     if p.is_dir() and not p.is_symlink():
         return ""
-    rel = "/".join(parts)
-
-    def matches(glob: str) -> bool:
-        return fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(p.name, glob)
-
-    if excluded := next((g for g in exclude if matches(g)), None):
-        return f"excluded by --exclude {excluded!r}"
-    if include and not any(map(matches, include)):
-        return f"matched by no --include ({', '.join(include)})"
+    if reason := glob_reason("/".join(parts), p.name, include, exclude):
+        return reason
     if not (p.is_file() or p.is_symlink()):
         return "not a regular file"
     if p.suffix.lower() not in FORMATS:

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dossier_core.errors import DossierError
-from dossier_core.models import Article, Region
+from dossier_core.models import Article
 from rag.ingestion import IngestResult
 from rag.library import Library
+from vectorstore.records import article_of
 
 FORMAT = 1
 
@@ -109,9 +110,4 @@ def _record(line: str) -> tuple[Article, tuple[str, ...]]:
     data = json.loads(line)
     if data.get("dossier_export") != FORMAT:
         raise ValueError(f"no 'dossier_export': {FORMAT}")
-    fields = data["article"]
-    regions = tuple(Region(**r) for r in fields["regions"])
-    article = Article(**{**fields, "regions": regions})
-    if not article.text or not article.content_hash:
-        raise ValueError("its text or content hash is empty")
-    return article, tuple(data["indexed"])
+    return article_of(data)

@@ -2,12 +2,11 @@
 
 import json
 import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dossier_core.errors import DossierError
-from vectorstore.sites import library_suffix
+from rag.store_files import library_file, run
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
@@ -21,8 +20,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
 
 
 def feedback_path(library) -> Path:
-    """Where a library's ratings are kept: beside its store, one file per library."""
-    return library.path / f"dossier-feedback{library_suffix(library.name)}.sqlite3"
+    """Where a library's ratings are kept."""
+    return library_file(library, "dossier-feedback")
 
 
 class FeedbackLog:
@@ -30,15 +29,7 @@ class FeedbackLog:
         self.path = Path(path)
 
     def _run(self, sql: str, row: tuple = ()) -> list[sqlite3.Row]:
-        try:
-            with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-                db.row_factory = sqlite3.Row
-                db.execute(_SCHEMA)
-                return db.execute(sql, row).fetchall()
-        except sqlite3.Error as e:
-            raise DossierError(
-                f"feedback file {self.path}: cannot use it ({e}); check the store folder's permissions and free space"
-            ) from None
+        return run(self.path, "feedback", (_SCHEMA,), sql, row)
 
     def record(self, answer_id: str, rating: int, question: str, answer: dict) -> None:
         """Store a rating; rating the same answer again replaces the earlier one."""

@@ -8,9 +8,11 @@ feed's own text when that is long enough. Items are known by GUID, else by link:
 that are new or whose date or content changed, and when there are none it takes neither the write lock nor the
 model.
 
-The subscriptions and the items seen live in SQLite in the store folder (`dossier-feeds.sqlite3`), per library.
+The subscriptions and the items seen live in SQLite beside the store, one file per library (`dossier-feeds.sqlite3`
+for `main`, rag.store_files).
 """
 
+import functools
 import hashlib
 import html
 import io
@@ -19,7 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -35,8 +37,8 @@ from ingest.load import MAX_BYTES, Document, fetch, is_url, parse_articles
 from ingest.web import Page, download
 from rag.ingestion import Batch, IngestResult, guarded
 from rag.library import Library
+from rag.store_files import library_file, run
 
-FILE = "dossier-feeds.sqlite3"
 # An item whose page cannot be fetched is ingested from the feed's own text only when it is an article's worth:
 # a teaser of a sentence or two would be a poor stand-in that the page would never replace.
 MIN_OWN_WORDS = 80
@@ -44,24 +46,19 @@ _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS feeds (
-    library TEXT NOT NULL DEFAULT 'main',
-    url TEXT NOT NULL,
+    url TEXT PRIMARY KEY,
     title TEXT,
     added_at TEXT NOT NULL,
     polled_at TEXT,
     failures INTEGER NOT NULL DEFAULT 0,  -- polls in a row that ended in an error (the feed's, or an item's)
-    last_error TEXT,
-    PRIMARY KEY (library, url)
+    last_error TEXT
 )""",
     """CREATE TABLE IF NOT EXISTS feed_items (
-    library TEXT NOT NULL DEFAULT 'main',
     feed TEXT NOT NULL,
     item TEXT NOT NULL,  -- the GUID, else the link without its fragment
     updated TEXT NOT NULL,  -- the date the feed gives the item ('' when none)
     content_hash TEXT NOT NULL,  -- of the item's title, link, summary and content in the feed
-    articles TEXT NOT NULL,  -- JSON: the ids of the articles it became
-    seen_at TEXT NOT NULL,
-    PRIMARY KEY (library, feed, item)
+    PRIMARY KEY (feed, item)
 )""",
 )
 
@@ -96,66 +93,58 @@ def _now() -> str:
 
 
 class Subscriptions:
-    """The feeds of one library of a store, and the items seen in each."""
+    """The feeds of one library, and the items seen in each, in the library's feeds file."""
 
-    def __init__(self, path: str | Path, library: str = "main"):
-        self.path, self.library = Path(path), library
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
 
     def _run(self, sql: str, row: tuple = ()) -> list[sqlite3.Row]:
-        try:
-            with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-                db.row_factory = sqlite3.Row
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                return db.execute(sql, (self.library, *row)).fetchall()
-        except sqlite3.Error as e:
-            raise DossierError(
-                f"feeds file {self.path}: cannot use it ({e}); check the store folder's permissions and free space"
-            ) from None
+        return run(self.path, "feeds", _SCHEMA, sql, row)
 
     def add(self, url: str) -> None:
         if not is_url(url):
             raise DossierError(f"{url}: not a feed address; give an http:// or https:// URL")
-        self._run("INSERT OR IGNORE INTO feeds (library, url, added_at) VALUES (?, ?, ?)", (url, _now()))
+        self._run("INSERT OR IGNORE INTO feeds (url, added_at) VALUES (?, ?)", (url, _now()))
 
     def remove(self, url: str) -> None:
-        if not self._run("DELETE FROM feeds WHERE library = ? AND url = ? RETURNING url", (url,)):
+        if not self._run("DELETE FROM feeds WHERE url = ? RETURNING url", (url,)):
             raise DossierError(f"{url}: not a subscribed feed; see `python -m ingest feeds`")
-        self._run("DELETE FROM feed_items WHERE library = ? AND feed = ?", (url,))
+        self._run("DELETE FROM feed_items WHERE feed = ?", (url,))
 
     def feeds(self) -> list[Feed]:
         rows = self._run(
             "SELECT f.url, f.title, f.polled_at, f.failures, f.last_error,"
-            " (SELECT COUNT(*) FROM feed_items i WHERE i.library = f.library AND i.feed = f.url) AS items"
-            " FROM feeds f WHERE f.library = ? ORDER BY f.added_at, f.url"
+            " (SELECT COUNT(*) FROM feed_items i WHERE i.feed = f.url) AS items"
+            " FROM feeds f ORDER BY f.added_at, f.url"
         )
         return [Feed(r["url"], r["title"], r["polled_at"], r["items"], r["failures"], r["last_error"]) for r in rows]
 
     def seen(self, url: str) -> dict[str, tuple[str, str]]:
         """(updated, content hash) of each item seen in the feed, by key."""
-        rows = self._run("SELECT item, updated, content_hash FROM feed_items WHERE library = ? AND feed = ?", (url,))
+        rows = self._run("SELECT item, updated, content_hash FROM feed_items WHERE feed = ?", (url,))
         return {r["item"]: (r["updated"], r["content_hash"]) for r in rows}
 
-    def mark(self, url: str, item: Item, articles: list[str]) -> None:
-        row = (url, item.key, item.updated, item.content_hash, json.dumps(articles), _now())
-        self._run("INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+    def mark(self, url: str, item: Item) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO feed_items VALUES (?, ?, ?, ?)", (url, item.key, item.updated, item.content_hash)
+        )
 
     def polled(self, url: str, title: str | None, error: str | None) -> None:
-        """Record a poll: its time, the feed's title when it was read, and its last error (None: it went well)."""
+        """Record a poll: its time, the feed's title when it was read, and its last error (None: it went well).
+        A feed unsubscribed meanwhile stays unsubscribed."""
         self._run(
-            "INSERT INTO feeds (library, url, added_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " title = COALESCE(?, title), polled_at = ?, last_error = ?,"
-            " failures = CASE WHEN ? IS NULL THEN 0 ELSE failures + 1 END",
-            (url, _now(), title, _now(), error, error),
+            "UPDATE feeds SET title = COALESCE(?, title), polled_at = ?, last_error = ?,"
+            " failures = CASE WHEN ? IS NULL THEN 0 ELSE failures + 1 END WHERE url = ?",
+            (title, _now(), error, error, url),
         )
 
 
 def subscriptions_file(library: Library) -> Path:
-    return library.path / FILE
+    return library_file(library, "dossier-feeds")
 
 
 def subscriptions(library: Library) -> Subscriptions:
-    return Subscriptions(subscriptions_file(library), library.name)
+    return Subscriptions(subscriptions_file(library))
 
 
 def subscribed(library: Library) -> list[Feed]:
@@ -166,11 +155,6 @@ def subscribed(library: Library) -> list[Feed]:
 def unsubscribe(library: Library, url: str) -> None:
     """Stop polling a feed (the articles it brought stay in the library)."""
     subscriptions(library).remove(url)
-
-
-def check_now(library: Library) -> list[IngestResult]:
-    """Poll every subscribed feed once (the chat page's "check now")."""
-    return list(poll(library))
 
 
 def poll(
@@ -201,35 +185,21 @@ def _poll_feed(
     seen = subs.seen(url)
     fresh = [item for item in items if seen.get(item.key) != (item.updated, item.content_hash)]
     error = None
-    with _lazy_batch(library) as batch:
+    with ExitStack() as stack:
+        # The write lock is taken when the first item is stored: a poll that finds nothing new leaves the store alone.
+        batch = functools.cache(lambda: stack.enter_context(library.writing()))
         for item in fresh:
             if stop and stop.is_set():
                 break
-            stored: list[str] = []
             name = item.link or f"{url} ({item.title or item.key})"
-            results = list(guarded(name, partial(_ingest_item, batch, fetching, item, _Source(url, title), stored)))
+            results = list(guarded(name, partial(_ingest_item, batch, fetching, item, _Source(url, title))))
             failures = [r.error for r in results if r.status == "failed"]
             if failures:
                 error = failures[-1]  # not marked seen: the item is tried again at the next poll
             else:
-                subs.mark(url, item, stored)
+                subs.mark(url, item)
             yield from results
     subs.polled(url, title, error)
-
-
-@contextmanager
-def _lazy_batch(library: Library) -> Iterator[Callable[[], Batch]]:
-    """A function giving the batch to store items with, taking the write lock on its first call only: a poll that
-    finds nothing new leaves the store alone."""
-    with ExitStack() as stack:
-        batch: list[Batch] = []
-
-        def get() -> Batch:
-            if not batch:
-                batch.append(stack.enter_context(library.writing()))
-            return batch[0]
-
-        yield get
 
 
 def read_feed(page: Page) -> tuple[str, list[Item]]:
@@ -278,10 +248,9 @@ class _Source:
 
 
 def _ingest_item(
-    batch: Callable[[], Batch], fetching: Callable[[str], Document], item: Item, feed: _Source, stored: list[str]
+    batch: Callable[[], Batch], fetching: Callable[[str], Document], item: Item, feed: _Source
 ) -> Iterator[IngestResult]:
-    """Store the item's page, else its own text in the feed when that is long enough; the ids of its articles go
-    to `stored`."""
+    """Store the item's page, else its own text in the feed when that is long enough."""
     note = None
     try:
         if not item.link:
@@ -298,7 +267,6 @@ def _ingest_item(
             raise e from None
         note = f"from the feed's own text, as the page failed ({e})"
     for article in articles:
-        stored.append(article.id)
         for result in batch().add_article(_as_item(article, feed.title, item), INDEXED):
             yield replace(result, error=result.error or note)
     for result in batch().flush() if articles else ():
@@ -334,13 +302,11 @@ def interval(text: str) -> float:
     return seconds
 
 
-def rounds(every: float | None, stop: threading.Event) -> Iterator[int]:
-    """1, 2, …: one poll, or with `every` (seconds) one per interval, counted from each start, until `stop`."""
-    count = 0
+def rounds(every: float | None, stop: threading.Event) -> Iterator[None]:
+    """A turn for one poll, or with `every` (seconds) one per interval, counted from each start, until `stop`."""
     while not stop.is_set():
-        count += 1
         started = time.monotonic()
-        yield count
+        yield
         if every is None:
             return
         # Short sleeps, not stop.wait(): a signal handler setting the event while wait() holds its lock would hang.

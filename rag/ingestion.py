@@ -89,7 +89,7 @@ class Batch:
         self, article: Article, labels: tuple[str, ...], status: str | None = None
     ) -> Iterator[IngestResult]:
         """Queue an article (re-chunking passes the status "replaced" to store it whatever it holds)."""
-        existing = self._store.records.article(article.id)
+        existing = None if status else self._store.records.article(article.id)
         result = None if status else self._needless(article, existing)
         if result:
             yield result

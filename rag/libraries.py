@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from dossier_core.errors import DossierError, InputError, NotFound
 from rag.feedback import feedback_path
-from rag.feeds import subscribed, subscriptions_file, unsubscribe
+from rag.feeds import subscriptions_file
 from rag.library import Library
 from vectorstore.handle import library_name
 from vectorstore.libraries import library_names
@@ -50,11 +50,9 @@ def remove_library(library: Library, name: str) -> tuple[int, int]:
     held = doomed.counts()
     with library.store.consistency.writing():
         doomed.store.handle.drop()
-    if subscriptions_file(doomed).exists():
-        for feed in subscribed(doomed):
-            unsubscribe(doomed, feed.url)
-    try:
-        feedback_path(doomed).unlink(missing_ok=True)
-    except OSError as e:
-        raise DossierError(f"library {name} removed, but not its feedback file ({e}); delete it by hand") from None
+    for kept in (feedback_path(doomed), subscriptions_file(doomed)):
+        try:
+            kept.unlink(missing_ok=True)
+        except OSError as e:
+            raise DossierError(f"library {name} removed, but not {kept} ({e}); delete it by hand") from None
     return held

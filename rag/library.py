@@ -5,7 +5,7 @@ it never re-embeds anything by itself. Re-chunking, when the chunk settings or t
 is an explicit step (`rechunk`), after `rechunk_cost` has said what it will cost.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -197,13 +197,15 @@ class Library:
         return self.store.records.counts()
 
     def check(self) -> list[str]:
-        """Problems of the store: orphan or missing chunks, a lexical index that differs, an interrupted write."""
+        """Problems of the store: a collection Chroma refuses, orphan or missing chunks, a lexical index that
+        differs, an interrupted write."""
         return self.store.consistency.check()
 
-    def repair(self) -> list[str]:
-        """Fix what check finds: a collection Chroma refuses is rebuilt from the article records (rag.rebuild),
-        articles with broken chunks are removed (ingest them again); the articles lost and what is left."""
-        lost = [a.line for a in rebuild(self).lost]
+    def repair(self, on_progress: Callable[[str], None] | None = None) -> list[str]:
+        """Fix what check finds: a collection Chroma refuses is rebuilt from the article records (rag.rebuild, whose
+        estimate and progress `on_progress(line)` hears), articles with broken chunks are removed (ingest them
+        again); the articles lost and what is left."""
+        lost = [a.line for a in rebuild(self, on_progress).lost]
         with self.store.consistency.writing():
             self.store.consistency.repair()
         return lost + self.check()

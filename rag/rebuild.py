@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from dossier_core.errors import DossierError
-from dossier_core.models import Article, Region
 from dossier_core.text import plural
 from ingest.chunk import chunk_article
 from rag.ingestion import Batch
 from vectorstore.embedder import Embedder
-from vectorstore.records import Records
+from vectorstore.records import Records, article_of
 from vectorstore.replace import Filling, Refusal, finish_swap, fresh, refusals, swap
 
 SAMPLE = 32  # passages embedded to measure the embedder's rate for the estimate
@@ -55,7 +54,6 @@ class Rebuilt:
     refused: list[Refusal]
     articles: int = 0  # articles whose chunks were made again
     passages: int = 0
-    seconds: float = 0.0
     lost: list[Lost] = field(default_factory=list)
 
 
@@ -104,7 +102,7 @@ def _refill(library, refused: list[Refusal], say) -> Rebuilt:
     readable, lost, passages = [], [], 0
     for article_id, document, metadata in zip(got["ids"], got["documents"], got["metadatas"]):
         try:
-            readable.append(_article(document))
+            readable.append(article_of(json.loads(document)))
             passages += metadata.get("chunks", 0)
         except (ValueError, KeyError, TypeError) as e:
             why = f"its record cannot be read ({type(e).__name__}: {e})"
@@ -141,17 +139,7 @@ def _refill(library, refused: list[Refusal], say) -> Rebuilt:
         f"{name} is a fresh collection, the refused one is dropped"
         + (f"; {plural(len(lost), 'article')} lost" if lost else "")
     )
-    return Rebuilt(refused, articles, stored, seconds, lost)
-
-
-def _article(document: str) -> tuple[Article, tuple[str, ...]]:
-    """An article record's document: {"article": its fields, "indexed": the labels of the regions it indexed}."""
-    data = json.loads(document)
-    fields = data["article"]
-    article = Article(**{**fields, "regions": tuple(Region(**r) for r in fields["regions"])})
-    if not article.text or not article.content_hash:
-        raise ValueError("its text or content hash is empty")
-    return article, tuple(data["indexed"])
+    return Rebuilt(refused, articles, stored, lost)
 
 
 def _chunking(library) -> dict:

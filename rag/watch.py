@@ -10,7 +10,6 @@ the files and the library as they are then, not from the kinds of events, so a b
 written again, comes out right whatever order its events came in.
 """
 
-import fnmatch
 import logging
 import os
 import queue
@@ -29,7 +28,7 @@ from dossier_core.errors import DossierError, NotFound
 from dossier_core.text import plural
 from ingest.chunk import INDEXED
 from ingest.extract import FORMATS
-from ingest.load import MAX_BYTES, article_id, content_hash, parse_articles, read_file
+from ingest.load import MAX_BYTES, article_id, content_hash, glob_reason, parse_articles, read_file
 from rag.ingestion import Batch, IngestResult, guarded
 from rag.library import DUMPS, Library
 from rag.settings import Settings
@@ -90,16 +89,20 @@ class Plan:
         )
 
 
+def watched_folders(folders: Iterable[str | Path]) -> list[Path]:
+    """The folders to watch, resolved; one that does not exist is a one-line error."""
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise DossierError(f"{folder}: no such folder; give watch the folders to mirror")
+    return [Path(folder).resolve() for folder in folders]
+
+
 class WatchedFolders:
     """The folders a watch mirrors and the files in them it takes: ingest's rules (supported types, no hidden
     files or folders, --include/--exclude globs on the path below the folder or the name), never the store's."""
 
     def __init__(self, folders: Iterable[str | Path], include=(), exclude=(), store: str | Path | None = None):
-        self.roots = []
-        for folder in folders:
-            if not Path(folder).is_dir():
-                raise DossierError(f"{folder}: no such folder; give watch the folders to mirror")
-            self.roots.append(Path(folder).resolve())
+        self.roots = watched_folders(folders)
         self.include, self.exclude = list(include), list(exclude)
         self.store = Path(store).resolve() if store else None
 
@@ -117,12 +120,7 @@ class WatchedFolders:
         root = self.inside(path)
         if root is None or path.suffix.lower() not in FORMATS:
             return False  # editor temp files (.swp, ~, .tmp) are of no supported type, or hidden
-        below = path.relative_to(root).as_posix()
-
-        def matches(glob: str) -> bool:
-            return fnmatch.fnmatch(below, glob) or fnmatch.fnmatch(path.name, glob)
-
-        return not any(map(matches, self.exclude)) and (not self.include or any(map(matches, self.include)))
+        return glob_reason(path.relative_to(root).as_posix(), path.name, self.include, self.exclude) is None
 
     def files(self, scope: Iterable[Path]) -> list[Path]:
         """The files the watch takes at or below the paths of `scope`, in order."""
@@ -175,7 +173,7 @@ class WatchedFolders:
         for path, rs in list(gone.items()):
             digest = rs[0].content_hash
             twin = next((p for p in sorted((spares or {}).get(digest, ())) if _digest(p) == digest), None)
-            if twin and len(rs) == 1 and self.takes(twin) and str(twin) not in sources:
+            if twin and len(rs) == 1 and str(twin) not in sources:
                 renames.append(Step("rename", twin, tuple(gone.pop(path))))
         removals += [Step("remove", path, tuple(rs)) for path, rs in gone.items()]
         return Plan(renames + removals + ingests, unchanged)
@@ -279,10 +277,6 @@ class FolderWatch:
     def __exit__(self, *exc) -> None:
         self._observer.stop()
         self._observer.join()
-
-    def plan(self) -> Plan:
-        """What `sync` would do now."""
-        return self.folders.plan(self.library.store.records.articles())
 
     def sync(self, stop: threading.Event | None = None) -> Iterator[IngestResult]:
         """Bring the library in line with every watched folder."""

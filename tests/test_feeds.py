@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dossier_core.errors import DossierError
 from rag import Library
-from rag.feeds import check_now, interval, poll, subscribed, unsubscribe
+from rag.feeds import interval, poll, subscribed, unsubscribe
 from rag.settings import Settings
 from vectorstore.embedder import Embedder
 
@@ -276,7 +277,7 @@ def test_a_stop_ends_the_poll_between_items_and_the_next_poll_goes_on(lib, site,
         stop.set()  # as Ctrl-C does
     assert [r.status for r in first] == ["added"] and lib.counts()[0] == 1
     assert subscribed(lib)[0].items == 1
-    assert [r.status for r in check_now(lib)] == ["added"]  # the chat page's "check now": the item left
+    assert [r.status for r in poll(lib)] == ["added"]  # every subscribed feed, as "Check now" polls: the item left
     assert lib.counts()[0] == 2
 
 
@@ -286,7 +287,7 @@ def test_unsubscribe_and_intervals(lib, ledger):
     assert subscribed(lib) == [] and lib.counts()[0] == 2  # the articles stay
     assert [interval(t) for t in ("30s", "15m", "2h", "1.5m")] == [30, 900, 7200, 90]
     for bad in ("15", "m", "-5m", "10d"):
-        with pytest.raises(Exception, match="give a number and a unit"):
+        with pytest.raises(DossierError, match="give a number and a unit"):
             interval(bad)
 
 
@@ -323,11 +324,14 @@ def test_the_cli_polls_lists_and_stops_on_ctrl_c(tmp_path, site, ledger):
     assert listing.returncode == 0
     assert f"Harbour Ledger  {ledger}" in listing.stdout and "2 items, 0 failures in a row" in listing.stdout
     assert "1 failure in a row; last error: " in listing.stdout
-    cli("feed", "--remove", site.url("/missing.xml"), *store)
+    removed = cli("feed", "--remove", site.url("/missing.xml"), *store)
+    assert removed.returncode == 0 and removed.stdout.startswith("unsubscribed")
     again = cli("feed", *store, "--allow-private")  # what a cron job runs
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith("polled 1 feed: nothing new")
     typo = cli("feed", "--store", tmp_path / "typo")  # polling a store that is not there makes none
+    assert typo.returncode == 2 and "no such folder" in typo.stderr and not (tmp_path / "typo").exists()
+    typo = cli("feed", "--remove", ledger, "--store", tmp_path / "typo")  # nor does unsubscribing there
     assert typo.returncode == 2 and "no such folder" in typo.stderr and not (tmp_path / "typo").exists()
     bad = cli("feed", *store, "--every", "soon")
     assert bad.returncode == 2 and "give a number and a unit" in bad.stderr

@@ -286,7 +286,7 @@ def many_notes(n: int) -> dict:
 
 def kill_while_saving(notes: Path, store: Path, after: int, delay: float) -> None:
     """Start an ingest, and once it has stored `after` articles kill -9 it `delay` seconds after Chroma next
-    starts writing the chunks' index file."""
+    starts writing the chunk index's id map (the last of the index files a save writes)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "ingest", str(notes), "--store", str(store)],
         cwd=ROOT,
@@ -301,10 +301,12 @@ def kill_while_saving(notes: Path, store: Path, after: int, delay: float) -> Non
             line = proc.stdout.readline()
             assert line, "the ingest ended before storing enough articles"
             added += line.startswith("added")
-        index = segment(store, CHUNKS) / "data_level0.bin"
-        before, deadline = index.stat().st_mtime_ns, time.monotonic() + 60
-        while index.stat().st_mtime_ns == before and time.monotonic() < deadline:
-            pass
+        id_map = segment(store, CHUNKS) / "index_metadata.pickle"
+        before, deadline = id_map.stat(), time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = id_map.stat()
+            if (now.st_mtime_ns, now.st_size) != (before.st_mtime_ns, before.st_size):
+                break
         until = time.perf_counter() + delay
         while time.perf_counter() < until:
             pass
@@ -313,8 +315,8 @@ def kill_while_saving(notes: Path, store: Path, after: int, delay: float) -> Non
         proc.wait()
 
 
-KILL_DELAYS = (0.0, 0.0004, 0.0008, 0.0012, 0.0016)  # seconds after the save begins
-KILLS = 10  # ingests killed before falling back to cutting the index files short by hand
+KILL_DELAYS = (0.0, 0.00002, 0.00005, 0.0001)  # seconds after the id map's write begins
+KILLS = 10  # ingests killed before giving up (a kill lands in about half of them; damaged files are tested above)
 
 
 @pytest.mark.slow
@@ -332,9 +334,8 @@ def test_an_ingest_killed_while_chroma_saves_its_index_is_rebuilt(tmp_path, mini
         Folder(store.resolve()).refresh_reader()
         if refused:
             break
-    print(f"kill landed in Chroma's save after {attempt + 1} ingests" if refused else f"no kill landed in {KILLS}")
-    if not refused:  # what a save cut short leaves: an id map shorter than the index
-        damage(store, CHUNKS, "index_metadata.pickle", "truncate")
+    if not refused:
+        pytest.skip(f"no kill landed in Chroma's save in {KILLS} ingests")
     check = run("ingest", "check", "--store", store)
     assert check.returncode == 1 and check.stdout.startswith(f"chunks collection {CHUNKS}: Chroma refuses it (")
     repaired = run("ingest", "check", "--repair", "--store", store)

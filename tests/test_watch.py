@@ -15,7 +15,7 @@ import pytest
 from rag import Assistant, Library
 from rag.watch import FolderWatch, WatchedFolders
 from tests.test_cli import ROOT, env
-from vectorstore.embedder import Embedder
+from tests.test_feeds import CountingEmbedder
 
 pytestmark = pytest.mark.model
 
@@ -23,25 +23,6 @@ SETTLE = 0.3
 HARBOUR = "The harbour authority closed the eastern pier after divers found cracked pilings under the ferry berth."
 ORCHARD = "Apple growers in the valley lost a third of the blossom to a late frost in the second week of April."
 TRAMS = "The city council approved a night tram service on the river line, running every twenty minutes."
-
-
-class Counted(Embedder):
-    """The bundled model, counting the texts it embeds."""
-
-    def __init__(self, inner: Embedder):
-        self.inner, self.name, self.dim, self.max_tokens = inner, inner.name, inner.dim, inner.max_tokens
-        self.texts: list[str] = []
-
-    def embed_batch(self, texts):
-        self.texts += texts
-        return self.inner.embed_batch(texts)
-
-    def embed_bulk(self, texts):
-        self.texts += texts
-        return self.inner.embed_bulk(texts)
-
-    def count_tokens(self, texts):
-        return self.inner.count_tokens(texts)
 
 
 @pytest.fixture
@@ -55,7 +36,7 @@ def folder(tmp_path):
 
 @pytest.fixture
 def library(tmp_path, minilm):
-    return Library(store=tmp_path / "store", embedder=Counted(minilm))
+    return Library(store=tmp_path / "store", embedder=CountingEmbedder(minilm))
 
 
 def results(watch: FolderWatch, count: int, within: float = 20.0, quiet: float = 1.0) -> list[tuple[str, str]]:
@@ -124,10 +105,10 @@ def test_a_rename_embeds_nothing(folder, library):
     """The store's vectors for the article are reused (rag.ingestion.Batch reuses them by content hash)."""
     with FolderWatch(library, [folder], settle=SETTLE) as watch:
         list(watch.sync())
-        library.embedder.texts.clear()
+        embedded = library.embedder.embedded
         os.rename(folder / "orchard.txt", folder / "frost.txt")
         assert results(watch, 1) == [("renamed", "frost.txt")]
-    assert library.embedder.texts == []
+    assert library.embedder.embedded == embedded
 
 
 def test_an_editors_save_burst_is_one_change(folder, library):
@@ -183,7 +164,7 @@ def test_a_restart_syncs_what_changed_while_nothing_watched(folder, library, tmp
     os.rename(folder / "trams.md", folder / "night-trams.md")
     (folder / "extra.md").write_text("Divers will inspect the western pier next.")
     watch = FolderWatch(library, [folder], settle=SETTLE)
-    plan = watch.plan()
+    plan = watch.folders.plan(library.store.records.articles())
     assert sorted((s.action, s.path.name) for s in plan.steps) == [
         ("ingest", "extra.md"),
         ("ingest", "harbour.md"),
@@ -198,7 +179,7 @@ def test_a_restart_syncs_what_changed_while_nothing_watched(folder, library, tmp
         ("renamed", "night-trams.md"),
         ("replaced", "harbour.md"),
     ]
-    assert watch.plan().steps == [] and library.check() == []
+    assert watch.folders.plan(library.store.records.articles()).steps == [] and library.check() == []
 
 
 def test_stopping_stops_between_articles_and_the_next_sync_does_the_rest(folder, library):
@@ -268,6 +249,11 @@ def test_a_dry_run_prints_the_first_sync_and_makes_no_store(folder, tmp_path, ca
 def test_the_cli_watches_until_ctrl_c_and_leaves_the_store_consistent(tmp_path, minilm):
     docs, store = tmp_path / "docs", tmp_path / "store"
     docs.mkdir()
+    typo = subprocess.run(
+        [sys.executable, "-m", "ingest", "watch", str(tmp_path / "dcos"), "--store", str(store)],
+        cwd=ROOT, env=env(), capture_output=True, text=True,
+    )  # fmt: skip
+    assert typo.returncode == 2 and "dcos: no such folder" in typo.stderr and not store.exists()
     (docs / "harbour.md").write_text(HARBOUR)
     watcher = subprocess.Popen(
         [sys.executable, "-m", "ingest", "watch", str(docs), "--store", str(store)],

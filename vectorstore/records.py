@@ -153,9 +153,7 @@ class Records:
         documents = self.handle.articles.get(ids=[article_id], include=["documents"])["documents"]
         if not documents:
             raise DossierError(f"article {article_id} is not in the library (another process may have removed it)")
-        data = json.loads(documents[0])
-        article = data["article"]
-        return Article(**{**article, "regions": tuple(Region(**r) for r in article["regions"])}), tuple(data["indexed"])
+        return article_of(json.loads(documents[0]))
 
     @served
     def exported(self) -> list[tuple[dict, list[str]]]:
@@ -224,3 +222,13 @@ class Records:
         self.handle.lexical.delete(article_id)
         site.end()
         site.changed()
+
+
+def article_of(data: dict) -> tuple[Article, tuple[str, ...]]:
+    """An article record's data ({"article": its fields, "indexed": the labels of the regions it indexed}) as the
+    article and those labels; ValueError, KeyError or TypeError when it is not one."""
+    fields = data["article"]
+    article = Article(**{**fields, "regions": tuple(Region(**r) for r in fields["regions"])})
+    if not article.text or not article.content_hash:
+        raise ValueError("its text or content hash is empty")
+    return article, tuple(data["indexed"])

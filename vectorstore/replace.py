@@ -79,8 +79,12 @@ def _asked(collection, dimensions: int) -> str | None:
     try:
         _probe(collection, dimensions)
     except ChromaError as e:
-        return str(e).splitlines()[0] if str(e) else type(e).__name__
+        return _said(e)
     return None
+
+
+def _said(error: ChromaError) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _asked_apart(handle: StoreHandle, dimensions: int, names: list[str]) -> dict[str, str | None]:
@@ -115,7 +119,11 @@ def _child() -> None:
     client = chromadb.PersistentClient(path=folder, settings=ChromaSettings(anonymized_telemetry=False))
     for name in names:
         print(json.dumps({"asking": name}), flush=True)
-        print(json.dumps({"name": name, "said": _asked(client.get_collection(name), int(dimensions))}), flush=True)
+        try:
+            said = _asked(client.get_collection(name), int(dimensions))
+        except ChromaError as e:  # its record in Chroma's catalogue cannot be read
+            said = _said(e)
+        print(json.dumps({"name": name, "said": said}), flush=True)
 
 
 def _probe(collection, dimensions: int) -> None:
@@ -179,10 +187,12 @@ def finish_swap(handle: StoreHandle) -> list[str]:
 
 
 class Filling:
-    """The store's handle with a fresh collection for its chunks, and that collection's BM25 index: Records writes
-    a rebuild through it as an ingest writes through the handle itself. The article records are read, and a
-    record is written only when its metadata changes (its number of chunks, when chunking changed since): the
-    rebuild starts from them, and rewriting the one copy of each article's text would gain nothing."""
+    """The store's handle with a fresh collection for its chunks: Records writes a rebuild through it as an ingest
+    writes through the handle itself. Its BM25 index is the site's for that collection: a server's fresh copy, or
+    in a store folder the library's one BM25 file, written in place (the repair that follows re-syncs it).
+    The article records are read, and a record is written only when its metadata changes (its number of chunks,
+    when chunking changed since): the rebuild starts from them, and rewriting the one copy of each article's text
+    would gain nothing."""
 
     def __init__(self, handle: StoreHandle, chunks, records: dict[str, dict]):
         """`records`: {article id: metadata} of the records as stored."""

@@ -23,30 +23,10 @@ READS = 3  # tries of a search whose embedded client another process's writes le
 class Candidates:
     """What a query found before ranking. `hits` holds every candidate chunk by id, each
     Hit.score its cosine to the query (also for those only the lexical side found), the
-    dense side's in Chroma's order first; `lexical` the BM25 score of those the lexical
-    side found, best first."""
+    dense side's in Chroma's order first; `lexical` the BM25 score of those the lexical side found, best first."""
 
     hits: dict[str, Hit] = field(default_factory=dict)
     lexical: dict[str, float] = field(default_factory=dict)
-
-
-def pool_of(k: int) -> int:
-    """Candidates each side finds for k results. Chroma returns fewer when the store holds fewer; counting
-    first costs 10 ms at 100 k chunks."""
-    return max(4 * k, 20)
-
-
-def ranked(found: Candidates, query: str | None, k: int, mode: str, rerank: bool, floor: float) -> list[Hit]:
-    """The k best of the candidates, as `Search.best` says."""
-    hits = found.hits
-    weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT)
-    score = ranking.convex_fusion({i: h.score for i, h in hits.items()}, found.lexical, weight)
-    order = sorted(score, key=lambda i: -score[i])
-    relevant = {i for i in order if hits[i].score >= floor}
-    chosen = ranking.per_article_cap(order, {i: hits[i].article_id for i in order}, k, relevant)
-    if rerank:
-        chosen = ranking.rerank(query or "", {i: score[i] for i in chosen}, {i: hits[i].text for i in chosen})
-    return [hits[i] for i in chosen]
 
 
 def best_across(
@@ -62,19 +42,27 @@ def best_across(
     """`Search.best` over several libraries' searches, their candidates ranked together. Each library's BM25
     index weighs words by its own articles, so its scores are scaled by its best before they meet; a passage two
     libraries hold counts once, as the first library's."""
-    merged, seen = Candidates(), set()
+    hits, lexical, seen = {}, {}, set()
+    pool = max(4 * k, 20)  # Chroma returns fewer when the store holds fewer; counting first costs 10 ms at 100 k
     for search in searches:
-        found = search.candidates(vector, query, pool_of(k), mode, articles)
+        found = search.candidates(vector, query, pool, mode, articles)
         best = max(found.lexical.values(), default=0.0) or 1.0
         for i, h in found.hits.items():
             if (h.article_id, h.start, h.end) in seen:
                 continue
             seen.add((h.article_id, h.start, h.end))
             key = f"{h.library}/{i}"  # one article's chunks have the same ids in every library
-            merged.hits[key] = h
+            hits[key] = h
             if i in found.lexical:
-                merged.lexical[key] = found.lexical[i] / best
-    return ranked(merged, query, k, mode, rerank, floor)
+                lexical[key] = found.lexical[i] / best
+    weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT)
+    score = ranking.convex_fusion({i: h.score for i, h in hits.items()}, lexical, weight)
+    order = sorted(score, key=lambda i: -score[i])
+    relevant = {i for i in order if hits[i].score >= floor}
+    chosen = ranking.per_article_cap(order, {i: hits[i].article_id for i in order}, k, relevant)
+    if rerank:
+        chosen = ranking.rerank(query or "", {i: score[i] for i in chosen}, {i: hits[i].text for i in chosen})
+    return [hits[i] for i in chosen]
 
 
 class Search:
@@ -98,7 +86,7 @@ class Search:
         of them come from one article while others score a cosine of at least `floor`;
         `rerank` reorders them by their best sentence. Hit.score is always the cosine
         similarity to the query vector, whatever ranked the hit."""
-        return ranked(self.candidates(vector, query, pool_of(k), mode, articles), query, k, mode, rerank, floor)
+        return best_across([self], vector, query, k, mode, articles, rerank, floor)
 
     @served
     def candidates(
