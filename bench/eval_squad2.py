@@ -34,7 +34,7 @@ def ranking_table(store: ChromaStore, embedder, questions) -> str:
         found = store.search.candidates(v, q.question, 40)
         cosine = {i: h.score for i, h in found.hits.items()}
         article = {i: h.article_id for i, h in found.hits.items()}
-        text = {i: h.text for i, h in found.hits.items()}
+        text = {h.chunk_id: h.text for h in store.search.filled(list(found.hits.values()))}
         candidates.append((q, cosine, found.lexical, article, text))
 
     def rrf(weight_dense):

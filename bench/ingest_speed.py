@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SOTU = ROOT.parent / "shared" / "corpora" / "sotu" / "sotu.jsonl"
 
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and output of a command run in its own process."""
+def measure(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) and output of a command run in its own process (in `cwd`)."""
     with tempfile.TemporaryFile() as out:
         began = time.perf_counter()
-        child = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
         elapsed = time.perf_counter() - began
         out.seek(0)
@@ -41,7 +41,7 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
     return elapsed, usage.ru_maxrss / 1024, output
 
 
-def dossier_chunks() -> list[str]:
+def dossier_chunks(corpus: Path = SOTU) -> list[str]:
     """The texts Dossier embeds for the corpus (title and heading context included)."""
     from ingest.chunk import INDEXED, chunk_article
     from ingest.load import parse_articles, read_input
@@ -49,7 +49,7 @@ def dossier_chunks() -> list[str]:
     from vectorstore.embedder import MiniLMEmbedder
 
     settings, counter = Settings(), MiniLMEmbedder("onnx")
-    articles, _ = parse_articles(read_input(SOTU))
+    articles, _ = parse_articles(read_input(corpus))
     return [
         c.embedding_text
         for a in articles

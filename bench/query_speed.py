@@ -98,19 +98,22 @@ def child(size: int) -> None:
     """Measure one size in this process and print its figures as JSON."""
     import resource
 
-    from rag import Assistant
+    from rag import Assistant, DossierError
 
     assistant = Assistant(store_path(size))
     asked = questions()
     for q in asked[:5]:  # warm: model, caches, first reads
-        assistant.ask(q)
+        assistant.retrieve(q)
     retrieve, answer = [], []
     for q in asked:
         began = time.perf_counter()
         assistant.retrieve(q)
         retrieve.append(time.perf_counter() - began)
         began = time.perf_counter()
-        assistant.ask(q)
+        try:
+            assistant.ask(q)
+        except DossierError:  # a sentence with a date word ("today") scopes the question to days no article has
+            continue
         answer.append(time.perf_counter() - began)
     print(
         json.dumps(

@@ -1,7 +1,7 @@
 """python -m ingest: add articles to the library, list them, remove them, check the store.
 
 python -m ingest PATH|URL|- ... [--store DIR] [--include GLOB] [--exclude GLOB] [--keep comments] [--allow-private]
-                                [--dry-run [--show]]
+                                [--dry-run [--show]] [--ray local|ADDRESS]   (--ray: embed on a Ray cluster)
 python -m ingest --sample           load the small sample library shipped with Dossier
 python -m ingest list               the articles, newest first
 python -m ingest remove ID|PATH|URL|DUMP.jsonl ...
@@ -18,17 +18,20 @@ python -m ingest watch DIR ... [--include GLOB] [--exclude GLOB] [--dry-run]   m
 """
 
 import argparse
+import functools
 import logging
 import signal
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from urllib.parse import urlsplit
 
 from rag import DossierError, Library
 from rag.backup import export_library, import_library
 from rag.cli import existing_store, plural, quiet_broken_pipe
+from rag.cluster import on_cluster
 from rag.feeds import interval, poll, rounds, subscribed, unsubscribe
 from rag.ingestion import preview
 from rag.libraries import libraries, removable, remove_library
@@ -50,6 +53,7 @@ COMMANDS = (
     "watch",
 )
 STATUSES = ("added", "replaced", "unchanged", "duplicate", "failed")
+EMBEDDING = (None, "import", "rechunk")  # the commands that embed many passages, and so take --ray
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,45 +64,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None and not args.inputs and not args.sample:
         parser.error("give PATH, URL or - to ingest, or --sample")
     try:
-        settings = load_settings(args, names=LIBRARY)
-        if getattr(args, "sample", False):
-            from rag.sample import SAMPLE
-
-            args.inputs.append(str(SAMPLE))
-        if args.command == "watch":
-            return watch(args, settings)
-        if getattr(args, "dry_run", False):
-            return dry_run(args, settings.allow_private)
-        # `feed URL` subscribes (not `feed --remove URL`)
-        makes = args.command in (None, "import") or bool(getattr(args, "urls", None) and not args.remove)
-        if not makes:
-            existing_store(settings)  # only an ingest, an import or `feed URL` makes a new store
-        # Loads the model (not needed for a dry run); only those make a new library.
-        library = Library(settings=settings, create=makes)
-        if args.command in ("libraries", "remove-library"):
-            return manage_libraries(library, args)
-        if args.command == "list":
-            return list_articles(library)
-        if args.command in ("feed", "feeds"):
-            return feeds(library, args)
-        if args.command == "remove":
-            for ref in args.refs:
-                for record in library.remove(ref):
-                    print(f"removed   {record.title or record.source} ({record.id}, {record.chunks} chunks)")
-            return 0
-        if args.command == "check":
-            return check(library, args)
-        if args.command == "rechunk":
-            return rechunk(library, args.yes)
-        if args.command == "export":
-            print(f"exported {plural(export_library(library, args.file), 'article')} to {args.file}")
-            return 0
-        if args.command == "import":
-            return report(import_library(library, args.file), f"{args.file} holds no article records")
-        return ingest(library, args)
+        with ExitStack() as stack:
+            return _run(args, stack)
     except DossierError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _run(args, stack: ExitStack) -> int:
+    settings = load_settings(args, names=LIBRARY)
+    if getattr(args, "sample", False):
+        from rag.sample import SAMPLE
+
+        args.inputs.append(str(SAMPLE))
+    if args.command == "watch":
+        return watch(args, settings)
+    if getattr(args, "dry_run", False):
+        return dry_run(args, settings.allow_private)
+    # `feed URL` subscribes (not `feed --remove URL`)
+    makes = args.command in (None, "import") or bool(getattr(args, "urls", None) and not args.remove)
+    if not makes:
+        existing_store(settings)  # only an ingest, an import or `feed URL` makes a new store
+    # Loads the model (not needed for a dry run); only those make a new library.
+    embedder = None
+    if settings.ray and args.command in EMBEDDING:
+        told = functools.partial(print, file=sys.stderr)
+        embedder = stack.enter_context(on_cluster(settings.ray, settings.encoder, settings.cache, told))
+    library = Library(settings=settings, create=makes, embedder=embedder)
+    if args.command in ("libraries", "remove-library"):
+        return manage_libraries(library, args)
+    if args.command == "list":
+        return list_articles(library)
+    if args.command in ("feed", "feeds"):
+        return feeds(library, args)
+    if args.command == "remove":
+        for ref in args.refs:
+            for record in library.remove(ref):
+                print(f"removed   {record.title or record.source} ({record.id}, {record.chunks} chunks)")
+        return 0
+    if args.command == "check":
+        return check(library, args)
+    if args.command == "rechunk":
+        return rechunk(library, args.yes)
+    if args.command == "export":
+        print(f"exported {plural(export_library(library, args.file), 'article')} to {args.file}")
+        return 0
+    if args.command == "import":
+        return report(import_library(library, args.file), f"{args.file} holds no article records")
+    return ingest(library, args)
 
 
 def manage_libraries(library: Library, args) -> int:
@@ -224,6 +237,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
             help="rebuild a collection Chroma refuses from the article records, remove articles whose chunks are "
             "incomplete (ingest them again) and rebuild the BM25 index",
         )
+    if command in EMBEDDING:
+        add_flags(parser, ("ray",))
     if command in ("rechunk", "remove-library"):
         parser.add_argument("--yes", action="store_true", help="do it (without: say what it would cost)")
     if command == "remove-library":
@@ -300,13 +315,15 @@ def report(results, empty: str) -> int:
             last_input = r.source
     bar.close()
     total = sum(tally[s] for s in STATUSES)
+    elapsed, stored = time.monotonic() - started, tally["added"] + tally["replaced"]
     if not total:
         raise DossierError(empty)
     print(
         f"{plural(total, 'article')}: "
         + ", ".join(f"{tally[s]} {s}" for s in STATUSES)
         + (f", {plural(tally['skipped'], 'file')} skipped" if tally["skipped"] else "")
-        + f"; {plural(chunks, 'chunk')} embedded in {time.monotonic() - started:.1f}s"
+        + f"; {plural(chunks, 'chunk')} embedded in {elapsed:.1f}s"
+        + (f" ({stored / elapsed:.2f} articles/s, {chunks / elapsed:.0f} chunks/s)" if stored else "")
     )
     if failures and total > 20:
         print("failed:\n" + "\n".join(f"  {f}" for f in failures))

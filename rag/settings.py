@@ -51,6 +51,8 @@ class Settings:
     max_answer_tokens: int = 400
     # Fetch URLs that resolve to loopback, private or link-local addresses (the user's own network).
     allow_private: bool = False
+    # Embed an ingest on a Ray cluster (rag.cluster): "local" (started for the run) or its address; None: here.
+    ray: str | None = None
     # The HTTP server (python -m rag serve): where it listens, and the keys its clients send ("KEY", or
     # "KEY:read" for a key that may ask and search but not add or remove). No keys: loopback only.
     host: str = "127.0.0.1"
@@ -132,6 +134,12 @@ WAYS = {
     "context_tokens": Way("DOSSIER_CONTEXT_TOKENS", "prompt budget in tokens"),
     "max_answer_tokens": Way("DOSSIER_MAX_ANSWER_TOKENS", "tokens a model's answer may take"),
     "allow_private": Way("DOSSIER_ALLOW_PRIVATE", "fetch URLs on loopback, private or link-local addresses"),
+    "ray": Way(
+        "DOSSIER_RAY",
+        "embed on a Ray cluster: local (a Ray started for the run) or a cluster's address (auto, HOST:6379, "
+        "ray://HOST:10001)",
+        unset="this process",
+    ),
     "host": Way("DOSSIER_HOST", "address the HTTP server listens on; other than loopback only with API keys"),
     "port": Way("DOSSIER_PORT", "port the HTTP server listens on"),
     # The issue asks for a flag too; its help says the variable keeps the keys off the process list.
@@ -148,7 +156,7 @@ CHUNKING = ("chunk_size", "chunk_overlap")
 ANSWERS = ("top_k", "retrieval", "rerank", "min_relevance", "max_sentences", "strict", "as_of", "backend", "model",
            "base_url", "timeout", "context_tokens", "max_answer_tokens")  # fmt: skip
 # What an ingest reads: where the library is and how it is chunked, never how questions are answered.
-LIBRARY = STORE + CHUNKING + ("chroma_token", "allow_private")
+LIBRARY = STORE + CHUNKING + ("chroma_token", "allow_private", "ray")
 SERVER = ("host", "port", "api_keys")
 _FIELDS = {f.name: f for f in fields(Settings)}
 

@@ -74,7 +74,8 @@ def test_ingest_reports_each_input_and_fails_without_stopping_the_batch(ingested
     assert result.returncode == 1, result.stderr
     lines = result.stdout.strip().splitlines()
     assert re.fullmatch(
-        r"6 articles: 3 added, 0 replaced, 0 unchanged, 0 duplicate, 3 failed; \d+ chunks embedded in [\d.]+s",
+        r"6 articles: 3 added, 0 replaced, 0 unchanged, 0 duplicate, 3 failed; \d+ chunks embedded in [\d.]+s "
+        r"\([\d.]+ articles/s, \d+ chunks/s\)",
         lines[-1],
     )
     assert sum(line.startswith("added ") for line in lines) == 3

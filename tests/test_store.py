@@ -83,12 +83,18 @@ def test_a_hit_carries_its_articles_fields_and_the_outlet_stays_stored_as_site(t
         "2025-02-03",
         "body",
         2,
+        content_hash="hash-ferry",
     )
     caption = store.search.best(fake_embedder.embed_batch(["ferry timetable"])[0], "ferry timetable", 1)[0]
     assert (caption.region, caption.page, caption.start, caption.end) == ("caption", 1, 0, 38)
-    # Stores written before Hit had fields hold the outlet as "site": it stays the stored key.
-    stored = store.handle.chunks.get(ids=[best.chunk_id], include=["metadatas"])["metadatas"][0]
+    # Stores written before Hit had fields hold the outlet as "site": it stays the stored key, in the record.
+    stored = store.handle.articles.get(ids=["ferry"], include=["metadatas"])["metadatas"][0]
     assert stored["site"] == "Harbour Gazette" and "outlet" not in stored and "x" not in stored
+    # A passage's text is kept once, in its article's record: its chunk holds the offsets and what names it.
+    chunk = store.handle.chunks.get(ids=[best.chunk_id], include=["documents", "metadatas"])
+    assert chunk["documents"] == [None]
+    assert {"article_id", "content_hash", "start", "end", "source", "title"} <= set(chunk["metadatas"][0])
+    assert not {"site", "url", "author", "published_at"} & set(chunk["metadatas"][0])
 
 
 KEEPERS = "The keepers change shifts at dawn and at dusk, and log the lamp's hours."
@@ -142,7 +148,8 @@ def test_candidates_are_each_sides_finds_of_current_versions_only(tmp_path, chro
     assert set(lexical.hits) == set(lexical.lexical) and len(lexical.hits) == 2
     assert {h.article_id for h in lexical.hits.values()} == {art.id, penguins.id}
     assert list(lexical.lexical.values()) == sorted(lexical.lexical.values(), reverse=True)
-    for found in lexical.hits.values():  # a chunk only the lexical side found still scores its cosine
+    assert {h.text for h in lexical.hits.values()} == {""}  # read only for the chosen (Search.filled)
+    for found in store.search.filled(list(lexical.hits.values())):  # found only by its words, scored by cosine
         embedded = fake_embedder.embed_batch([f"A\n\n{found.text}" if found.article_id == art.id else found.text])[0]
         assert found.score == pytest.approx(float(embedded @ vector), abs=1e-5)
     hybrid = store.search.candidates(vector, query, 20, articles=[penguins.id])
@@ -153,7 +160,6 @@ def test_candidates_are_each_sides_finds_of_current_versions_only(tmp_path, chro
     store.handle.chunks.upsert(
         ids=["half-0"],
         embeddings=fake_embedder.embed_batch([half]),
-        documents=[half],
         metadatas=[
             {"article_id": penguins.id, "content_hash": "newer", "source": "/docs/two.txt", "start": 0, "end": 9}
         ],
@@ -337,7 +343,8 @@ def test_a_store_larger_than_one_chroma_get_can_be_listed_checked_and_repaired(t
     for a in range(6):
         words = [f"word{a}x{i}" for i in range(6000)]
         art = parse(f"{a}.txt", " ".join(words).encode(), source=f"/docs/{a}.txt")
-        chunks = [Chunk(art.id, i, w, 0, 1, 1) for i, w in enumerate(words)]
+        starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+        chunks = [Chunk(art.id, i, w, int(s), int(s) + len(w), 1) for i, (w, s) in enumerate(zip(words, starts))]
         store.records.put(art, chunks, vectors, INDEXED)
     assert store.records.counts() == (6, 36_000) and len(store.records.articles()) == 6
     store.handle.lexical.delete(art.id)
@@ -345,3 +352,37 @@ def test_a_store_larger_than_one_chroma_get_can_be_listed_checked_and_repaired(t
         store.consistency.repair()
     assert store.consistency.check() == [] and store.records.counts() == (6, 36_000)
     assert store.search.best(vectors[7], "word5x7", 1)[0].text == "word5x7"
+
+
+def test_a_store_whose_chunks_also_hold_their_text_opens_and_answers_from_the_records(
+    tmp_path, chroma_url, fake_embedder
+):
+    """Stores written before kept each passage's text and its article's fields in the chunk too."""
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    article = lighthouse(store, fake_embedder)
+    got = store.handle.chunks.get(include=["metadatas", "embeddings"])
+    old = {**got["metadatas"][0], "site": "Old Herald", "url": "https://herald.test/keepers"}
+    store.handle.chunks.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=[KEEPERS], metadatas=[old])
+    store.handle.lexical.delete(article.id)
+    with store.consistency.writing():
+        store.consistency.repair()  # the BM25 rows come back from the record's text
+    assert store.consistency.check() == []
+    best = store.search.best(fake_embedder.embed_batch(["lamp hours"])[0], "roster lamp hours", 1)[0]
+    assert (best.text, best.outlet, best.author, best.url) == (KEEPERS, "Cape Herald", "Tomas Reyes", None)
+
+
+def test_a_passage_whose_article_changed_since_it_was_found_is_left_out_not_misquoted(
+    tmp_path, chroma_url, fake_embedder
+):
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    art, _ = stored(store, fake_embedder, "/docs/one.txt", LONG)
+    vector = fake_embedder.embed_batch(["item3"])[0]
+    found = list(store.search.candidates(vector, "item3", 5).hits.values())
+    again = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)  # another process, which has read no text yet
+    assert [h.text for h in store.search.filled(found)] == [LONG[h.start : h.end] for h in found]
+    stored(store, fake_embedder, "/docs/one.txt", "A different text now: " + LONG)  # the same article, changed
+    assert again.search.filled(found) == []  # the found offsets belong to the old version's text
+    # A text read before the change is that version's own, so its offsets still quote it rightly.
+    assert [h.text for h in store.search.filled(found)] == [LONG[h.start : h.end] for h in found]
+    fresh = store.search.best(vector, "item3", 1)[0]
+    assert "item3" in fresh.text and fresh.content_hash == store.records.article(art.id).content_hash

@@ -2,7 +2,8 @@
 
 Writes hold the site's lock, and the site's journal names the article being
 written, so a killed ingest is rolled back to the last whole article the next
-time the store is written to. The BM25 index is derived from the chunks: with
+time the store is written to. The BM25 index is derived from the chunks and
+their articles' text: with
 an embedded store it is SQLite next to Chroma, written along with it; with a
 server it is a local copy, brought up to date from the server's chunks whenever
 another process has written (`follow`).
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 
 from dossier_core.errors import DossierError
 from vectorstore.handle import StoreHandle, served
+from vectorstore.passages import Passages
 from vectorstore.records import Records, lexical_row
 from vectorstore.replace import refusals
 
@@ -22,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 class Consistency:
-    def __init__(self, handle: StoreHandle, records: Records):
+    def __init__(self, handle: StoreHandle, records: Records, passages: Passages):
         self.handle = handle
         self._records = records
+        self._passages = passages
         self._synced: str | None = None  # the generation the local BM25 copy matches
 
     @contextmanager
@@ -136,12 +139,13 @@ class Consistency:
         self._reindex(dict(sorted(set(current.items()) - held)))
 
     def _reindex(self, versions: dict[str, str]) -> None:
-        """BM25 rows for these {article id: content hash} versions, from the chunks in Chroma."""
+        """BM25 rows for these {article id: content hash} versions, from the chunks in Chroma and the texts of
+        their articles' records."""
         wanted = list(versions.items())
         for start in range(0, len(wanted), 100):
             batch = dict(wanted[start : start + 100])
-            where = {"article_id": {"$in": list(batch)}}
-            got = self.handle.fetch(self.handle.chunks, ["documents", "metadatas"], where=where)
-            stored = zip(got["ids"], got["documents"], got["metadatas"])
-            current = [(i, d, m) for i, d, m in stored if batch[m["article_id"]] == m["content_hash"]]
-            self.handle.lexical.add([lexical_row(*chunk) for chunk in current])
+            texts = self._passages.texts(set(batch.items()))
+            got = self.handle.fetch(self.handle.chunks, ["metadatas"], where={"article_id": {"$in": list(batch)}})
+            chunks = ((i, m, (m["article_id"], m["content_hash"])) for i, m in zip(got["ids"], got["metadatas"]))
+            rows = [lexical_row(i, texts[version], m) for i, m, version in chunks if version in texts]
+            self.handle.lexical.add(rows)

@@ -7,7 +7,6 @@ import numpy as np
 
 from dossier_core.errors import DossierError
 from vectorstore.handle import StoreHandle, collection_names, library_of
-from vectorstore.records import lexical_row
 from vectorstore.sites import MAIN
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ def library_names(handle: StoreHandle) -> list[str]:
 
 
 def known_vectors(handle: StoreHandle, content_hashes: set[str]) -> dict[str, np.ndarray]:
-    """{embedded text: vector} of the stored chunks of these article versions, in any library of the store made
+    """{text_key: vector} of the stored chunks of these article versions, in any library of the store made
     with `handle`'s embedder: the same text embeds to the same vector, whatever the chunk settings. Reuse only
     saves time, so a library that cannot be read now is passed over."""
     if not content_hashes:
@@ -47,6 +46,7 @@ def _held(handle: StoreHandle, library: str, content_hashes: set[str]) -> dict[s
     if {k: (chunks.metadata or {}).get(k) for k in embedder} != embedder:
         return {}
     where = {"content_hash": {"$in": sorted(content_hashes)}}
-    got = handle.fetch(chunks, ["documents", "metadatas", "embeddings"], where=where)
-    rows = zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-    return {lexical_row(i, d, m)[3]: np.asarray(vector, dtype=np.float32) for i, d, m, vector in rows}
+    got = handle.fetch(chunks, ["metadatas", "embeddings"], where=where)
+    # Chunks stored before the key was kept have none: their vectors are not reused.
+    rows = zip(got["metadatas"], got["embeddings"])
+    return {m["embedded"]: np.asarray(vector, dtype=np.float32) for m, vector in rows if "embedded" in m}

@@ -3,14 +3,17 @@
 The one place that knows what Chroma's records hold: chunk metadata is written by
 `chunk_metadata` and read back by `hit` and `lexical_row`, except the article id and
 content hash, which search and consistency also read to tell a chunk's article and
-version; article records are written by `Records.put` and read by `records_of`.
+version; article records are written by `Records.put` and read by `records_of` and
+`with_article`. A chunk has no document: its text is cut from its article's record
+(vectorstore.passages).
 Writes hold the site's lock (Consistency.writing) and name the article in the
 site's journal while it is half written.
 """
 
+import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -19,7 +22,7 @@ from dossier_core.models import Article, Chunk, Region
 from vectorstore.handle import PAGE, StoreHandle, served
 from vectorstore.sites import MAIN
 
-# Metadata that citations and filters use, copied from the article into its chunks and its record.
+# Metadata that citations and filters use, copied from the article into its record.
 # Hit.outlet and ArticleRecord.outlet are stored as "site", their name in article metadata, so
 # that stores written before the fields were named "outlet" open unchanged.
 _ARTICLE_FIELDS = ("author", "published_at", "site", "url")
@@ -44,6 +47,7 @@ class Hit:
     region: str | None = None  # body, caption, table… (see ingest.regions)
     page: int | None = None  # a PDF's page, counted from 1
     library: str = MAIN  # the store's library it was found in
+    content_hash: str | None = None  # the version of the article the passage is from
 
 
 @dataclass(frozen=True)
@@ -58,34 +62,54 @@ class ArticleRecord:
     outlet: str | None = None  # the publication or site, as in Hit
 
 
-def hit(chunk_id: str, text: str, metadata: dict, score: float, library: str = MAIN) -> Hit:
-    """A Hit from one chunk record of Chroma (its id, document and metadata), its score and its library."""
+def hit(chunk_id: str, metadata: dict, score: float, library: str = MAIN) -> Hit:
+    """A Hit from one chunk record of Chroma (its id and metadata), its score and its library; its text and the
+    fields of its article come from the article's record (with_article)."""
     m = metadata
     return Hit(
         chunk_id,
         m["article_id"],
-        text,
+        "",
         m["start"],
         m["end"],
         score,
         m.get("title"),
         m["source"],
-        m.get("url"),
-        m.get("author"),
-        m.get("site"),
-        m.get("published_at"),
-        m.get("region"),
-        m.get("page"),
-        library,
+        region=m.get("region"),
+        page=m.get("page"),
+        library=library,
+        content_hash=m["content_hash"],
     )
 
 
-def lexical_row(chunk_id: str, document: str, metadata: dict) -> tuple[str, str, str, str]:
+def lexical_row(chunk_id: str, article_text: str, metadata: dict) -> tuple[str, str, str, str]:
     """A stored chunk's row in the BM25 index: (chunk id, article id, content hash, text), the text
     being what was embedded — the chunk's context (title and heading), a blank line, its text."""
     m = metadata
-    text = f"{m['context']}\n\n{document}" if m.get("context") else document
+    passage = article_text[m["start"] : m["end"]]
+    text = f"{m['context']}\n\n{passage}" if m.get("context") else passage
     return chunk_id, m["article_id"], m["content_hash"], text
+
+
+def text_key(embedded: str) -> str:
+    """A digest of the text a chunk's vector was embedded from, kept in its metadata: two chunks with the same
+    key have the same vector, whatever library, path or chunking holds them (vectorstore.libraries)."""
+    return hashlib.sha256(embedded.encode()).hexdigest()[:24]
+
+
+def with_article(hit: Hit, text: str, record: dict) -> Hit:
+    """A hit with its passage's text, cut from its article's cleaned text, and the fields a citation shows, as
+    the article's record (its metadata) holds them."""
+    return replace(
+        hit,
+        text=text[hit.start : hit.end],
+        title=record.get("title"),
+        source=record["source"],
+        url=record.get("url"),
+        author=record.get("author"),
+        outlet=record.get("site"),
+        published_at=record.get("published_at"),
+    )
 
 
 def records_of(got: dict) -> list[ArticleRecord]:
@@ -114,6 +138,7 @@ def chunk_metadata(base: dict, chunk: Chunk) -> dict:
         "end": chunk.end,
         "tokens": chunk.tokens,
         "region": chunk.region,
+        "embedded": text_key(chunk.embedding_text),
     }
     if chunk.page is not None:
         m["page"] = chunk.page
@@ -185,25 +210,23 @@ class Records:
         site, lexical = self.handle.site, self.handle.lexical
         site.begin(article.id)
         version = article.content_hash[:12]
+        # The chunks name their article (a repair names lost articles from them); the rest is the record's.
         base = {"article_id": article.id, "source": article.source, "content_hash": article.content_hash}
         if article.title:
             base["title"] = article.title
-        base.update({k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)})
         ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
-        documents = [c.text for c in chunks]
         metadatas = [chunk_metadata(base, c) for c in chunks]
         for start in range(0, len(ids), PAGE):
             part = slice(start, start + PAGE)
-            self.handle.chunks.upsert(
-                ids=ids[part], embeddings=vectors[part], documents=documents[part], metadatas=metadatas[part]
-            )
-        lexical.add([lexical_row(*row) for row in zip(ids, documents, metadatas)])
+            self.handle.chunks.upsert(ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part])
+        lexical.add([lexical_row(i, article.text, m) for i, m in zip(ids, metadatas)])
         mean = vectors.mean(axis=0)
+        fields = {k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)}
         self.handle.articles.upsert(
             ids=[article.id],
             embeddings=[mean / (np.linalg.norm(mean) or 1.0)],
             documents=[json.dumps({"article": asdict(article), "indexed": list(indexed)}, ensure_ascii=False)],
-            metadatas=[{**base, "chunks": len(chunks)}],
+            metadatas=[{**base, **fields, "chunks": len(chunks)}],
         )
         # Older versions go, and chunks of this version beyond its last (it was re-chunked into fewer).
         stale = {"$or": [{"content_hash": {"$ne": article.content_hash}}, {"index": {"$gte": len(chunks)}}]}

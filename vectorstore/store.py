@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vectorstore.consistency import Consistency
 from vectorstore.handle import StoreHandle
+from vectorstore.passages import Passages
 from vectorstore.records import Records
 from vectorstore.search import Search
 from vectorstore.sites import MAIN
@@ -33,5 +34,6 @@ class ChromaStore:
         self.handle = StoreHandle(path, embedder, url, token, library, create)
         self.path = self.handle.path
         self.records = Records(self.handle)
-        self.consistency = Consistency(self.handle, self.records)
-        self.search = Search(self.handle, self.consistency)
+        passages = Passages(self.handle)
+        self.consistency = Consistency(self.handle, self.records, passages)
+        self.search = Search(self.handle, self.consistency, passages)
