@@ -7,6 +7,7 @@ rerank) and reads the text of those it keeps from their articles' records
 (vectorstore.passages). Benchmarks try other rankings on the same candidates.
 """
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,8 @@ from vectorstore.handle import StoreHandle, served
 from vectorstore.passages import Passages
 from vectorstore.records import Hit, hit, with_article
 
-READS = 3  # tries of a search whose embedded client another process's writes left behind
+READS = 5  # tries of a search whose embedded client another process's writes left behind
+PAUSE = 0.05  # seconds before the second try, doubled before each next: a busy writer may be saving its vectors
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Search:
                 # A writer busy in another process can leave a fresh client behind again at once.
                 if attempt == READS - 1 or not self.handle.site.refresh_reader():
                     raise
+                time.sleep(PAUSE * 2**attempt)
 
     def _candidates(self, vector, query, pool, mode, articles) -> Candidates:
         generation = self.handle.generation()
