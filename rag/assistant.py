@@ -27,6 +27,7 @@ from rag.judge import addresses, answered_plainly, first_repeat
 from rag.libraries import sibling
 from rag.library import Library
 from rag.markers import MarkerStream, Numbering
+from rag.question import MAX_QUESTION
 from rag.recency import RECENT_MARGIN, as_of, newest_relevant, published_day, with_as_of
 from rag.settings import Settings
 from rag.timeline import entry, one_per_article, timeline
@@ -35,8 +36,6 @@ from vectorstore.records import Hit
 from vectorstore.search import best_across
 from vectorstore.sites import MAIN
 
-# A question, not a document: longer ones are refused rather than scanned by every rule.
-MAX_QUESTION = 2000
 # "How has X changed?" draws on more passages than one answer needs: a line from each article on X.
 TIMELINE_PASSAGES = 12
 # An article's line belongs in a timeline when its passage scores within this of the best one (bench/conflicts:
@@ -60,6 +59,14 @@ def _traced(hit: Hit) -> dict:
         "score": round(hit.score, 4),
         "library": hit.library,
     }
+
+
+def _retrieval(mode: str, libraries: list[Library]) -> str:
+    """How the passages were searched for: by meaning alone while a server's BM25 copy catches up."""
+    behind = [library.name for library in libraries if library.store.consistency.lexical_sync.catching_up]
+    if mode == "dense" or not behind:
+        return mode
+    return f"dense only: the BM25 copy of {', '.join(behind)} is catching up with the server"
 
 
 def _traced_dates(dates: DateIntent) -> dict:
@@ -235,6 +242,7 @@ class Assistant:
         trace = {
             "query": query,
             "libraries": [library.name for library in libraries],
+            "retrieval": _retrieval(self.settings.retrieval, libraries),
             "filters": str(within.filters or ""),
             "dates": {**_traced_dates(named), "applied": within.dated} if named.phrases else None,
             "undated_left_out": within.left_out,

@@ -14,6 +14,9 @@ from dossier_core.text import (
     singular,
 )
 
+# A question, not a document: longer ones are refused rather than scanned by every rule.
+MAX_QUESTION = 2000
+
 # The types whose answer a sentence can be seen to hold (a number, a date, a name, a quotation).
 KINDS = frozenset({"quantity", "date", "person", "organisation", "place", "quote"})
 

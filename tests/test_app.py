@@ -353,9 +353,25 @@ def test_a_store_lost_after_the_page_opened_is_an_error_on_the_page(monkeypatch,
         "chroma server http://10.9.8.7:8000: lost it (timed out); check that the server runs, and Chroma server "
         "under Answer settings in the sidebar"
     ]
-    assert not at.chat_input  # the page stops at the error
+    assert not at.sidebar.markdown  # the page stops at the error: no counts of a library it cannot read
     at.run()  # the server is back: so is the page
     assert not at.exception and not at.error and "**3** articles" in at.sidebar.markdown[0].value
+
+
+def test_a_store_the_warm_start_cannot_open_is_one_line_and_the_next_run_opens_it(monkeypatch, tmp_path):
+    from rag.page_open import warm_start
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "chroma.sqlite3").write_text("not a database")
+    warm_start.clear()  # a new server: its first page run opens the store on the warm start's thread
+    at = start(monkeypatch, store)
+    [error] = at.error
+    assert plain(error.value).startswith(f"store {store}: cannot open it (") and "--store" not in error.value
+    assert at.chat_input and not at.sidebar.markdown
+    (store / "chroma.sqlite3").unlink()
+    at.run()  # tried again
+    assert not at.exception and not at.error and "**0** articles" in at.sidebar.markdown[0].value
 
 
 def test_an_article_gone_from_the_library_view_is_an_error_not_a_traceback(monkeypatch, tmp_path, minilm, library):

@@ -248,6 +248,31 @@ def test_a_newcomer_loads_the_sample_library_from_the_page_and_gets_cited_answer
     page.close()
 
 
+def test_the_page_takes_a_question_while_the_library_opens(tmp_path_factory, minilm, browser):
+    """A first start on a fresh machine: the model's ONNX export takes seconds, and the page is drawn meanwhile."""
+    from playwright.sync_api import expect
+
+    root = tmp_path_factory.mktemp("browser-cold")
+    Library(root / "store", embedder=minilm).ingest([LIBRARY])
+    with streamlit(root / "store", DOSSIER_CACHE=str(root / "cache")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        box = page.get_by_test_id("stChatInputTextArea")
+        expect(box).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Opening the library…")).to_be_visible()
+        expect(page.get_by_text("passages", exact=False)).to_have_count(0)  # the library's counts: not yet
+        box.fill(GLACIERS)
+        box.press("Enter")
+        answer = page.locator(".dossier-answer")
+        expect(answer).to_have_count(1, timeout=120_000)
+        expect(answer).to_contain_text("176 glaciers")
+        expect(page.get_by_test_id("stChatMessage").first).to_contain_text(GLACIERS)
+        expect(page.locator(".dossier-source").first).to_contain_text("Alpine Glaciers Lost a Tenth of Their Ice")
+        expect(page.get_by_text("Opening the library…")).to_have_count(0)
+        page.close()
+    assert (root / "cache").is_dir(), "the library's opening should have exported the model"
+
+
 def test_the_library_table_shows_every_column_within_the_page(app_url, browser):
     from playwright.sync_api import expect
 

@@ -403,7 +403,7 @@ def test_a_store_holds_only_sqlite_json_and_chromas_index_and_a_planted_pickle_r
     chroma_index = r"[0-9a-f-]{36}/(?:header|data_level0|length|link_lists)\.bin|[0-9a-f-]{36}/index_metadata\.pickle"
     assert all(
         re.fullmatch(
-            rf"chroma\.sqlite3|dossier-\w+\.sqlite3|dossier-journal\.json|dossier-generation|dossier-write\.lock|{chroma_index}",
+            rf"chroma\.sqlite3|dossier-\w+\.sqlite3(?:\.lock)?|dossier-journal\.json|dossier-generation|dossier-write\.lock|{chroma_index}",
             f,
         )
         for f in files

@@ -386,3 +386,11 @@ def test_a_passage_whose_article_changed_since_it_was_found_is_left_out_not_misq
     assert [h.text for h in store.search.filled(found)] == [LONG[h.start : h.end] for h in found]
     fresh = store.search.best(vector, "item3", 1)[0]
     assert "item3" in fresh.text and fresh.content_hash == store.records.article(art.id).content_hash
+
+
+def test_new_collections_are_made_with_the_measured_hnsw_parameters(tmp_path, chroma_url):
+    from vectorstore.handle import HNSW
+
+    store = ChromaStore(tmp_path / "s", EMBEDDER, chroma_url)
+    for collection in (store.handle.chunks, store.handle.articles):
+        assert {k: collection.configuration["hnsw"][k] for k in HNSW} == HNSW

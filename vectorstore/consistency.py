@@ -3,10 +3,9 @@
 Writes hold the site's lock, and the site's journal names the article being
 written, so a killed ingest is rolled back to the last whole article the next
 time the store is written to. The BM25 index is derived from the chunks and
-their articles' text: with
-an embedded store it is SQLite next to Chroma, written along with it; with a
-server it is a local copy, brought up to date from the server's chunks whenever
-another process has written (`follow`).
+their articles' text: with an embedded store it is SQLite next to Chroma, written
+along with it; with a server it is a local copy that follows the server's writes
+(vectorstore.lexical_sync).
 """
 
 import logging
@@ -16,8 +15,9 @@ from contextlib import contextmanager
 
 from dossier_core.errors import DossierError
 from vectorstore.handle import StoreHandle, served
+from vectorstore.lexical_sync import LexicalSync
 from vectorstore.passages import Passages
-from vectorstore.records import Records, lexical_row
+from vectorstore.records import Records
 from vectorstore.replace import refusals
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,7 @@ class Consistency:
     def __init__(self, handle: StoreHandle, records: Records, passages: Passages):
         self.handle = handle
         self._records = records
-        self._passages = passages
-        self._synced: str | None = None  # the generation the local BM25 copy matches
+        self.lexical_sync = LexicalSync(handle, passages)
 
     @contextmanager
     def writing(self, on_wait=None) -> Iterator[None]:
@@ -36,6 +35,7 @@ class Consistency:
         Repairs an interrupted write first."""
         with self.handle.reported(), self.handle.site.lock(True, on_wait):
             self._recover()
+            self.lexical_sync.writing()
             yield
 
     def recover_if_idle(self) -> None:
@@ -59,7 +59,7 @@ class Consistency:
         the chunks, an interrupted write."""
         if refused := refusals(self.handle):
             return [r.line for r in refused]
-        self.follow()
+        self.follow(wait=True)
         records = {r.id: r for r in self._records.articles()}
         counts, orphans = Counter(), set()
         chunks = self.handle.fetch(self.handle.chunks, ["metadatas"])
@@ -88,30 +88,27 @@ class Consistency:
         """Fix what check() finds (inside `writing()`): articles with orphan or missing chunks are
         removed (the next ingest adds them again) and the BM25 index is rebuilt from the chunks."""
         chunks = self.handle.fetch(self.handle.chunks, ["metadatas"])["metadatas"]
-        for article_id in {m["article_id"] for m in chunks} | set(self.handle.versions()):
-            self._repair(article_id)
-        self._sync_lexical()
-        self.handle.site.changed()
+        with self.handle.lexical.locked():
+            for article_id in {m["article_id"] for m in chunks} | set(self.handle.versions()):
+                self._repair(article_id)
+            self.lexical_sync.full()
+            self.handle.changed()
 
     @served
-    def follow(self, generation: str | None = None) -> None:
-        """Bring a local BM25 copy up to date when another process has written to the site
-        (`generation`: the site's, if the caller has just read it)."""
-        if not self.handle.site.lexical_is_copy():
-            return
-        generation = generation or self.handle.generation()
-        if self._synced != generation:
-            self._sync_lexical()
-            self._synced = generation
+    def follow(self, generation: str | None = None, wait: bool = False) -> bool:
+        """Whether the BM25 index can be searched now (LexicalSync.follow; `generation`: the store's, if the
+        caller has just read it)."""
+        return self.lexical_sync.follow(generation or self.handle.generation(), wait)
 
     def _recover(self) -> None:
         """Undo a write that was cut short."""
         site = self.handle.site
         article_id = site.pending()
         if article_id is not None:
-            self._repair(article_id)
-            site.end()
-            site.changed()
+            with self.handle.lexical.locked():
+                self._repair(article_id)
+                site.end()
+                self.handle.changed()
 
     def _repair(self, article_id: str) -> None:
         """Keep only chunks matching the article's record; drop the record if they are incomplete."""
@@ -124,28 +121,9 @@ class Consistency:
             if stored != record.chunks:
                 record = None  # its chunks are incomplete: the next ingest adds it again
             elif lexical.count(article_id) != record.chunks:  # the BM25 index is derived: rebuilt, never evidence
-                self._reindex({article_id: record.content_hash})
+                self.lexical_sync.reindex({article_id: record.content_hash})
         if record is None:
+            self.handle.site.log.removed(article_id)
             self.handle.articles.delete(ids=[article_id])
             chunks.delete(where={"article_id": article_id})
             lexical.delete(article_id)
-
-    def _sync_lexical(self) -> None:
-        """Make the BM25 index hold exactly the current version of every article's chunks."""
-        current = self.handle.versions()
-        held = self.handle.lexical.versions()
-        for article_id, _ in held - set(current.items()):
-            self.handle.lexical.delete(article_id, keep_hash=current.get(article_id))
-        self._reindex(dict(sorted(set(current.items()) - held)))
-
-    def _reindex(self, versions: dict[str, str]) -> None:
-        """BM25 rows for these {article id: content hash} versions, from the chunks in Chroma and the texts of
-        their articles' records."""
-        wanted = list(versions.items())
-        for start in range(0, len(wanted), 100):
-            batch = dict(wanted[start : start + 100])
-            texts = self._passages.texts(set(batch.items()))
-            got = self.handle.fetch(self.handle.chunks, ["metadatas"], where={"article_id": {"$in": list(batch)}})
-            chunks = ((i, m, (m["article_id"], m["content_hash"])) for i, m in zip(got["ids"], got["metadatas"]))
-            rows = [lexical_row(i, texts[version], m) for i, m, version in chunks if version in texts]
-            self.handle.lexical.add(rows)

@@ -29,6 +29,10 @@ ARTICLES = "dossier_articles"
 # Fits Chroma's collection names (which end in a letter or digit), file names, URLs and flags.
 LIBRARY_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?")
 PAGE = 5000  # records per Chroma call: an upsert of more than 5 461 fails, a get of more than 32 766 too
+# Chosen by bench/hnsw_params.py (bench/hnsw-params.md, Chroma alone): at 100 k vectors Chroma's defaults (M 16,
+# ef_construction 100, ef_search 100) find 0.87 of the 10 nearest; these find 0.996 in 4 ms a query (0.995 through
+# Dossier's store, bench/query-speed.md). A collection keeps the parameters it was made with.
+HNSW = {"space": "cosine", "max_neighbors": 16, "ef_construction": 200, "ef_search": 800}
 
 
 def library_name(name: str) -> str:
@@ -123,10 +127,10 @@ class StoreHandle:
                     self._names[0],
                     embedding_function=None,
                     metadata=self._embedder,
-                    configuration={"hnsw": {"space": "cosine"}},
+                    configuration={"hnsw": HNSW},
                 )
                 articles = client.get_or_create_collection(
-                    self._names[1], embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                    self._names[1], embedding_function=None, configuration={"hnsw": HNSW}
                 )
                 lexical = LexicalIndex(self.site.lexical_path(chunks.id.hex))
                 opened = self._opened = (client, chunks, articles, lexical)
@@ -157,7 +161,7 @@ class StoreHandle:
         for name in self._names:
             client.delete_collection(name)
         self._opened = None
-        for path in (lexical, lexical.with_name(lexical.name + "-journal")):
+        for path in (lexical, *(lexical.with_name(lexical.name + end) for end in ("-journal", ".lock"))):
             path.unlink(missing_ok=True)
         if self.site.pending() is not None:
             self.site.end()
@@ -170,6 +174,14 @@ class StoreHandle:
     def generation(self) -> str:
         """Changes whenever any process writes to the store."""
         return self.site.generation()
+
+    def changed(self) -> None:
+        """Tell other processes of a write to the library. A server's BM25 copy that was current before it
+        still is: the writer writes its rows as well."""
+        written = self.site.log.written()
+        self.site.changed()
+        if written is not None and self.lexical.synced() == written:
+            self.lexical.set_synced(written + 1)
 
     def fetch(self, collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
         """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""

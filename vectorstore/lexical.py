@@ -15,6 +15,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from filelock import FileLock
+
 from dossier_core.text import STOPWORDS
 
 POSTINGS = 20_000
@@ -23,6 +25,7 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 class LexicalIndex:
     def __init__(self, path: Path):
+        self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=60, isolation_level=None)
         self._lock = threading.Lock()
         self._db.execute(
@@ -40,6 +43,8 @@ class LexicalIndex:
             "(row INTEGER PRIMARY KEY, article_id TEXT NOT NULL, content_hash TEXT NOT NULL)"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS chunk_articles_by_id ON chunk_articles (article_id, content_hash)")
+        # A copy of a server's index records the server's write counter it has caught up with.
+        self._db.execute("CREATE TABLE IF NOT EXISTS synced (written INTEGER NOT NULL)")
         with self._lock:
             self._db.execute("BEGIN")
             empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM chunk_articles)").fetchone()[0]
@@ -77,10 +82,35 @@ class LexicalIndex:
                 "SELECT count(*) FROM chunk_articles WHERE article_id = ?", (article_id,)
             ).fetchone()[0]
 
-    def versions(self) -> set[tuple[str, str]]:
-        """(article_id, content_hash) of every article version held."""
+    def versions(self, article_ids: list[str] | None = None) -> set[tuple[str, str]]:
+        """(article_id, content_hash) of every article version held, or of the listed articles'."""
+        query = "SELECT DISTINCT article_id, content_hash FROM chunk_articles"
         with self._lock:
-            return set(self._db.execute("SELECT DISTINCT article_id, content_hash FROM chunk_articles"))
+            if article_ids is None:
+                return set(self._db.execute(query))
+            held = set()
+            for start in range(0, len(article_ids), 500):  # SQLite's limit on parameters
+                part = article_ids[start : start + 500]
+                held |= set(self._db.execute(f"{query} WHERE article_id IN ({','.join('?' * len(part))})", part))
+            return held
+
+    def locked(self, timeout: float = -1) -> FileLock:
+        """The index's lock file, for a change that must not interleave with another process's: a writer's rows
+        and a copy catching up (filelock.Timeout when `timeout` seconds pass)."""
+        return FileLock(f"{self.path}.lock", timeout=timeout)
+
+    def synced(self) -> int | None:
+        """The server's write counter this copy has caught up with; None before its first whole sync."""
+        with self._lock:
+            row = self._db.execute("SELECT written FROM synced").fetchone()
+        return None if row is None else row[0]
+
+    def set_synced(self, written: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM synced")
+            self._db.execute("INSERT INTO synced VALUES (?)", (written,))
+            self._db.execute("COMMIT")
 
     def ids(self) -> set[str]:
         with self._lock:

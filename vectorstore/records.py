@@ -145,6 +145,44 @@ def chunk_metadata(base: dict, chunk: Chunk) -> dict:
     return m
 
 
+@dataclass(frozen=True)
+class ArticleRows:
+    """What Chroma and the BM25 index hold of one article version: its chunks (ids, metadata, BM25 rows) and its
+    record (metadata, the document keeping its whole text, the mean of its chunk vectors)."""
+
+    chunk_ids: list[str]
+    chunk_metadatas: list[dict]
+    lexical: list[tuple[str, str, str, str]]
+    record: dict
+    document: str
+    mean: np.ndarray
+
+
+def article_rows(
+    article: Article, chunks: list[Chunk], vectors: np.ndarray, indexed: tuple[str, ...], written: int | None
+) -> ArticleRows:
+    """The rows of an article version; `written` is the count of the write that stores them (a server's)."""
+    version = article.content_hash[:12]
+    # The chunks name their article (a repair names lost articles from them); the rest is the record's.
+    base = {"article_id": article.id, "source": article.source, "content_hash": article.content_hash}
+    if article.title:
+        base["title"] = article.title
+    ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
+    metadatas = [chunk_metadata(base, c) for c in chunks]
+    fields = {k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)}
+    if written is not None:  # for copies of the BM25 index to follow
+        fields["written"] = written
+    mean = vectors.mean(axis=0)
+    return ArticleRows(
+        ids,
+        metadatas,
+        [lexical_row(i, article.text, m) for i, m in zip(ids, metadatas)],
+        {**base, **fields, "chunks": len(chunks)},
+        json.dumps({"article": asdict(article), "indexed": list(indexed)}, ensure_ascii=False),
+        mean / (np.linalg.norm(mean) or 1.0),
+    )
+
+
 class Records:
     """Reading and writing the articles and their chunks."""
 
@@ -201,50 +239,45 @@ class Records:
     def set_chunking(self, chunking: dict) -> None:
         metadata = {**self.handle.articles_metadata(), "chunking": json.dumps(chunking, sort_keys=True)}
         self.handle.articles.modify(metadata=metadata)
-        self.handle.site.changed()
+        self.handle.changed()
 
     @served
     def put(self, article: Article, chunks: list[Chunk], vectors: np.ndarray, indexed: tuple[str, ...]) -> None:
         """Add or replace an article (inside Consistency.writing). New chunks go in before old
         ones leave, so a reader never finds the article missing; ids carry the content hash."""
-        site, lexical = self.handle.site, self.handle.lexical
-        site.begin(article.id)
-        version = article.content_hash[:12]
-        # The chunks name their article (a repair names lost articles from them); the rest is the record's.
-        base = {"article_id": article.id, "source": article.source, "content_hash": article.content_hash}
-        if article.title:
-            base["title"] = article.title
-        ids = [f"{article.id}-{version}-{c.index}" for c in chunks]
-        metadatas = [chunk_metadata(base, c) for c in chunks]
-        for start in range(0, len(ids), PAGE):
-            part = slice(start, start + PAGE)
-            self.handle.chunks.upsert(ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part])
-        lexical.add([lexical_row(i, article.text, m) for i, m in zip(ids, metadatas)])
-        mean = vectors.mean(axis=0)
-        fields = {k: article.metadata[k] for k in _ARTICLE_FIELDS if isinstance(article.metadata.get(k), str)}
-        self.handle.articles.upsert(
-            ids=[article.id],
-            embeddings=[mean / (np.linalg.norm(mean) or 1.0)],
-            documents=[json.dumps({"article": asdict(article), "indexed": list(indexed)}, ensure_ascii=False)],
-            metadatas=[{**base, **fields, "chunks": len(chunks)}],
-        )
-        # Older versions go, and chunks of this version beyond its last (it was re-chunked into fewer).
-        stale = {"$or": [{"content_hash": {"$ne": article.content_hash}}, {"index": {"$gte": len(chunks)}}]}
-        self.handle.chunks.delete(where={"$and": [{"article_id": article.id}, stale]})
-        lexical.delete(article.id, keep_hash=article.content_hash)
-        site.end()
-        site.changed()
+        with self.handle.lexical.locked():  # a copy of the BM25 index catching up waits for this article
+            site, lexical = self.handle.site, self.handle.lexical
+            site.begin(article.id)
+            written = site.log.written()
+            rows = article_rows(article, chunks, vectors, indexed, None if written is None else written + 1)
+            for start in range(0, len(rows.chunk_ids), PAGE):
+                part = slice(start, start + PAGE)
+                self.handle.chunks.upsert(
+                    ids=rows.chunk_ids[part], embeddings=vectors[part], metadatas=rows.chunk_metadatas[part]
+                )
+            lexical.add(rows.lexical)
+            self.handle.articles.upsert(
+                ids=[article.id], embeddings=[rows.mean], documents=[rows.document], metadatas=[rows.record]
+            )
+            # Older versions go, and chunks of this version beyond its last (it was re-chunked into fewer).
+            stale = {"$or": [{"content_hash": {"$ne": article.content_hash}}, {"index": {"$gte": len(chunks)}}]}
+            self.handle.chunks.delete(where={"$and": [{"article_id": article.id}, stale]})
+            lexical.delete(article.id, keep_hash=article.content_hash)
+            site.end()
+            self.handle.changed()
 
     @served
     def remove(self, article_id: str) -> None:
         """Remove an article and its chunks (inside Consistency.writing)."""
         site = self.handle.site
-        site.begin(article_id)
-        self.handle.articles.delete(ids=[article_id])
-        self.handle.chunks.delete(where={"article_id": article_id})
-        self.handle.lexical.delete(article_id)
-        site.end()
-        site.changed()
+        with self.handle.lexical.locked():
+            site.begin(article_id)
+            site.log.removed(article_id)
+            self.handle.articles.delete(ids=[article_id])
+            self.handle.chunks.delete(where={"article_id": article_id})
+            self.handle.lexical.delete(article_id)
+            site.end()
+            self.handle.changed()
 
 
 def article_of(data: dict) -> tuple[Article, tuple[str, ...]]:

@@ -158,7 +158,7 @@ def swap(handle: StoreHandle, broken, filled) -> None:
     client.delete_collection(BROKEN + name)
     old, new = handle.site.lexical_path(broken.id.hex), handle.site.lexical_path(filled.id.hex)
     if old != new:  # a server's BM25 copy is kept per collection
-        for path in (old, old.with_name(old.name + "-journal")):
+        for path in (old, *(old.with_name(old.name + end) for end in ("-journal", ".lock"))):
             path.unlink(missing_ok=True)
     _sweep(handle.path)
     handle.site.changed()
@@ -212,13 +212,20 @@ class _Kept:
         self.get = articles.get
 
     def upsert(self, ids: list[str], metadatas: list[dict], **record) -> None:
-        changed = [i for i, (id_, m) in enumerate(zip(ids, metadatas)) if self._stored.get(id_) != m]
+        # The count of the write ("written") is new every time: it alone is no change.
+        changed = [
+            i for i, (id_, m) in enumerate(zip(ids, metadatas)) if _unwritten(self._stored.get(id_)) != _unwritten(m)
+        ]
         if changed:
             self._articles.upsert(
                 ids=[ids[i] for i in changed],
                 metadatas=[metadatas[i] for i in changed],
                 **{k: [v[i] for i in changed] for k, v in record.items()},
             )
+
+
+def _unwritten(metadata: dict | None) -> dict | None:
+    return None if metadata is None else {k: v for k, v in metadata.items() if k != "written"}
 
 
 def _drop(client, name: str) -> None:

@@ -32,6 +32,7 @@ class Candidates:
 
     hits: dict[str, Hit] = field(default_factory=dict)
     lexical: dict[str, float] = field(default_factory=dict)
+    by_words: bool = False  # whether the lexical side was searched (a server's BM25 copy may be catching up)
 
 
 def best_across(
@@ -56,10 +57,11 @@ def best_across(
 
 def _best_once(searches, vector, query, k, mode, articles, rerank, floor) -> tuple[list[Hit], bool]:
     """best_across's hits, and whether every passage chosen could still be read."""
-    hits, lexical, seen = {}, {}, set()
+    hits, lexical, seen, by_words = {}, {}, set(), False
     pool = max(4 * k, 20)  # Chroma returns fewer when the store holds fewer; counting first costs 10 ms at 100 k
     for search in searches:
         found = search.candidates(vector, query, pool, mode, articles)
+        by_words |= found.by_words
         best = max(found.lexical.values(), default=0.0) or 1.0
         for i, h in found.hits.items():
             if (h.article_id, h.start, h.end) in seen:
@@ -69,7 +71,7 @@ def _best_once(searches, vector, query, k, mode, articles, rerank, floor) -> tup
             hits[key] = h
             if i in found.lexical:
                 lexical[key] = found.lexical[i] / best
-    weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT)
+    weight = {"dense": 0.0, "lexical": 1.0}.get(mode, ranking.LEXICAL_WEIGHT) if by_words else 0.0
     score = ranking.convex_fusion({i: h.score for i, h in hits.items()}, lexical, weight)
     order = sorted(score, key=lambda i: -score[i])
     relevant = {i for i in order if hits[i].score >= floor}
@@ -130,7 +132,8 @@ class Search:
     ) -> Candidates:
         """Up to `pool` chunks from each side the mode uses (dense: nearest by cosine; lexical:
         best by BM25 over `query`), from all articles or only those listed. Only chunks of an
-        article's current version count, so a search during a replacement never mixes versions."""
+        article's current version count, so a search during a replacement never mixes versions. While a
+        server's BM25 copy catches up, only the dense side searches."""
         if articles == []:
             return Candidates()
         return self._read(self._candidates, vector, query, pool, mode, articles)
@@ -149,7 +152,8 @@ class Search:
         generation = self.handle.generation()
         chunks = self.handle.chunks
         found: dict[str, Hit] = {}
-        if mode != "lexical":
+        by_words = mode != "dense" and bool(query) and self._consistency.follow(generation)
+        if mode != "lexical" or not by_words:
             where = {"article_id": {"$in": articles}} if articles else None
             include = ["metadatas", "distances"]
             r = chunks.query(query_embeddings=[vector], n_results=pool, where=where, include=include)
@@ -157,10 +161,7 @@ class Search:
             rows = zip(r["ids"][0], r["metadatas"][0], r["distances"][0])
             library = self.handle.library
             found.update({i: hit(i, m, 1.0 - dist, library) for i, m, dist in rows if m})
-        words = []
-        if mode != "dense" and query:
-            self._consistency.follow(generation)
-            words = self.handle.lexical.search(query, pool, articles)
+        words = self.handle.lexical.search(query, pool, articles) if by_words else []
         # Only the current version of each article counts: a writer may be halfway through replacing it.
         records = self._records({h.article_id for h in found.values()} | {a for *_, a, _ in words}, generation)
         current = {a: m["content_hash"] for a, m in records.items()}
@@ -170,7 +171,7 @@ class Search:
             r = chunks.get(ids=missing, include=["metadatas", "embeddings"])
             rows = zip(r["ids"], r["metadatas"], r["embeddings"])
             hits.update({i: hit(i, m, float(np.dot(e, vector)), self.handle.library) for i, m, e in rows})
-        return Candidates(hits, {i: score for i, score in lexical.items() if i in hits})
+        return Candidates(hits, {i: score for i, score in lexical.items() if i in hits}, by_words)
 
     def _records(self, article_ids: set[str], generation: str) -> dict[str, dict]:
         """{article id: its record's metadata} of those the records hold, remembered until the store's generation

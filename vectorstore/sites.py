@@ -11,6 +11,11 @@ collection: a lease record (the lock: Chroma's `add` ignores an id that
 exists, so of several writers exactly one creates it; its holder renews it
 and a killed holder's lease expires), a journal record and a generation record.
 
+The server's generation record also counts writes, and each article record
+carries the count of the write that made it ("written"); an article removed leaves
+a tombstone record with its count (`WriteLog`). A local copy of the BM25 index
+catches up from the count it has seen (vectorstore.lexical_sync).
+
 What differs between the two beyond that is asked of the site, never by its type:
 whether the BM25 index is a local copy to keep up to date (`lexical_is_copy`),
 whether a failed read is worth repeating on a fresh client (`refresh_reader`), and
@@ -67,6 +72,7 @@ class Folder:
         self._journal = path / f"dossier-journal{self._suffix}.json"
         self._generation = path / "dossier-generation"
         self._lock = path / "dossier-write.lock"
+        self.log = Unlogged()
 
     def client(self):
         """Reopened when another process has written to the store."""
@@ -198,6 +204,7 @@ class Server:
             # chromadb's HTTP client waits forever by default; a dead server must become an error.
             self._client._server._session.timeout = SERVER_TIMEOUT
             self._state = self._client.get_or_create_collection("dossier_state", embedding_function=None)
+            self.log = WriteLog(self._state, library)
         except (httpx.HTTPError, ChromaError, ValueError) as e:
             raise DossierError(
                 f"{self.name}: cannot reach it ({e}); start it with chroma run or fix --chroma-url"
@@ -233,7 +240,7 @@ class Server:
         return (_read(self._state, "generation") or {}).get("value", "")
 
     def changed(self) -> None:
-        _write(self._state, "generation", {"value": uuid.uuid4().hex})
+        _write(self._state, "generation", {"value": uuid.uuid4().hex, "written": self.log.written() + 1})
 
     @contextmanager
     def lock(self, wait: bool, on_wait=None):
@@ -289,3 +296,41 @@ class Server:
 
     def end(self) -> None:
         self._state.delete(ids=[self._journal])
+
+
+class WriteLog:
+    """A server's count of writes (kept in its generation record) and tombstones of removed articles: what a
+    copy of the BM25 index catches up from."""
+
+    def __init__(self, state, library: str):
+        self._state = state
+        self._library = library
+
+    def written(self) -> int:
+        """How many writes the server has had; the one under way is counted written() + 1."""
+        return int((_read(self._state, "generation") or {}).get("written", 0))
+
+    def removed(self, article_id: str) -> None:
+        """A tombstone for an article this library no longer holds, counted as the write under way."""
+        tombstone = {"removed": self._library, "article_id": article_id, "written": self.written() + 1}
+        _write(self._state, f"removed {self._library} {article_id}", tombstone)
+
+    def removals(self, since: int) -> list[str]:
+        """The articles removed from this library after write number `since`."""
+        where = {"$and": [{"removed": self._library}, {"written": {"$gt": since}}]}
+        removed: list[str] = []
+        while True:  # a page at a time: Chroma fails a get of more than 32 766 records
+            page = self._state.get(where=where, include=["metadatas"], limit=5000, offset=len(removed))
+            removed += [m["article_id"] for m in page["metadatas"]]
+            if len(page["ids"]) < 5000:
+                return removed
+
+
+class Unlogged:
+    """A store folder's: nothing counts its writes, as its BM25 index is written along with the vectors."""
+
+    def written(self) -> None:
+        return None
+
+    def removed(self, article_id: str) -> None:
+        pass
