@@ -178,10 +178,9 @@ class StoreHandle:
     def changed(self) -> None:
         """Tell other processes of a write to the library. A server's BM25 copy that was current before it
         still is: the writer writes its rows as well."""
-        written = self.site.log.written()
-        self.site.changed()
-        if written is not None and self.lexical.synced() == written:
-            self.lexical.set_synced(written + 1)
+        written = self.site.changed()  # a server's count of this write; a store folder counts none
+        if written is not None and self.lexical.synced() == written - 1:
+            self.lexical.set_synced(written)
 
     def fetch(self, collection, include: list[str], ids: list[str] | None = None, where: dict | None = None) -> dict:
         """collection.get of the records matching `where` (or of `ids`), PAGE records at a time."""

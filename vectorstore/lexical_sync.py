@@ -75,13 +75,15 @@ class LexicalSync:
             try:
                 lock.acquire()
             except Timeout:
-                return self._start(generation)
+                self._start(generation)
+                return False
             try:
                 if self._catch_up(generation, None if wait else INLINE):
                     return True
             finally:
                 lock.release()
-            return self._start(generation)
+            self._start(generation)
+            return False
 
     def writing(self) -> None:
         """A writer's copy of an empty library is current, and its writes keep it so (Records.put)."""
@@ -96,10 +98,9 @@ class LexicalSync:
         """Whether a background thread is catching the copy up (searches go by meaning alone)."""
         return self._background is not None
 
-    def _start(self, generation: str) -> bool:
+    def _start(self, generation: str) -> None:
         self._background = threading.Thread(target=self._in_background, args=(generation,), daemon=True)
         self._background.start()
-        return False
 
     def _in_background(self, generation: str) -> None:
         try:

@@ -239,8 +239,11 @@ class Server:
     def generation(self) -> str:
         return (_read(self._state, "generation") or {}).get("value", "")
 
-    def changed(self) -> None:
-        _write(self._state, "generation", {"value": uuid.uuid4().hex, "written": self.log.written() + 1})
+    def changed(self) -> int:
+        """The count of this write, which the generation record now holds."""
+        written = self.log.written() + 1
+        _write(self._state, "generation", {"value": uuid.uuid4().hex, "written": written})
+        return written
 
     @contextmanager
     def lock(self, wait: bool, on_wait=None):
